@@ -1,0 +1,249 @@
+"""Command-line interface. Parsing only: every command calls the Python API.
+
+Errors the user can cause (hotdemo.errors.HotdemoError) are printed as one line,
+``error: ...``, and exit with the error's code; no traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+
+from . import __version__
+from .errors import HotdemoError, InputError
+
+os.environ.setdefault("YOLO_OFFLINE", "1")
+
+console = Console(stderr=True)
+
+app = typer.Typer(
+    name="hotdemo",
+    help=(
+        "Turn an ordinary video into 3D human poses: YOLO person detection and tracking, "
+        "top-down 2D keypoints, and the HoT (Hourglass Tokenizer) lifting transformer. "
+        "Writes a rendered video (input + 2D overlay beside a rotating 3D view) and the poses "
+        "(JSON, NPZ, CSV, BVH)."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _fail(message: str, code: int) -> None:
+    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def handle_errors(fn):
+    """Turn HotdemoError into a one-line message and its exit code; Ctrl-C into exit 130."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except HotdemoError as e:
+            _fail(str(e), e.exit_code)
+        except KeyboardInterrupt:
+            _fail("interrupted; no partial output was kept", 130)
+
+    return wrapper
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"hotdemo {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """hotdemo: video to 3D human poses."""
+
+
+# ---------------------------------------------------------------- shared options
+DetectorOpt = typer.Option(
+    None, "--detector",
+    help="Person detector: a built-in name (default yolo11n), an ultralytics .pt file, or a Darknet "
+         ".weights file with the .cfg of the same name beside it.",
+)
+Pose2dOpt = typer.Option(
+    None, "--pose2d",
+    help="2D keypoint model: a built-in name (default hrnet_w32_coco_256x192), an HRNet .pth "
+         "checkpoint (HRNet-authors or mmpose layout), or a top-down .onnx model (heatmap or SimCC).",
+)
+LifterOpt = typer.Option(
+    None, "--lifter",
+    help="2D-to-3D lifter: hot_mixste (default, our trained weights), mixste or tpc_mixste, "
+         "or a checkpoint file.",
+)
+LifterCkptOpt = typer.Option(
+    None, "--lifter-checkpoint", help="Weights for --lifter, e.g. an official HoT-MixSTE .pth file."
+)
+UntrainedOpt = typer.Option(
+    False, "--allow-untrained", help="Run the lifter with random weights when no trained weights are found (testing only)."
+)
+DeviceOpt = typer.Option("auto", "--device", help="auto, cpu or cuda.")
+WeightsDirOpt = typer.Option(
+    None, "--weights-dir", envvar="HOTDEMO_WEIGHTS_DIR",
+    help="Folder with pre-downloaded weights files (searched before the download cache).",
+)
+ExportOpt = typer.Option(
+    "json,npz", "--export", help="Comma-separated export formats: json, npz, csv, bvh (or 'none')."
+)
+PeopleOpt = typer.Option(None, "--people", min=1, help="Lift only the N largest/longest tracks (default: all long enough).")
+TrackIdOpt = typer.Option(None, "--track-id", help="Lift only this track ID.")
+NoRenderOpt = typer.Option(False, "--no-render", help="Skip the rendered video; write only the exports.")
+SpinOpt = typer.Option(10.0, "--spin", help="Degrees per second the 3D view turns around the people (0: fixed).")
+
+
+def _parse_exports(value: str) -> tuple:
+    from .pipeline import EXPORT_FORMATS as FORMATS
+
+    items = tuple(x.strip().lower() for x in value.split(",") if x.strip())
+    if items in ((), ("none",)):
+        return ()
+    bad = [x for x in items if x not in FORMATS]
+    if bad:
+        raise InputError(f"unknown export format {', '.join(bad)!r}; choose from {', '.join(FORMATS)}")
+    return items
+
+
+def _config(**kw):
+    from .pipeline import PipelineConfig
+
+    kw["exports"] = _parse_exports(kw.pop("export"))
+    return PipelineConfig(**kw)
+
+
+# ---------------------------------------------------------------- commands
+@app.command()
+@handle_errors
+def run(
+    video: Path = typer.Argument(..., help="Input video file (mp4, mov, avi, mkv, webm, ...).", show_default=False),
+    output: Optional[Path] = typer.Option(
+        None, "-o", "--output", help="Output folder (default: ./hotdemo_out/<video name>)."
+    ),
+    detector: Optional[str] = DetectorOpt,
+    pose2d: Optional[str] = Pose2dOpt,
+    lifter: Optional[str] = LifterOpt,
+    lifter_checkpoint: Optional[Path] = LifterCkptOpt,
+    allow_untrained: bool = UntrainedOpt,
+    device: str = DeviceOpt,
+    weights_dir: Optional[Path] = WeightsDirOpt,
+    people: Optional[int] = PeopleOpt,
+    track_id: Optional[int] = TrackIdOpt,
+    export: str = ExportOpt,
+    no_render: bool = NoRenderOpt,
+    spin: float = SpinOpt,
+) -> None:
+    """Run the whole pipeline on one video: detect, track, 2D keypoints, lift to 3D, render, export."""
+    from .pipeline import Pipeline, default_output_dir
+
+    cfg = _config(
+        detector=detector, pose2d=pose2d, lifter=lifter, lifter_checkpoint=lifter_checkpoint,
+        allow_untrained=allow_untrained, device=device, weights_dir=weights_dir, people=people,
+        track_id=track_id, export=export, render=not no_render, spin_deg_per_s=spin,
+    )
+    out = output or default_output_dir(video)
+    with Pipeline(cfg, verbose=True) as pipe:
+        result = pipe.run(video, out)
+    _print_result(result)
+
+
+@app.command()
+@handle_errors
+def lift(
+    keypoints: Path = typer.Argument(
+        ..., help="2D keypoints: hotdemo's own JSON/NPZ export, or an NPZ with keypoints (T,17,2) pixels, "
+                  "optional scores (T,17), width, height, joint_format (coco17|h36m17).",
+        show_default=False,
+    ),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output folder (default: beside the input)."),
+    lifter: Optional[str] = LifterOpt,
+    lifter_checkpoint: Optional[Path] = LifterCkptOpt,
+    allow_untrained: bool = UntrainedOpt,
+    device: str = DeviceOpt,
+    export: str = ExportOpt,
+    no_flip: bool = typer.Option(False, "--no-flip", help="Turn off left/right flip averaging."),
+    no_overlap: bool = typer.Option(False, "--no-overlap", help="Non-overlapping windows, as the official demo."),
+    no_smooth: bool = typer.Option(False, "--no-smooth", help="Turn off temporal smoothing of the 3D output."),
+) -> None:
+    """Lift a 2D keypoint file to 3D, without the video stages."""
+    from .pipeline import lift_keypoints_file
+
+    cfg = _config(
+        lifter=lifter, lifter_checkpoint=lifter_checkpoint, allow_untrained=allow_untrained,
+        device=device, export=export, flip=not no_flip, overlap=not no_overlap, smooth=not no_smooth,
+    )
+    out = output or keypoints.resolve().parent / f"{keypoints.stem}_3d"
+    result = lift_keypoints_file(keypoints, out, cfg, verbose=True)
+    _print_result(result)
+
+
+@app.command()
+@handle_errors
+def batch(
+    folder: Path = typer.Argument(..., help="Folder of videos.", show_default=False),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output root (default: FOLDER/hotdemo_out)."),
+    recursive: bool = typer.Option(False, "--recursive", "-r", help="Also look in sub-folders."),
+    pattern: Optional[str] = typer.Option(None, "--pattern", help="Glob for file names, e.g. '*.mp4' (default: common video extensions)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Redo clips whose outputs are already complete."),
+    ray: Optional[str] = typer.Option(None, "--ray", help="Spread clips over a Ray cluster: an address, or 'auto' for a local instance (needs hotdemo[ray])."),
+    detector: Optional[str] = DetectorOpt,
+    pose2d: Optional[str] = Pose2dOpt,
+    lifter: Optional[str] = LifterOpt,
+    lifter_checkpoint: Optional[Path] = LifterCkptOpt,
+    allow_untrained: bool = UntrainedOpt,
+    device: str = DeviceOpt,
+    weights_dir: Optional[Path] = WeightsDirOpt,
+    people: Optional[int] = PeopleOpt,
+    export: str = ExportOpt,
+    no_render: bool = NoRenderOpt,
+    spin: float = SpinOpt,
+) -> None:
+    """Process every video in a folder (models loaded once, resumable, with a report)."""
+    from .batch import run_batch
+
+    cfg = _config(
+        detector=detector, pose2d=pose2d, lifter=lifter, lifter_checkpoint=lifter_checkpoint,
+        allow_untrained=allow_untrained, device=device, weights_dir=weights_dir, people=people,
+        export=export, render=not no_render, spin_deg_per_s=spin,
+    )
+    report = run_batch(
+        folder, output, config=cfg, recursive=recursive, pattern=pattern, overwrite=overwrite, ray=ray
+    )
+    raise typer.Exit(0 if report.ok else 1)
+
+
+weights_app = typer.Typer(help="List, download and verify model weights.", no_args_is_help=True)
+app.add_typer(weights_app, name="weights")
+
+
+def _print_result(result) -> None:
+    c = Console()
+    c.print(
+        f"[green]done[/] {result.frames} frames, {result.people} "
+        f"{'person' if result.people == 1 else 'people'} in {result.seconds:.1f} s -> {result.out_dir}"
+    )
+    for p in result.outputs:
+        c.print(f"  {p}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

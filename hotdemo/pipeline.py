@@ -1,0 +1,301 @@
+"""Orchestration: video -> 2D tracks -> 3D tracks -> exports + rendered video.
+
+The stages stream: frames are decoded twice (once for the 2D pass, once for rendering)
+and never held in memory; what is kept between passes is only the per-frame 2D keypoints
+(a few kB per frame). Usable from Python::
+
+    from hotdemo.pipeline import Pipeline, PipelineConfig
+    with Pipeline(PipelineConfig(detector="yolo-fastest.weights", pose2d="pose.onnx")) as p:
+        result = p.run("clip.mp4", "out/clip")
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, TypeVar
+
+import numpy as np
+
+from .errors import InputError, OutputError
+from .types import Track2D, Track3D, VideoInfo
+
+log = logging.getLogger("hotdemo")
+
+EXPORT_FORMATS = ("json", "npz", "csv", "bvh")
+
+T = TypeVar("T")
+
+
+@dataclass
+class PipelineConfig:
+    """Everything that selects and tunes the stages. ``None`` means the built-in default."""
+
+    detector: Optional[str] = None
+    pose2d: Optional[str] = None
+    lifter: Optional[str] = None
+    lifter_checkpoint: Optional[Path] = None
+    allow_untrained: bool = False
+    device: str = "auto"
+    weights_dir: Optional[Path] = None
+    people: Optional[int] = None
+    track_id: Optional[int] = None
+    exports: Tuple[str, ...] = ("json", "npz")
+    render: bool = True
+    spin_deg_per_s: float = 10.0
+    batch_size: int = 8  # frames per detector / pose batch
+    flip: bool = True
+    overlap: bool = True
+    smooth: bool = True
+    min_track_length: int = 10  # frames; shorter tracks are not lifted
+
+
+@dataclass
+class RunResult:
+    """What one run produced. ``stage_seconds`` maps stage name -> wall seconds."""
+
+    video: Path
+    out_dir: Path
+    frames: int
+    people: int
+    outputs: List[Path]
+    seconds: float
+    stage_seconds: Dict[str, float] = field(default_factory=dict)
+    warnings: List[str] = field(default_factory=list)
+
+
+def default_output_dir(video: Path) -> Path:
+    return Path("hotdemo_out") / Path(video).stem
+
+
+def resolve_device(device: str) -> str:
+    import torch
+
+    device = (device or "auto").lower()
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
+        raise InputError(f"unknown device {device!r}; use auto, cpu or cuda")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError("--device cuda was asked for but no CUDA GPU is available; use --device cpu")
+    return device
+
+
+def batched(items: Iterable[T], n: int) -> Iterator[List[T]]:
+    buf: List[T] = []
+    for x in items:
+        buf.append(x)
+        if len(buf) == n:
+            yield buf
+            buf = []
+    if buf:
+        yield buf
+
+
+def prepare_output_dir(out_dir: Path) -> Path:
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(f"output path {out_dir} exists and is not a folder")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / ".hotdemo_write_test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise OutputError(f"cannot write to output folder {out_dir}: {e.strerror or e}") from None
+    return out_dir
+
+
+class _Progress:
+    """A rich progress bar per long stage (with ETA), or nothing when not verbose."""
+
+    def __init__(self, verbose: bool):
+        self.verbose = verbose
+        self._p = None
+
+    def __enter__(self):
+        if self.verbose:
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                       TimeElapsedColumn, TimeRemainingColumn)
+            from rich.console import Console
+
+            self._p = Progress(
+                TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
+                TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(),
+                console=Console(stderr=True), transient=False,
+            )
+            self._p.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self._p is not None:
+            self._p.__exit__(*exc)
+
+    def task(self, description: str, total: Optional[int]):
+        if self._p is None:
+            return lambda n=1: None
+        tid = self._p.add_task(description, total=total)
+        return lambda n=1: self._p.advance(tid, n)
+
+    def print(self, msg: str) -> None:
+        if self._p is not None:
+            self._p.console.print(msg, highlight=False)
+        else:
+            log.info(msg)
+
+
+class Pipeline:
+    """Loads the models once; :meth:`run` processes one video. Reusable across videos."""
+
+    def __init__(self, config: Optional[PipelineConfig] = None, *, verbose: bool = False,
+                 frontend=None, lifter=None):
+        self.config = config or PipelineConfig()
+        self.verbose = verbose
+        self.device = resolve_device(self.config.device)
+        c = self.config
+        if lifter is None:
+            from .lift import load_lifter
+
+            lifter = load_lifter(
+                c.lifter, str(c.lifter_checkpoint) if c.lifter_checkpoint else None,
+                device=self.device, allow_untrained=c.allow_untrained,
+                flip=c.flip, overlap=c.overlap, smooth=c.smooth,
+            )
+        self.lifter = lifter
+        if frontend is None:
+            from .frontend import build_frontend
+
+            frontend = build_frontend(
+                c.detector, c.pose2d, device=self.device,
+                weights_dir=str(c.weights_dir) if c.weights_dir else None,
+            )
+        self.frontend = frontend
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    # ------------------------------------------------------------------ stages
+    def detect_2d(self, video: Path, info: VideoInfo, progress: _Progress) -> Tuple[List[Track2D], int]:
+        """2D pass: returns the selected COCO-17 tracks and the number of decoded frames."""
+        from .track import assemble_tracks, select_tracks
+        from .video import Prefetcher, iter_frames
+
+        tick = progress.task("2D", info.frame_count or None)
+        per_frame = []
+        n = 0
+        for chunk in batched(Prefetcher(iter_frames(video, info), maxsize=2 * self.config.batch_size),
+                             self.config.batch_size):
+            per_frame.extend(self.frontend.process(chunk, n))
+            n += len(chunk)
+            tick(len(chunk))
+        if n == 0:
+            raise InputError(f"{video}: no frame could be decoded")
+        tracks = assemble_tracks(per_frame, min_length=1)
+        selected = select_tracks(
+            tracks, people=self.config.people, track_id=self.config.track_id,
+            min_length=min(self.config.min_track_length, n),
+        )
+        return selected, n
+
+    def lift_tracks(self, tracks2d: Sequence[Track2D], info: VideoInfo, progress: _Progress) -> List[Track3D]:
+        from .track import to_h36m
+
+        tick = progress.task("3D", len(tracks2d))
+        out = []
+        for t in tracks2d:
+            out.append(self.lifter(to_h36m(t), info.width, info.height))
+            tick()
+        return out
+
+    def run(self, video, out_dir) -> RunResult:
+        from .export import write_exports
+        from .video import probe
+        from .world import estimate_world_rotation, to_world
+
+        t0 = time.perf_counter()
+        video = Path(video)
+        info = probe(video)
+        out_dir = prepare_output_dir(Path(out_dir))
+        stage: Dict[str, float] = {}
+        warnings: List[str] = []
+        with _Progress(self.verbose) as progress:
+            ts = time.perf_counter()
+            tracks2d, n_frames = self.detect_2d(video, info, progress)
+            stage["2d"] = time.perf_counter() - ts
+            if not tracks2d:
+                msg = f"no person was found in {video.name} (or none long enough to lift); outputs have no tracks"
+                warnings.append(msg)
+                progress.print(f"[yellow]warning:[/] {msg}")
+            ts = time.perf_counter()
+            tracks3d = self.lift_tracks(tracks2d, info, progress)
+            if tracks3d:
+                R = estimate_world_rotation(tracks3d)
+                tracks3d = to_world(tracks3d, R)
+            stage["3d"] = time.perf_counter() - ts
+            ts = time.perf_counter()
+            outputs = list(write_exports(out_dir, video.stem, info, tracks2d, tracks3d, formats=self.config.exports))
+            stage["export"] = time.perf_counter() - ts
+            if self.config.render:
+                ts = time.perf_counter()
+                outputs.append(self.render(video, info, tracks2d, tracks3d, out_dir, n_frames, progress))
+                stage["render"] = time.perf_counter() - ts
+        return RunResult(video, out_dir, n_frames, len(tracks3d), outputs,
+                         time.perf_counter() - t0, stage, warnings)
+
+    def render(self, video: Path, info: VideoInfo, tracks2d, tracks3d, out_dir: Path, n_frames: int,
+               progress: _Progress) -> Path:
+        from .render import Renderer
+        from .video import Prefetcher, VideoWriter, iter_frames
+
+        renderer = Renderer(info, tracks2d, tracks3d, deg_per_s=self.config.spin_deg_per_s)
+        path = out_dir / f"{video.stem}_hotdemo.mp4"
+        tick = progress.task("render", n_frames)
+        with VideoWriter(path, info.fps, renderer.output_size, audio_from=video) as w:
+            for i, frame in enumerate(Prefetcher(iter_frames(video, info), maxsize=8)):
+                w.write(renderer.render(frame, i))
+                tick()
+        return path
+
+
+def lift_keypoints_file(path, out_dir, config: Optional[PipelineConfig] = None, *, verbose: bool = False,
+                        lifter=None) -> RunResult:
+    """``hotdemo lift``: 2D keypoint file -> 3D exports, without any video stage."""
+    from .export import write_exports
+    from .lift import load_keypoints, load_lifter
+    from .world import estimate_world_rotation, to_world
+
+    config = config or PipelineConfig()
+    t0 = time.perf_counter()
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path} is a folder; expected a keypoints file (.json or .npz)")
+    tracks2d, width, height, fps = load_keypoints(path)
+    if lifter is None:
+        lifter = load_lifter(
+            config.lifter, str(config.lifter_checkpoint) if config.lifter_checkpoint else None,
+            device=resolve_device(config.device), allow_untrained=config.allow_untrained,
+            flip=config.flip, overlap=config.overlap, smooth=config.smooth,
+        )
+    from .track import to_h36m
+
+    out_dir = prepare_output_dir(Path(out_dir))
+    tracks3d = []
+    with _Progress(verbose) as progress:
+        tick = progress.task("3D", len(tracks2d))
+        for t in tracks2d:
+            tracks3d.append(lifter(t if t.joint_format == "h36m17" else to_h36m(t), width, height))
+            tick()
+    if tracks3d:
+        tracks3d = to_world(tracks3d, estimate_world_rotation(tracks3d))
+    n_frames = int(max((t.frames.max() + 1 for t in tracks2d if len(t)), default=0))
+    info = VideoInfo(path=str(path), width=int(width), height=int(height), fps=float(fps or 0.0),
+                     frame_count=n_frames)
+    outputs = list(write_exports(out_dir, path.stem, info, tracks2d, tracks3d, formats=config.exports))
+    return RunResult(path, out_dir, n_frames, len(tracks3d), outputs, time.perf_counter() - t0)
