@@ -1,0 +1,64 @@
+"""CLI behaviour through Typer's runner: help texts, version, one-line errors with exit codes."""
+
+import re
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from hotdemo import __version__
+from hotdemo.cli import app
+
+runner = CliRunner()
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+def test_version():
+    r = runner.invoke(app, ["--version"])
+    assert r.exit_code == 0
+    assert r.output.strip() == f"hotdemo {__version__}"
+
+
+@pytest.mark.parametrize("cmd", [[], ["run"], ["lift"], ["batch"], ["weights"]])
+def test_help_texts(cmd):
+    r = runner.invoke(app, cmd + ["--help"])
+    assert r.exit_code == 0, r.output
+    out = _plain(r.output)
+    assert "Usage" in out
+    if cmd == ["run"]:
+        for opt in ("--detector", "--pose2d", "--lifter", "--lifter-checkpoint", "--device", "--output", "--export"):
+            assert opt in out
+
+
+def test_run_missing_input_is_one_line_exit_2(tmp_path):
+    r = runner.invoke(app, ["run", str(tmp_path / "nope.mp4")])
+    assert r.exit_code == 2
+    lines = [l for l in _plain(r.output).splitlines() if l.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and "nope.mp4" in lines[0]
+    assert "Traceback" not in r.output
+
+
+def test_run_non_video_is_one_line_exit_2(tmp_path):
+    p = tmp_path / "notes.mp4"
+    p.write_text("this is not a video\n")
+    r = runner.invoke(app, ["run", str(p)])
+    assert r.exit_code == 2
+    lines = [l for l in _plain(r.output).splitlines() if l.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:")
+
+
+def test_lift_missing_input(tmp_path):
+    r = runner.invoke(app, ["lift", str(tmp_path / "none.npz")])
+    assert r.exit_code == 2
+    assert _plain(r.output).strip().startswith("error:")
+
+
+def test_unknown_export_format(tmp_path):
+    p = tmp_path / "k.npz"
+    np.savez(p, keypoints=np.zeros((5, 17, 2)), width=100, height=100)
+    r = runner.invoke(app, ["lift", str(p), "--export", "json,xls"])
+    assert r.exit_code == 2
+    assert "xls" in _plain(r.output)
