@@ -1,0 +1,106 @@
+"""MixSTE: the plain seq2seq spatio-temporal transformer lifter (the HoT paper's baseline).
+
+Every block pair is a spatial block (attention across the J joints of one frame) followed by a
+temporal block (attention across the T frames of one joint); every frame stays a token in every
+block. Parameter names equal the official HoT ``model/mixste/mixste.py`` so that official
+checkpoints load strictly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Optional
+
+import torch
+import torch.nn as nn
+
+from .layers import NORM_EPS, Block
+
+
+@dataclass(frozen=True)
+class MixSTEConfig:
+    """Constructor arguments of :class:`MixSTE` (official size: 243 frames, dim 512, depth 8)."""
+
+    frames: int = 243
+    dim: int = 512
+    depth: int = 8
+    heads: int = 8
+    mlp_ratio: float = 2.0
+    joints: int = 17
+    drop_path: float = 0.1
+
+    def __post_init__(self) -> None:
+        for name in ("frames", "dim", "depth", "heads", "joints"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.dim % self.heads:
+            raise ValueError(f"dim {self.dim} is not divisible by heads {self.heads}")
+        if self.mlp_ratio <= 0:
+            raise ValueError(f"mlp_ratio must be > 0, got {self.mlp_ratio}")
+        if not 0.0 <= self.drop_path < 1.0:
+            raise ValueError(f"drop_path must be in [0, 1), got {self.drop_path}")
+
+    @property
+    def mlp_hidden(self) -> int:
+        return int(round(self.dim * self.mlp_ratio))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class MixSTEBackbone(nn.Module):
+    """Embedding, the STE/TTE block pairs, their norms and the regression head.
+
+    Subclasses decide what happens between the blocks (token pruning) and after them
+    (token recovery). Tensors inside are laid out (B, T, J, C).
+    """
+
+    def __init__(self, cfg: MixSTEConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        dim = cfg.dim
+        self.Spatial_patch_to_embedding = nn.Linear(2, dim)
+        self.Spatial_pos_embed = nn.Parameter(torch.zeros(1, cfg.joints, dim))
+        self.Temporal_pos_embed = nn.Parameter(torch.zeros(1, cfg.frames, dim))
+        rates = torch.linspace(0, cfg.drop_path, cfg.depth).tolist()
+        self.STEblocks = nn.ModuleList(Block(dim, cfg.heads, cfg.mlp_hidden, rates[i]) for i in range(cfg.depth))
+        self.TTEblocks = nn.ModuleList(Block(dim, cfg.heads, cfg.mlp_hidden, rates[i]) for i in range(cfg.depth))
+        self.Spatial_norm = nn.LayerNorm(dim, eps=NORM_EPS)
+        self.Temporal_norm = nn.LayerNorm(dim, eps=NORM_EPS)
+        self.head = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, 3))
+
+    def _check_input(self, x: torch.Tensor) -> None:
+        c = self.cfg
+        if x.dim() != 4 or x.shape[1] != c.frames or x.shape[2] != c.joints or x.shape[3] != 2:
+            raise ValueError(f"expected input (B, {c.frames}, {c.joints}, 2), got {tuple(x.shape)}")
+
+    def block_pair(self, x: torch.Tensor, i: int, temporal_pos: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Spatial block ``i`` + ``Spatial_norm``, then temporal block ``i`` + ``Temporal_norm``.
+
+        ``x``: (B, T, J, C). ``temporal_pos`` (1, T, C) is added before the temporal block.
+        """
+        B, T, J, C = x.shape
+        x = self.Spatial_norm(self.STEblocks[i](x.reshape(B * T, J, C)))
+        x = x.view(B, T, J, C).transpose(1, 2).reshape(B * J, T, C)
+        if temporal_pos is not None:
+            x = x + temporal_pos
+        x = self.Temporal_norm(self.TTEblocks[i](x))
+        return x.view(B, J, T, C).transpose(1, 2)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, J, 2) -> (B, T, J, C) after the first block pair (with both position embeddings)."""
+        x = self.Spatial_patch_to_embedding(x) + self.Spatial_pos_embed
+        return self.block_pair(x, 0, self.Temporal_pos_embed)
+
+
+class MixSTE(MixSTEBackbone):
+    """Seq2seq lifter: (B, T, J, 2) screen-normalised 2D -> (B, T, J, 3) root-relative 3D."""
+
+    seq2seq = True
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self._check_input(x)
+        x = self.embed(x)
+        for i in range(1, self.cfg.depth):
+            x = self.block_pair(x, i)
+        return self.head(x)
