@@ -1,0 +1,478 @@
+"""Video input and output through the ffmpeg binary that ships with imageio-ffmpeg.
+
+Why ffmpeg directly (and not OpenCV): one decoder for every container and codec, the
+same on every platform; it applies rotation metadata (phone videos) itself; it tells us
+about audio; and it writes H.264 (libx264, yuv420p) that plays in browsers. There is no
+ffprobe in imageio-ffmpeg, so :func:`probe` parses the stream summary that ``ffmpeg -i``
+prints (a stable, human-readable format that imageio-ffmpeg itself relies on).
+
+Decisions, documented once here:
+
+* **Rotation.** ffmpeg's autorotation is left on, so frames come out upright and
+  :class:`~hotdemo.types.VideoInfo` reports the *displayed* size (width/height swapped for
+  90/270). ``VideoInfo.rotation`` is the clockwise angle the decoder turned frames by.
+* **Variable frame rate.** Every decoded frame is yielded exactly once (``-fps_mode
+  passthrough``: no frame is duplicated or dropped to force a constant rate), and
+  ``VideoInfo.fps`` is the stream's *average* frame rate. Outputs written at that fps have
+  the same frame count and total duration as the input; only the spacing of frames that
+  were irregular in the source becomes even.
+* **Damaged files.** A file ffmpeg cannot open raises :class:`~hotdemo.errors.VideoError`
+  naming the file. A file that opens but stops decoding part way (a truncated download)
+  yields the frames that decode and issues one :class:`VideoWarning` (:mod:`warnings`,
+  one line naming the file and the number of frames). No decodable frame is a VideoError.
+* **Memory.** Frames are streamed from a pipe one at a time; memory depends on the frame
+  size and queue length, never on the video length.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import re
+import subprocess
+import tempfile
+import threading
+import warnings
+from dataclasses import replace
+from fractions import Fraction
+from pathlib import Path
+from typing import Generic, Iterable, Iterator, List, Optional, Tuple, TypeVar, Union
+
+import numpy as np
+
+from .errors import InputError, OutputError, VideoError
+from .types import VideoInfo
+
+log = logging.getLogger("hotdemo.video")
+
+PathLike = Union[str, os.PathLike]
+T = TypeVar("T")
+
+#: File name extensions ``hotdemo batch`` treats as videos by default.
+VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".ts", ".3gp")
+
+class VideoWarning(UserWarning):
+    """A video that decodes only partly (damaged or truncated file)."""
+
+
+# Demuxers that read single still images; a picture renamed to .mp4 opens with one of these.
+_IMAGE_DEMUXERS = re.compile(r"(_pipe$|^image2$)")
+
+
+def ffmpeg_exe() -> str:
+    """Path of the ffmpeg binary bundled with imageio-ffmpeg (or ``$IMAGEIO_FFMPEG_EXE``)."""
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+# ---------------------------------------------------------------------------- probe
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path} is a folder; expected a video file")
+    try:
+        size = path.stat().st_size
+    except OSError as e:  # pragma: no cover - permissions races
+        raise InputError(f"{path}: cannot read ({e.strerror or e})") from None
+    if size == 0:
+        raise VideoError(f"{path}: empty file (0 bytes), not a video")
+    if not os.access(path, os.R_OK):
+        raise InputError(f"{path}: permission denied")
+
+
+def _last_error_line(text: str) -> str:
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    # ffmpeg prefixes lines with "[in#0 @ 0x...]"; drop that noise.
+    lines = [re.sub(r"^(\[[^\]]*\]\s*)+", "", ln) for ln in lines]
+    for ln in reversed(lines):
+        if "Error opening input" in ln and ":" in ln:
+            return ln.split(":", 1)[1].strip()
+    return lines[-1] if lines else "unknown ffmpeg error"
+
+
+def _parse_rate(text: str, unit: str) -> Optional[float]:
+    m = re.search(r"([\d.]+)(k?) " + unit + r"\b", text)
+    if not m:
+        return None
+    v = float(m.group(1)) * (1000 if m.group(2) else 1)
+    return v if v > 0 else None
+
+
+def parse_ffmpeg_info(path: PathLike, text: str) -> VideoInfo:
+    """Build a :class:`VideoInfo` from the stderr of ``ffmpeg -i PATH`` (first video stream)."""
+    path = Path(path)
+    m = re.search(r"^Input #0, ([^,\s]+)", text, re.M)
+    demuxer = m.group(1) if m else ""
+    lines = text.splitlines()
+    vidx = next((i for i, ln in enumerate(lines) if re.search(r"Stream #\d+:\d+.*: Video:", ln)), None)
+    if vidx is None:
+        raise VideoError(f"{path}: no video stream (ffmpeg sees format {demuxer or 'unknown'})")
+    vline = lines[vidx]
+    codec = re.search(r"Video: ([\w-]+)", vline).group(1)
+    if _IMAGE_DEMUXERS.search(demuxer):
+        raise VideoError(f"{path}: this is a still image ({codec}), not a video")
+    size = re.search(r", (\d{2,6})x(\d{2,6})", vline)
+    if not size:
+        raise VideoError(f"{path}: cannot read the frame size of the video stream")
+    w, h = int(size.group(1)), int(size.group(2))
+    fps = _parse_rate(vline, "fps") or _parse_rate(vline, "tbr")
+    # The stream's side data / metadata follow its line, up to the next stream.
+    block = []
+    for ln in lines[vidx + 1:]:
+        if re.search(r"Stream #\d+:\d+", ln):
+            break
+        block.append(ln)
+    block_text = "\n".join(block)
+    rotation = 0
+    m = re.search(r"rotation of (-?[\d.]+) degrees", block_text)
+    if m:  # display matrix angle is counter-clockwise
+        rotation = int(round(-float(m.group(1)))) % 360
+    else:
+        m = re.search(r"^\s*rotate\s*:\s*(-?\d+)", block_text, re.M)  # old-style tag, clockwise
+        if m:
+            rotation = int(m.group(1)) % 360
+    rotation = (int(round(rotation / 90.0)) * 90) % 360
+    if rotation in (90, 270):
+        w, h = h, w
+    duration = None
+    m = re.search(r"Duration: (\d+):(\d+):([\d.]+)", text)
+    if m:
+        duration = int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3))
+    if not fps:
+        fps = 25.0
+        log.warning("%s: frame rate unknown, assuming 25 fps", path)
+    frame_count = max(1, int(round(duration * fps))) if duration else 0
+    has_audio = bool(re.search(r"Stream #\d+:\d+.*: Audio:", text))
+    return VideoInfo(path=str(path), width=w, height=h, fps=float(fps), frame_count=frame_count,
+                     rotation=rotation, has_audio=has_audio, codec=codec)
+
+
+def probe(path: PathLike) -> VideoInfo:
+    """Read a video's metadata without decoding it.
+
+    Raises :class:`InputError` for a missing path or a folder, :class:`VideoError` for an
+    empty file, a file ffmpeg cannot open (text, garbage), a still image or a file with no
+    video stream. Each message is one line and names the file.
+    """
+    path = Path(path)
+    _check_file(path)
+    try:
+        res = subprocess.run(
+            [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60,
+        )
+    except subprocess.TimeoutExpired:
+        raise VideoError(f"{path}: ffmpeg took too long to read the file header") from None
+    text = res.stderr.decode("utf-8", "replace")
+    if not re.search(r"^Input #0", text, re.M):
+        raise VideoError(f"{path}: not a readable video ({_last_error_line(text)})")
+    info = parse_ffmpeg_info(path, text)
+    if info.frame_count == 0:
+        info = replace(info, frame_count=_opencv_frame_count(path))
+    return info
+
+
+def _opencv_frame_count(path: Path) -> int:
+    """Fallback frame count from the container, via OpenCV; 0 when unknown."""
+    try:
+        import cv2
+
+        cap = cv2.VideoCapture(str(path))
+        n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        cap.release()
+        return max(n, 0)
+    except Exception:  # pragma: no cover - optional refinement only
+        return 0
+
+
+# ---------------------------------------------------------------------------- reading
+def iter_frames(path: PathLike, info: Optional[VideoInfo] = None, *, warn_truncated: bool = True
+                ) -> Iterator[np.ndarray]:
+    """Yield every frame of ``path`` as an upright RGB uint8 array of shape (H, W, 3).
+
+    Frames are streamed from an ffmpeg pipe (constant memory). ``info`` is :func:`probe`'s
+    result, probed if not given. A damaged or truncated file yields the frames that decode
+    and warns once; a file with no decodable frame raises :class:`VideoError`.
+    The ffmpeg process is killed when the generator is closed early.
+    """
+    path = Path(path)
+    info = info or probe(path)
+    w, h = info.width, info.height
+    frame_bytes = w * h * 3
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(path),
+           "-map", "0:v:0", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
+    err = tempfile.TemporaryFile()
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err,
+                            bufsize=min(frame_bytes, 1 << 24))
+    n = 0
+    finished = False
+    try:
+        assert proc.stdout is not None
+        while True:
+            buf = bytearray(frame_bytes)
+            got = proc.stdout.readinto(memoryview(buf))
+            while got and got < frame_bytes:  # readinto may return short reads on pipes
+                more = proc.stdout.readinto(memoryview(buf)[got:])
+                if not more:
+                    break
+                got += more
+            if got < frame_bytes:
+                break
+            yield np.frombuffer(buf, np.uint8).reshape(h, w, 3)
+            n += 1
+        finished = True
+    finally:
+        if not finished and proc.poll() is None:
+            proc.kill()
+        if proc.stdout is not None:
+            proc.stdout.close()
+        rc = proc.wait()
+        err.seek(0)
+        errtext = err.read().decode("utf-8", "replace")
+        err.close()
+    if n == 0:
+        raise VideoError(f"{path}: no frame could be decoded ({_last_error_line(errtext) if errtext.strip() else 'empty stream'})")
+    damaged = rc != 0 or bool(errtext.strip())
+    if damaged and warn_truncated:
+        expect = f" of about {info.frame_count}" if info.frame_count else ""
+        msg = (f"{path}: the video is damaged or truncated; using the {n}{expect} frames that decoded "
+               f"(ffmpeg: {_last_error_line(errtext) if errtext.strip() else f'exit code {rc}'})")
+        warnings.warn(msg, VideoWarning, stacklevel=2)
+
+
+def read_frame(path: PathLike, index: int, info: Optional[VideoInfo] = None) -> np.ndarray:
+    """Frame number ``index`` (0-based) of ``path``, upright RGB uint8. Decodes up to it."""
+    if index < 0:
+        raise IndexError("frame index must be >= 0")
+    gen = iter_frames(path, info, warn_truncated=False)
+    try:
+        for i, frame in enumerate(gen):
+            if i == index:
+                return frame.copy()
+    finally:
+        gen.close()
+    raise IndexError(f"{path}: frame {index} is past the end of the video")
+
+
+def count_frames(path: PathLike, info: Optional[VideoInfo] = None) -> int:
+    """Exact number of decodable frames (decodes the whole video)."""
+    return sum(1 for _ in iter_frames(path, info, warn_truncated=False))
+
+
+# ---------------------------------------------------------------------------- writing
+def _temp_sibling(path: Path, tag: str = "tmp") -> Path:
+    """A hidden file in the same folder as ``path``, same suffix (so ffmpeg picks the container)."""
+    return path.with_name(f".{path.stem}.{tag}-{os.getpid()}-{threading.get_ident() % 100000}{path.suffix}")
+
+
+class VideoWriter:
+    """Write RGB uint8 frames to an H.264 (libx264, yuv420p) video, atomically.
+
+    ``size`` is (width, height). Odd sizes are padded by one black pixel row/column at the
+    bottom/right, because yuv420p needs even dimensions. Frames go to a hidden temporary
+    file in the destination folder that is renamed onto ``path`` only when the ``with``
+    block exits cleanly; on any exception (KeyboardInterrupt included) it is deleted and
+    ``path`` is untouched. If ``audio_from`` names a video with an audio stream, that
+    audio is muxed in (AAC), cut to the video's length.
+
+    Usage::
+
+        with VideoWriter("out.mp4", fps=info.fps, size=(w, h), audio_from="in.mp4") as vw:
+            for frame in frames:
+                vw.write(frame)
+    """
+
+    def __init__(self, path: PathLike, fps: float, size: Tuple[int, int], *,
+                 audio_from: Optional[PathLike] = None, crf: int = 20, preset: str = "veryfast"):
+        self.path = Path(path)
+        self.fps = float(fps) if fps and fps > 0 else 25.0
+        self.size = (int(size[0]), int(size[1]))
+        if self.size[0] <= 0 or self.size[1] <= 0:
+            raise ValueError(f"bad video size {size}")
+        self.audio_from = Path(audio_from) if audio_from is not None else None
+        self.crf = int(crf)
+        self.preset = preset
+        self.frames_written = 0
+        self._gen = None
+        self._tmp: Optional[Path] = None
+
+    def _has_audio(self) -> bool:
+        if self.audio_from is None:
+            return False
+        try:
+            return probe(self.audio_from).has_audio
+        except InputError:
+            return False
+
+    def open(self) -> "VideoWriter":
+        import imageio_ffmpeg
+
+        folder = self.path.parent
+        if not folder.is_dir():
+            raise OutputError(f"cannot write {self.path}: folder {folder} does not exist")
+        self._tmp = _temp_sibling(self.path)
+        try:
+            self._tmp.touch()
+        except OSError as e:
+            raise OutputError(f"cannot write {self.path}: {e.strerror or e}") from None
+        w, h = self.size
+        out_params = ["-crf", str(self.crf), "-preset", self.preset, "-movflags", "+faststart"]
+        if w % 2 or h % 2:
+            out_params += ["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2"]
+        audio = str(self.audio_from) if self._has_audio() else None
+        if audio:
+            out_params += ["-shortest"]
+        self._gen = imageio_ffmpeg.write_frames(
+            str(self._tmp), self.size, fps=Fraction(self.fps).limit_denominator(1001),
+            codec="libx264", pix_fmt_in="rgb24", pix_fmt_out="yuv420p", quality=None,
+            macro_block_size=1, ffmpeg_log_level="error", output_params=out_params,
+            audio_path=audio, audio_codec="aac" if audio else None,
+        )
+        self._gen.send(None)
+        return self
+
+    def write(self, frame: np.ndarray) -> None:
+        """Append one RGB uint8 frame of shape (height, width, 3)."""
+        if self._gen is None:
+            raise RuntimeError("VideoWriter is not open; use it in a with block")
+        w, h = self.size
+        if frame.shape != (h, w, 3) or frame.dtype != np.uint8:
+            raise ValueError(f"frame must be uint8 of shape {(h, w, 3)}, got {frame.dtype} {frame.shape}")
+        self._gen.send(np.ascontiguousarray(frame))
+        self.frames_written += 1
+
+    def close(self) -> Path:
+        """Finish encoding and move the file into place."""
+        if self._gen is None or self._tmp is None:
+            raise RuntimeError("VideoWriter is not open")
+        gen, self._gen = self._gen, None
+        try:
+            gen.close()  # flushes and waits for ffmpeg
+            if self.frames_written == 0:
+                raise OutputError(f"{self.path}: no frame was written")
+            os.replace(self._tmp, self.path)
+        except BaseException:
+            self._discard()
+            raise
+        self._tmp = None
+        return self.path
+
+    def abort(self) -> None:
+        """Stop ffmpeg and delete the temporary file; ``path`` is left as it was."""
+        gen, self._gen = self._gen, None
+        if gen is not None:
+            try:
+                gen.close()
+            except BaseException:  # ffmpeg may complain about the cut stream; nothing to keep
+                pass
+        self._discard()
+
+    def _discard(self) -> None:
+        if self._tmp is not None:
+            try:
+                self._tmp.unlink()
+            except FileNotFoundError:
+                pass
+            self._tmp = None
+
+    def __enter__(self) -> "VideoWriter":
+        return self.open()
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+        return False
+
+
+# ---------------------------------------------------------------------------- prefetch
+_END = object()
+
+
+class _Raised:
+    __slots__ = ("exc",)
+
+    def __init__(self, exc: BaseException):
+        self.exc = exc
+
+
+class Prefetcher(Generic[T]):
+    """Run an iterable in a background thread, keeping at most ``maxsize`` items ready.
+
+    Decoding (ffmpeg + the pipe copy) then overlaps with inference in the consumer. An
+    exception raised by the iterable is re-raised in the consumer at the point where the
+    item would have come. Stopping early (``break``, an exception in the consumer, or
+    :meth:`close`) stops the thread and closes the source iterable (which kills ffmpeg).
+    """
+
+    def __init__(self, iterable: Iterable[T], maxsize: int = 8):
+        self._it = iterable
+        self._q: "queue.Queue" = queue.Queue(maxsize=max(1, int(maxsize)))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._work, name="hotdemo-prefetch", daemon=True)
+        self._started = False
+
+    def _put(self, item) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _work(self) -> None:
+        it = iter(self._it)
+        try:
+            for x in it:
+                if not self._put(x):
+                    break
+            else:
+                self._put(_END)
+        except BaseException as e:  # noqa: BLE001 - handed over to the consumer
+            self._put(_Raised(e))
+        finally:
+            close = getattr(it, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except Exception:  # pragma: no cover
+                    pass
+
+    def __iter__(self) -> Iterator[T]:
+        if self._started:
+            raise RuntimeError("a Prefetcher can be iterated only once")
+        self._started = True
+        self._thread.start()
+        try:
+            while True:
+                item = self._q.get()
+                if item is _END:
+                    return
+                if isinstance(item, _Raised):
+                    raise item.exc
+                yield item
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the background thread and wait for it (idempotent)."""
+        self._stop.set()
+        while True:  # unblock a producer waiting on a full queue
+            try:
+                self._q.get_nowait()
+            except queue.Empty:
+                break
+        if self._started and self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=10)
+
+    def __enter__(self) -> "Prefetcher[T]":
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        self.close()
+        return False
