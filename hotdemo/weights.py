@@ -1,0 +1,349 @@
+"""Weights manager: a manifest of the default models, a cache, verified downloads.
+
+Where a weights file is looked for, in order (first hit wins):
+
+1. ``weights_dir`` (the ``--weights-dir`` option) or ``$HOTDEMO_WEIGHTS_DIR``;
+2. the project's bundled ``weights/`` folder (weights we train and ship);
+3. the download cache, ``$HOTDEMO_HOME/weights`` (default ``~/.cache/hotdemo/weights``);
+4. otherwise it is downloaded from the manifest URL into the cache: streamed to a hidden
+   temporary file in the cache folder while its sha256 is computed, then renamed into
+   place only if size and checksum match. On any failure (HTTP error, no network, wrong
+   checksum, Ctrl-C) nothing is left behind and :class:`~hotdemo.errors.WeightsError`
+   says which file, from which URL, and where to put it by hand.
+
+A file found in a folder is checked against the manifest checksum before use, so a
+truncated or corrupted file fails with a message naming it instead of a confusing
+unpickling error deep inside torch.
+
+About the checksums: ``sha256`` is the full digest where the upstream project (or
+independent pins of the same release asset) publish it. mmpose publishes only the first
+8 hex digits of each checkpoint's sha256, in its file name (``...-81c58e40_20220909.pth``,
+their ``publish_model`` convention); for those files the manifest holds that prefix and
+:func:`verify` checks it — a 32-bit check that catches corruption and truncation, not a
+cryptographic pin. :attr:`WeightSpec.full_hash` says which is which, and ``hotdemo
+weights list`` shows it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Tuple, Union
+
+from .errors import WeightsError
+from .paths import bundled_weights_dir, cache_dir
+
+PathLike = Union[str, os.PathLike]
+
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class WeightSpec:
+    """One downloadable weights file."""
+
+    name: str  #: manifest name, used on the command line (``--pose2d hrnet_w32_coco_256x192``)
+    url: str  #: where it is downloaded from
+    sha256: str  #: lowercase hex sha256; a prefix (>= 8 digits) where only that is published
+    size: Optional[int]  #: bytes, or None where upstream does not publish it
+    licence: str
+    filename: str  #: file name in the cache / weights folder
+    kind: str  #: "detector", "pose2d" or "lifter"
+    description: str
+    hash_source: str = ""  #: where the checksum comes from
+
+    @property
+    def full_hash(self) -> bool:
+        return len(self.sha256) == 64
+
+
+MANIFEST: Dict[str, WeightSpec] = {
+    s.name: s
+    for s in (
+        WeightSpec(
+            name="yolo11n",
+            url="https://github.com/ultralytics/assets/releases/download/v8.3.0/yolo11n.pt",
+            sha256="0ebbc80d4a7680d14987a577cd21342b65ecfd94632bd9a8da63ae6417644ee1",
+            size=5_613_764,
+            licence="AGPL-3.0 (Ultralytics; enterprise licence available from Ultralytics)",
+            filename="yolo11n.pt",
+            kind="detector",
+            description="YOLO11n COCO detector (person class used), Ultralytics release v8.3.0",
+            hash_source="digest of the v8.3.0 release asset, pinned identically by several independent projects",
+        ),
+        WeightSpec(
+            name="hrnet_w32_coco_256x192",
+            url=(
+                "https://download.openmmlab.com/mmpose/v1/body_2d_keypoint/topdown_heatmap/coco/"
+                "td-hm_hrnet-w32_8xb64-210e_coco-256x192-81c58e40_20220909.pth"
+            ),
+            sha256="81c58e40",
+            size=None,
+            licence="Apache-2.0 (OpenMMLab mmpose model zoo); trained on COCO (annotations CC BY 4.0)",
+            filename="td-hm_hrnet-w32_8xb64-210e_coco-256x192-81c58e40_20220909.pth",
+            kind="pose2d",
+            description="HRNet-W32 top-down COCO-17 keypoints, 256x192 input (mmpose, COCO val AP 0.749)",
+            hash_source="sha256 prefix in the mmpose file name; the full digest is not published",
+        ),
+    )
+}
+
+
+# ------------------------------------------------------------------ lookup
+def get_spec(name: str) -> Optional[WeightSpec]:
+    """The manifest entry for a manifest name or its file name (case-insensitive), else None."""
+    key = str(name).strip().lower()
+    for s in MANIFEST.values():
+        if key in (s.name.lower(), s.filename.lower()) or key == Path(s.filename).stem.lower():
+            return s
+    return None
+
+
+def _weights_dir_from_env() -> Optional[Path]:
+    env = os.environ.get("HOTDEMO_WEIGHTS_DIR")
+    return Path(env).expanduser() if env else None
+
+
+def weights_cache_dir() -> Path:
+    """Folder downloads go to: ``cache_dir()/weights``."""
+    return cache_dir() / "weights"
+
+
+def search_dirs(weights_dir: Optional[PathLike] = None) -> List[Path]:
+    """The folders searched for a manifest file, in order."""
+    dirs: List[Path] = []
+    if weights_dir:
+        dirs.append(Path(weights_dir).expanduser())
+    env = _weights_dir_from_env()
+    if env is not None:
+        dirs.append(env)
+    dirs += [bundled_weights_dir(), weights_cache_dir()]
+    out: List[Path] = []
+    for d in dirs:
+        if d not in out:
+            out.append(d)
+    return out
+
+
+def find_local(spec: WeightSpec, weights_dir: Optional[PathLike] = None) -> Optional[Path]:
+    """First existing copy of ``spec``'s file in :func:`search_dirs`, unverified; None if none."""
+    for d in search_dirs(weights_dir):
+        p = d / spec.filename
+        if p.is_file():
+            return p
+    return None
+
+
+# ------------------------------------------------------------------ checking
+def sha256_file(path: PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(_CHUNK), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _redownload_hint(spec: WeightSpec) -> str:
+    return f"delete it and run `hotdemo weights download {spec.name}`"
+
+
+def check_file(path: PathLike, spec: WeightSpec) -> Path:
+    """Raise :class:`WeightsError` naming ``path`` unless its size and sha256 match ``spec``."""
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"{path}: no such weights file")
+    n = path.stat().st_size
+    if spec.size is not None and n != spec.size:
+        raise WeightsError(
+            f"{path}: corrupted or incomplete weights file ({n} bytes, expected {spec.size}); {_redownload_hint(spec)}"
+        )
+    digest = sha256_file(path)
+    if not digest.startswith(spec.sha256.lower()):
+        raise WeightsError(
+            f"{path}: checksum mismatch, the weights file is corrupted (sha256 {digest[:16]}..., "
+            f"expected {spec.sha256[:16]}...); {_redownload_hint(spec)}"
+        )
+    return path
+
+
+def verify(name_or_path: PathLike, *, weights_dir: Optional[PathLike] = None) -> Path:
+    """Check a weights file against the manifest; returns its path.
+
+    ``name_or_path`` is a manifest name (its local copy is checked; missing -> WeightsError)
+    or a file path whose file name is in the manifest.
+    """
+    s = str(name_or_path)
+    spec = get_spec(s)
+    p = Path(s).expanduser()
+    if p.is_file():
+        spec = get_spec(p.name) or spec
+        if spec is None:
+            raise WeightsError(f"{p}: not in the weights manifest, no checksum to verify it against")
+        return check_file(p, spec)
+    if spec is None:
+        if os.sep in s or "/" in s:
+            raise WeightsError(f"{p}: no such weights file")
+        raise WeightsError(f"unknown weights {s!r}; known: {', '.join(MANIFEST)}")
+    local = find_local(spec, weights_dir)
+    if local is None:
+        raise WeightsError(f"{spec.filename} is not downloaded; run `hotdemo weights download {spec.name}`")
+    return check_file(local, spec)
+
+
+# ------------------------------------------------------------------ download
+def _manual_hint(spec: WeightSpec, dest_dir: Path) -> str:
+    return f"download {spec.url} yourself and put it in {dest_dir} (or a folder given by --weights-dir / $HOTDEMO_WEIGHTS_DIR)"
+
+
+def fetch(spec: WeightSpec, dest_dir: Optional[PathLike] = None, *, progress: bool = True,
+             timeout: float = 30.0) -> Path:
+    """Download ``spec`` into ``dest_dir`` (default: the cache), checking size and sha256.
+
+    The file is streamed to a hidden ``.part`` file in ``dest_dir`` and renamed into place
+    only when complete and verified; on any failure the part file is removed.
+    """
+    dest_dir = Path(dest_dir) if dest_dir is not None else weights_cache_dir()
+    try:
+        dest_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise WeightsError(f"cannot create the weights folder {dest_dir}: {e.strerror or e}") from None
+    dest = dest_dir / spec.filename
+    tmp = dest_dir / f".{spec.filename}.part-{os.getpid()}"
+    h = hashlib.sha256()
+    got = 0
+    try:
+        req = urllib.request.Request(spec.url, headers={"User-Agent": "hotdemo-weights/1"})
+        try:
+            resp = urllib.request.urlopen(req, timeout=timeout)
+        except urllib.error.HTTPError as e:
+            raise WeightsError(
+                f"cannot download {spec.filename} from {spec.url} (HTTP {e.code} {e.reason}); {_manual_hint(spec, dest_dir)}"
+            ) from None
+        except (urllib.error.URLError, socket.timeout, OSError) as e:
+            reason = getattr(e, "reason", e)
+            raise WeightsError(
+                f"cannot download {spec.filename} from {spec.url} ({reason}; offline?); {_manual_hint(spec, dest_dir)}"
+            ) from None
+        with resp, open(tmp, "wb") as out:
+            total = spec.size or int(resp.headers.get("Content-Length") or 0) or None
+            with _progress_bar(progress, spec.filename, total) as advance:
+                while True:
+                    try:
+                        chunk = resp.read(_CHUNK)
+                    except (socket.timeout, OSError) as e:
+                        raise WeightsError(
+                            f"download of {spec.filename} from {spec.url} broke off after {got} bytes ({e}); "
+                            f"{_manual_hint(spec, dest_dir)}"
+                        ) from None
+                    if not chunk:
+                        break
+                    out.write(chunk)
+                    h.update(chunk)
+                    got += len(chunk)
+                    advance(len(chunk))
+        if spec.size is not None and got != spec.size:
+            raise WeightsError(
+                f"downloaded {spec.filename} from {spec.url} has {got} bytes, expected {spec.size}; nothing was saved"
+            )
+        digest = h.hexdigest()
+        if not digest.startswith(spec.sha256.lower()):
+            raise WeightsError(
+                f"downloaded {spec.filename} from {spec.url} fails its sha256 check (got {digest[:16]}..., "
+                f"expected {spec.sha256[:16]}...); nothing was saved"
+            )
+        os.replace(tmp, dest)
+    except BaseException:
+        try:
+            tmp.unlink()
+        except FileNotFoundError:
+            pass
+        raise
+    return dest
+
+
+class _progress_bar:
+    """Context manager yielding ``advance(nbytes)``; a rich download bar when enabled."""
+
+    def __init__(self, enabled: bool, label: str, total: Optional[int]):
+        self.enabled, self.label, self.total = enabled, label, total
+        self._p = None
+
+    def __enter__(self):
+        if not self.enabled:
+            return lambda n: None
+        from rich.console import Console
+        from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn,
+                                   TransferSpeedColumn)
+
+        self._p = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                           TransferSpeedColumn(), TimeRemainingColumn(), console=Console(stderr=True))
+        self._p.__enter__()
+        tid = self._p.add_task(f"downloading {self.label}", total=self.total)
+        return lambda n: self._p.advance(tid, n)
+
+    def __exit__(self, *exc):
+        if self._p is not None:
+            self._p.__exit__(*exc)
+        return False
+
+
+# ------------------------------------------------------------------ resolve
+def resolve(name_or_path: PathLike, *, weights_dir: Optional[PathLike] = None, download: bool = True,
+            progress: bool = True) -> Path:
+    """Path of a weights file given a file path or a manifest name.
+
+    * an existing file path is returned as is (checked against the manifest only if its
+      file name is a manifest file name);
+    * a path that does not exist (anything with a folder separator or that is not a manifest
+      name) raises :class:`WeightsError`;
+    * a manifest name is looked for in :func:`search_dirs` (verified), then downloaded into
+      the cache unless ``download`` is False.
+    """
+    s = str(name_or_path)
+    p = Path(s).expanduser()
+    spec = get_spec(s)
+    if p.is_file():
+        return p
+    if p.is_dir():
+        raise WeightsError(f"{p} is a folder; expected a weights file")
+    if spec is None:
+        raise WeightsError(f"{p}: no such weights file (and not a built-in name: {', '.join(MANIFEST)})")
+    if os.sep in s or "/" in s:
+        raise WeightsError(f"{p}: no such weights file")
+    local = find_local(spec, weights_dir)
+    if local is not None:
+        return check_file(local, spec)
+    if not download:
+        dirs = ", ".join(str(d) for d in search_dirs(weights_dir))
+        raise WeightsError(f"{spec.filename} not found in {dirs}; {_manual_hint(spec, weights_cache_dir())}")
+    return fetch(spec, progress=progress)
+
+
+def status(weights_dir: Optional[PathLike] = None) -> List[Tuple[WeightSpec, Optional[Path]]]:
+    """Every manifest entry with its local copy (unverified) or None."""
+    return [(s, find_local(s, weights_dir)) for s in MANIFEST.values()]
+
+
+def names(kind: Optional[str] = None) -> List[str]:
+    return [s.name for s in MANIFEST.values() if kind is None or s.kind == kind]
+
+
+def format_size(n: Optional[int]) -> str:
+    if n is None:
+        return "?"
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000.0
+    return str(n)  # pragma: no cover
+
+
+__all__: Iterable[str] = [
+    "WeightSpec", "MANIFEST", "get_spec", "resolve", "verify", "fetch", "check_file", "sha256_file",
+    "search_dirs", "find_local", "weights_cache_dir", "status", "names", "format_size",
+]

@@ -1,0 +1,209 @@
+"""Weights manager against a throwaway HTTP server on 127.0.0.1 (no internet needed)."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import http.server
+import re
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+
+from hotdemo import weights as W
+from hotdemo.errors import WeightsError
+
+PAYLOAD = bytes(range(256)) * 4096  # 1 MiB, several download chunks
+
+
+@pytest.fixture()
+def server(tmp_path):
+    """Serve tmp_path/www over HTTP on 127.0.0.1; yields (www folder, base URL)."""
+    www = tmp_path / "www"
+    www.mkdir()
+    handler = functools.partial(_QuietHandler, directory=str(www))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    t = threading.Thread(target=httpd.serve_forever, daemon=True)
+    t.start()
+    yield www, f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep test output clean
+        pass
+
+
+@pytest.fixture()
+def env(tmp_path, monkeypatch):
+    """Isolated cache and no weights dir from the environment; returns the cache folder."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOTDEMO_HOME", str(home))
+    monkeypatch.delenv("HOTDEMO_WEIGHTS_DIR", raising=False)
+    monkeypatch.setattr(W, "bundled_weights_dir", lambda: tmp_path / "bundled")
+    return home / "weights"
+
+
+def fake_spec(monkeypatch, url: str, data: bytes = PAYLOAD, size=True, prefix=False) -> W.WeightSpec:
+    digest = hashlib.sha256(data).hexdigest()
+    spec = W.WeightSpec(
+        name="fake_model", url=url, sha256=digest[:8] if prefix else digest, size=len(data) if size else None,
+        licence="test", filename="fake_model.bin", kind="detector", description="test file",
+    )
+    monkeypatch.setitem(W.MANIFEST, spec.name, spec)
+    return spec
+
+
+def leftovers(folder: Path):
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def test_manifest_is_complete():
+    assert {"yolo11n", "hrnet_w32_coco_256x192"} <= set(W.MANIFEST)
+    for s in W.MANIFEST.values():
+        assert s.url.startswith("https://") and s.filename and s.licence and s.kind in ("detector", "pose2d", "lifter")
+        assert re.fullmatch(r"[0-9a-f]{8,64}", s.sha256)
+        assert s.url.endswith(s.filename)
+    # mmpose file names carry the first 8 hex digits of the sha256
+    hr = W.MANIFEST["hrnet_w32_coco_256x192"]
+    assert hr.sha256[:8] in hr.filename and not hr.full_hash
+    assert W.MANIFEST["yolo11n"].full_hash and "AGPL" in W.MANIFEST["yolo11n"].licence
+
+
+def test_good_download_is_cached_and_reused(server, env, monkeypatch):
+    www, base = server
+    (www / "fake_model.bin").write_bytes(PAYLOAD)
+    spec = fake_spec(monkeypatch, f"{base}/fake_model.bin")
+    p = W.resolve("fake_model", progress=False)
+    assert p == env / "fake_model.bin" and p.read_bytes() == PAYLOAD
+    assert leftovers(env) == ["fake_model.bin"]
+    # second call: served from the cache, even when the server has lost the file
+    (www / "fake_model.bin").unlink()
+    assert W.resolve("fake_model", progress=False) == p
+    assert W.verify("fake_model") == p
+    assert W.get_spec("fake_model.bin") is spec
+
+
+def test_prefix_hash_download(server, env, monkeypatch):
+    www, base = server
+    (www / "fake_model.bin").write_bytes(PAYLOAD)
+    fake_spec(monkeypatch, f"{base}/fake_model.bin", size=False, prefix=True)
+    assert W.resolve("fake_model", progress=False).read_bytes() == PAYLOAD
+
+
+@pytest.mark.parametrize("size_known", [True, False])
+def test_corrupted_download_is_rejected_and_nothing_left(server, env, monkeypatch, size_known):
+    www, base = server
+    bad = bytearray(PAYLOAD)
+    bad[1000] ^= 0xFF
+    (www / "fake_model.bin").write_bytes(bytes(bad))
+    fake_spec(monkeypatch, f"{base}/fake_model.bin", size=size_known)
+    with pytest.raises(WeightsError) as ei:
+        W.resolve("fake_model", progress=False)
+    msg = str(ei.value)
+    assert "fake_model.bin" in msg and "sha256" in msg and "\n" not in msg
+    assert leftovers(env) == []
+
+
+def test_truncated_download_is_rejected(server, env, monkeypatch):
+    www, base = server
+    (www / "fake_model.bin").write_bytes(PAYLOAD[:-10])
+    fake_spec(monkeypatch, f"{base}/fake_model.bin")
+    with pytest.raises(WeightsError, match="bytes, expected"):
+        W.resolve("fake_model", progress=False)
+    assert leftovers(env) == []
+
+
+def test_missing_file_404(server, env, monkeypatch):
+    _, base = server
+    fake_spec(monkeypatch, f"{base}/nope/fake_model.bin")
+    with pytest.raises(WeightsError) as ei:
+        W.resolve("fake_model", progress=False)
+    msg = str(ei.value)
+    assert "404" in msg and f"{base}/nope/fake_model.bin" in msg and str(env) in msg
+    assert leftovers(env) == []
+
+
+def test_connection_refused_names_file_url_and_folder(env, monkeypatch):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there now
+    url = f"http://127.0.0.1:{port}/fake_model.bin"
+    fake_spec(monkeypatch, url)
+    with pytest.raises(WeightsError) as ei:
+        W.resolve("fake_model", progress=False)
+    msg = str(ei.value)
+    assert "fake_model.bin" in msg and url in msg and str(env) in msg and "\n" not in msg
+    assert leftovers(env) == []
+
+
+def test_interrupted_download_leaves_nothing(server, env, monkeypatch):
+    www, base = server
+    (www / "fake_model.bin").write_bytes(PAYLOAD)
+    spec = fake_spec(monkeypatch, f"{base}/fake_model.bin")
+
+    class Boom:
+        def __init__(self, *a, **k):
+            pass
+
+        def __enter__(self):
+            def advance(n):
+                raise KeyboardInterrupt
+
+            return advance
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(W, "_progress_bar", Boom)
+    with pytest.raises(KeyboardInterrupt):
+        W.fetch(spec)
+    assert leftovers(env) == []
+
+
+def test_no_download_mode(env, monkeypatch):
+    fake_spec(monkeypatch, "http://127.0.0.1:9/fake_model.bin")
+    with pytest.raises(WeightsError, match="fake_model.bin not found"):
+        W.resolve("fake_model", download=False)
+
+
+def test_weights_dir_and_env_var_are_searched_first(tmp_path, env, monkeypatch):
+    fake_spec(monkeypatch, "http://127.0.0.1:9/never")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "fake_model.bin").write_bytes(PAYLOAD)
+    assert W.resolve("fake_model", weights_dir=mine) == mine / "fake_model.bin"
+    monkeypatch.setenv("HOTDEMO_WEIGHTS_DIR", str(mine))
+    assert W.resolve("fake_model") == mine / "fake_model.bin"
+
+
+def test_corrupted_local_file_names_the_file(tmp_path, env, monkeypatch):
+    fake_spec(monkeypatch, "http://127.0.0.1:9/never")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    f = mine / "fake_model.bin"
+    f.write_bytes(b"x" * len(PAYLOAD))  # right size, wrong content
+    with pytest.raises(WeightsError) as ei:
+        W.resolve("fake_model", weights_dir=mine)
+    assert str(f) in str(ei.value) and "checksum" in str(ei.value)
+    f.write_bytes(PAYLOAD[:100])
+    with pytest.raises(WeightsError, match="incomplete"):
+        W.verify(f)
+
+
+def test_paths(tmp_path, env):
+    f = tmp_path / "custom.pt"
+    f.write_bytes(b"abc")
+    assert W.resolve(f) == f  # a given file is used as is
+    with pytest.raises(WeightsError, match="no such weights file"):
+        W.resolve(tmp_path / "absent.pt")
+    with pytest.raises(WeightsError, match="no such weights file"):
+        W.resolve("absent.pt")
+    with pytest.raises(WeightsError, match="folder"):
+        W.resolve(tmp_path)
+    with pytest.raises(WeightsError, match="not in the weights manifest"):
+        W.verify(f)
