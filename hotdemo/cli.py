@@ -232,6 +232,80 @@ def batch(
 weights_app = typer.Typer(help="List, download and verify model weights.", no_args_is_help=True)
 app.add_typer(weights_app, name="weights")
 
+WeightNamesArg = typer.Argument(None, help="Manifest names (default: all).", show_default=False)
+
+
+def _weight_specs(names: Optional[List[str]]):
+    from .weights import MANIFEST, get_spec
+
+    if not names:
+        return list(MANIFEST.values())
+    specs = []
+    for n in names:
+        s = get_spec(n)
+        if s is None:
+            raise InputError(f"unknown weights {n!r}; known: {', '.join(MANIFEST)}")
+        specs.append(s)
+    return specs
+
+
+@weights_app.command("list")
+@handle_errors
+def weights_list(weights_dir: Optional[Path] = WeightsDirOpt) -> None:
+    """Show the default models: file, size, licence, and whether a local copy exists."""
+    from rich.table import Table
+
+    from .weights import format_size, search_dirs, status
+
+    table = Table(title="hotdemo weights")
+    for col in ("name", "kind", "file", "size", "licence", "checksum", "local copy"):
+        table.add_column(col, overflow="fold")
+    for spec, path in status(weights_dir):
+        table.add_row(
+            spec.name, spec.kind, spec.filename, format_size(spec.size), spec.licence.split(" (")[0],
+            "sha256" if spec.full_hash else f"sha256 prefix {spec.sha256}",
+            str(path) if path else "[dim]not downloaded[/]",
+        )
+    out = Console()
+    out.print(table)
+    out.print("searched: " + ", ".join(str(d) for d in search_dirs(weights_dir)), highlight=False)
+
+
+@weights_app.command("download")
+@handle_errors
+def weights_download(names: Optional[List[str]] = WeightNamesArg, weights_dir: Optional[Path] = WeightsDirOpt) -> None:
+    """Download weights into the cache ($HOTDEMO_HOME/weights), verifying their checksums."""
+    from .weights import resolve
+
+    for spec in _weight_specs(names):
+        path = resolve(spec.name, weights_dir=weights_dir)
+        Console().print(f"[green]ok[/] {spec.name}: {path}", highlight=False)
+
+
+@weights_app.command("verify")
+@handle_errors
+def weights_verify(
+    names: Optional[List[str]] = typer.Argument(None, help="Manifest names or weights files (default: all local copies).", show_default=False),
+    weights_dir: Optional[Path] = WeightsDirOpt,
+) -> None:
+    """Check local weights files against their manifest checksums (exit 3 if any is corrupted)."""
+    from .errors import WeightsError
+    from .weights import find_local, verify
+
+    out = Console()
+    bad = 0
+    targets = names or [s.name for s in _weight_specs(None) if find_local(s, weights_dir)]
+    if not targets:
+        out.print("no weights downloaded yet; nothing to verify (`hotdemo weights download`)")
+    for n in targets:
+        try:
+            out.print(f"[green]ok[/] {n}: {verify(n, weights_dir=weights_dir)}", highlight=False)
+        except WeightsError as e:
+            bad += 1
+            console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+    if bad:
+        raise typer.Exit(3)
+
 
 def _print_result(result) -> None:
     c = Console()

@@ -197,7 +197,7 @@ def verify(name_or_path: PathLike, *, weights_dir: Optional[PathLike] = None) ->
 
 # ------------------------------------------------------------------ download
 def _manual_hint(spec: WeightSpec, dest_dir: Path) -> str:
-    return f"download {spec.url} yourself and put it in {dest_dir} (or a folder given by --weights-dir / $HOTDEMO_WEIGHTS_DIR)"
+    return f"download it yourself and put it in {dest_dir} (or in a folder given by --weights-dir / $HOTDEMO_WEIGHTS_DIR)"
 
 
 def fetch(spec: WeightSpec, dest_dir: Optional[PathLike] = None, *, progress: bool = True,
@@ -320,7 +320,7 @@ def resolve(name_or_path: PathLike, *, weights_dir: Optional[PathLike] = None, d
         return check_file(local, spec)
     if not download:
         dirs = ", ".join(str(d) for d in search_dirs(weights_dir))
-        raise WeightsError(f"{spec.filename} not found in {dirs}; {_manual_hint(spec, weights_cache_dir())}")
+        raise WeightsError(f"{spec.filename} not found in {dirs}; download {spec.url} and put it in one of those folders")
     return fetch(spec, progress=progress)
 
 
