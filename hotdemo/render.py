@@ -1,0 +1,374 @@
+"""Side-by-side renderer: the input frame with 2D skeletons | the 3D skeletons on a floor grid.
+
+Everything is drawn with OpenCV into preallocated buffers, one frame in, one frame out; the
+3D panel uses its own pinhole projection of a view camera that orbits the scene centre.
+Nothing grows with the clip length except the per-frame lookup tables built once in
+:class:`Renderer` (a few bytes per frame and person).
+
+Layout: ``[ input + 2D | 3D (HoT) ]``. The left panel is the input frame at its own size
+(scaled down above ``max_height``, up below ``min_height``), the right panel has the same height;
+both widths and the height are even (H.264 yuv420p needs that).
+
+Colours (RGB): the subject's left side blue, right side red, centre line light grey, in both
+panels; each track also has its own colour for its box, ID label and floor ring.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import List, Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+
+from .skeletons import COCO17, H36M17, Skeleton, get_skeleton
+from .types import Track2D, Track3D, VideoInfo
+
+LEFT_RGB = (40, 140, 255)
+RIGHT_RGB = (255, 70, 60)
+CENTER_RGB = (235, 235, 235)
+#: distinct colours for track IDs (RGB)
+TRACK_PALETTE = np.array([
+    (255, 196, 0), (0, 220, 140), (200, 90, 255), (255, 120, 190), (120, 220, 255),
+    (170, 255, 80), (255, 150, 60), (110, 140, 255), (240, 240, 120), (80, 255, 230),
+], dtype=np.uint8)
+_FONT = cv2.FONT_HERSHEY_DUPLEX
+_SHIFT = 4  # fixed-point bits for sub-pixel line endpoints
+_ONE = 1 << _SHIFT
+
+
+def _even(x: float) -> int:
+    return max(2, int(round(x / 2.0)) * 2)
+
+
+def track_color(track_id: int) -> Tuple[int, int, int]:
+    return tuple(int(c) for c in TRACK_PALETTE[int(track_id) % len(TRACK_PALETTE)])
+
+
+def _side_colors(sk: Skeleton) -> np.ndarray:
+    lut = {"left": LEFT_RGB, "right": RIGHT_RGB, "center": CENTER_RGB}
+    return np.array([lut[sk.edge_side(e)] for e in sk.edges], dtype=np.float64)
+
+
+def _joint_colors(sk: Skeleton) -> np.ndarray:
+    c = np.tile(np.array(CENTER_RGB, np.float64), (sk.num_joints, 1))
+    c[list(sk.left)] = LEFT_RGB
+    c[list(sk.right)] = RIGHT_RGB
+    return c
+
+
+def _row_table(frames_list: Sequence[np.ndarray], n_frames: int) -> np.ndarray:
+    """(P, n_frames) int32: row of track p at frame i, or -1."""
+    table = np.full((len(frames_list), n_frames), -1, np.int32)
+    for p, fr in enumerate(frames_list):
+        fr = np.asarray(fr, np.int64)
+        ok = (fr >= 0) & (fr < n_frames)
+        table[p, fr[ok]] = np.flatnonzero(ok).astype(np.int32)
+    return table
+
+
+def _label(img: np.ndarray, text: str, org: Tuple[int, int], scale: float, fg, bg, thick: int = 1) -> None:
+    """Text with a filled background box; ``org`` is the box's bottom-left corner."""
+    (tw, th), base = cv2.getTextSize(text, _FONT, scale, thick)
+    pad = max(2, int(round(th * 0.3)))
+    x, y = int(org[0]), int(org[1])
+    H, W = img.shape[:2]
+    x = min(max(x, 0), max(W - tw - 2 * pad, 0))
+    y = min(max(y, th + base + 2 * pad), H)
+    cv2.rectangle(img, (x, y - th - base - 2 * pad), (x + tw + 2 * pad, y), bg, -1)
+    cv2.putText(img, text, (x + pad, y - base - pad), _FONT, scale, fg, thick, cv2.LINE_AA)
+
+
+def _title(img: np.ndarray, text: str, scale: float, thick: int) -> None:
+    """Title at the top-left corner on a darkened band (cheap: halves the pixels under it)."""
+    (tw, th), base = cv2.getTextSize(text, _FONT, scale, thick)
+    pad = int(round(th * 0.6))
+    roi = img[: th + base + 2 * pad, : tw + 3 * pad]
+    roi >>= 1
+    cv2.putText(img, text, (int(1.5 * pad), th + pad), _FONT, scale, (255, 255, 255), thick, cv2.LINE_AA)
+
+
+class Renderer:
+    """Draw one output frame per input frame (see module docstring).
+
+    ``tracks2d``: pixel keypoints of the input video (any joint format, COCO-17 normally).
+    ``tracks3d``: Human3.6M-17 tracks with ``joints_world`` (z up, floor z = 0); if it is
+    missing it is computed with :mod:`hotdemo.world`.
+    ``deg_per_s``: orbit speed of the 3D view (0: fixed view); ``azimuth_deg`` 0 looks along
+    world +y, i.e. from where the input camera stood; ``elevation_deg`` looks down onto the floor.
+    """
+
+    def __init__(self, info: VideoInfo, tracks2d: Sequence[Track2D], tracks3d: Sequence[Track3D], *,
+                 deg_per_s: float = 10.0, elevation_deg: float = 15.0, azimuth_deg: float = 0.0,
+                 fps: Optional[float] = None, max_height: int = 1080, min_height: int = 360,
+                 score_threshold: float = 0.3, fov_deg: float = 40.0,
+                 titles: Tuple[str, str] = ("input + 2D", "3D (HoT)"), grid_step: float = 0.5):
+        self.info = info
+        self.fps = float(fps or info.fps or 25.0)
+        self.deg_per_s = float(deg_per_s)
+        self.elevation = math.radians(elevation_deg)
+        self.azimuth0 = math.radians(azimuth_deg)
+        self.score_threshold = float(score_threshold)
+        self.titles = titles
+
+        # ---- layout
+        in_w, in_h = max(int(info.width), 2), max(int(info.height), 2)
+        s = 1.0
+        if in_h > max_height:
+            s = max_height / in_h
+        elif in_h < min_height:
+            s = min_height / in_h
+        self.left_w, self.h = _even(in_w * s), _even(in_h * s)
+        self.right_w = self.left_w if self.left_w >= 0.75 * self.h else _even(0.75 * self.h)
+        self.sx, self.sy = self.left_w / in_w, self.h / in_h
+        self.output_size = (self.left_w + self.right_w, self.h)
+        u = self.h / 720.0  # size unit: 1 at 720p
+        self.u = u
+        self.title_scale = max(0.45, 0.9 * u)
+        self.title_thick = max(1, int(round(1.6 * u)))
+
+        # ---- per-frame lookups
+        tracks3d = list(tracks3d)
+        if any(t.joints_world is None for t in tracks3d):
+            from .world import estimate_world_rotation, to_world
+
+            tracks3d = to_world(tracks3d, estimate_world_rotation(tracks3d), tracks2d, info)
+        last = [int(t.frames.max()) + 1 for t in list(tracks2d) + tracks3d if len(t)]
+        self.n_frames = max([int(info.frame_count)] + last + [0])
+        self.t2 = [t for t in tracks2d if len(t)]
+        self.t3 = [t for t in tracks3d if len(t)]
+        self.rows2d = _row_table([t.frames for t in self.t2], self.n_frames)
+        self.rows3d = _row_table([t.frames for t in self.t3], self.n_frames)
+        self.kp2d = [t.keypoints.astype(np.float32) * np.float32([self.sx, self.sy]) for t in self.t2]
+        self.box2d = [t.boxes.astype(np.float32) * np.float32([self.sx, self.sy, self.sx, self.sy]) for t in self.t2]
+        self.sk2d = [get_skeleton(t.joint_format) for t in self.t2]
+        self.jw = [np.asarray(t.joints_world, np.float64) for t in self.t3]
+
+        # ---- 2D drawing constants
+        self.line2d = max(1, int(round(3 * u)))
+        self.dot2d = max(2, int(round(4 * u)))
+
+        # ---- 3D scene: one steady scale from all frames
+        self.sk3 = H36M17
+        self.edges3 = np.array(H36M17.edges, np.int64)
+        self.edge_rgb3 = _side_colors(H36M17)
+        self.joint_rgb3 = _joint_colors(H36M17)
+        allj = np.concatenate([j.reshape(-1, 3) for j in self.jw]) if self.jw else np.zeros((0, 3))
+        allj = allj[np.isfinite(allj).all(axis=1)]
+        if len(allj):
+            lo, hi = np.percentile(allj, 0.2, axis=0), np.percentile(allj, 99.8, axis=0)
+            cxy = 0.5 * (lo[:2] + hi[:2])
+            top = max(float(hi[2]), 1.0)
+            radius = float(np.percentile(np.linalg.norm(allj[:, :2] - cxy, axis=1), 99.8))
+        else:
+            cxy, top, radius = np.zeros(2), 1.8, 0.5
+        self.centre = np.array([cxy[0], cxy[1], 0.5 * top])
+        self.scene_radius = math.sqrt(max(radius, 0.4) ** 2 + (0.5 * top) ** 2)
+        half_fov = math.radians(fov_deg) / 2
+        self.focal = 0.5 * self.h / math.tan(half_fov)
+        self.dist = 0.95 * self.scene_radius / math.sin(half_fov)
+        g = grid_step * math.ceil((max(radius, 0.5) + 0.75) / grid_step)
+        ticks = np.arange(-g, g + 1e-9, grid_step)
+        a = np.stack([np.stack([ticks, np.full_like(ticks, -g)], 1), np.stack([np.full_like(ticks, -g), ticks], 1)])
+        b = np.stack([np.stack([ticks, np.full_like(ticks, g)], 1), np.stack([np.full_like(ticks, g), ticks], 1)])
+        self.grid_a = np.concatenate([a.reshape(-1, 2) + cxy, np.zeros((a.size // 2, 1))], 1)
+        self.grid_b = np.concatenate([b.reshape(-1, 2) + cxy, np.zeros((b.size // 2, 1))], 1)
+        self.floor = np.array([[-g, -g, 0], [g, -g, 0], [g, g, 0], [-g, g, 0]], np.float64) + [cxy[0], cxy[1], 0]
+        ang = np.linspace(0, 2 * np.pi, 24, endpoint=False)
+        self.ring = np.stack([0.28 * np.cos(ang), 0.28 * np.sin(ang), np.zeros_like(ang)], 1)
+        self.line3d = 3.2 * u
+        self.dot3d = 3.6 * u
+
+        # ---- preallocated buffers
+        Wt = self.output_size[0]
+        self.out = np.zeros((self.h, Wt, 3), np.uint8)
+        yy = np.linspace(0, 1, self.h)[:, None, None]
+        top_c, bot_c = np.array([22, 24, 30.0]), np.array([44, 48, 58.0])
+        self.bg = np.broadcast_to(top_c + (bot_c - top_c) * yy, (self.h, self.right_w, 3)).astype(np.uint8)
+        self._static = None  # background + floor for a fixed view
+
+    # ------------------------------------------------------------------ 3D view
+    def view(self, frame_index: int) -> Tuple[np.ndarray, np.ndarray]:
+        """(camera centre (3,), rotation (3, 3) with rows right, down, forward) at a frame."""
+        az = self.azimuth0 + math.radians(self.deg_per_s) * frame_index / self.fps
+        el = self.elevation
+        fwd = np.array([math.sin(az) * math.cos(el), math.cos(az) * math.cos(el), -math.sin(el)])
+        right = np.array([math.cos(az), -math.sin(az), 0.0])  # fwd x z, normalised
+        down = np.cross(fwd, right)
+        return self.centre - self.dist * fwd, np.stack([right, down, fwd])
+
+    def project(self, pts: np.ndarray, cam: np.ndarray, M: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """World points (..., 3) -> panel pixels (..., 2) and depth (...)."""
+        q = (pts - cam) @ M.T
+        z = np.maximum(q[..., 2], 1e-3)
+        uv = self.focal * q[..., :2] / z[..., None] + np.array([self.right_w / 2.0, self.h / 2.0])
+        return uv, q[..., 2]
+
+    def _draw_floor(self, panel: np.ndarray, cam: np.ndarray, M: np.ndarray) -> None:
+        fuv, fz = self.project(self.floor, cam, M)
+        if (fz > 0.05).all():
+            cv2.fillPoly(panel, [np.round(fuv * _ONE).astype(np.int32)], (52, 56, 66), cv2.LINE_AA, _SHIFT)
+        near = 0.05
+        qa = (self.grid_a - cam) @ M.T
+        qb = (self.grid_b - cam) @ M.T
+        za, zb = qa[:, 2], qb[:, 2]
+        ok = (za > near) | (zb > near)
+        # clip segments that cross the near plane at their crossing point
+        dz = zb - za
+        t = (near - za) / np.where(np.abs(dz) < 1e-9, 1e-9, dz)
+        cross = qa + t[:, None] * (qb - qa)
+        qa_c = np.where((za < near)[:, None], cross, qa)
+        qb_c = np.where((zb < near)[:, None], cross, qb)
+        c = np.array([self.right_w / 2.0, self.h / 2.0])
+        pa = self.focal * qa_c[:, :2] / np.maximum(qa_c[:, 2:], near) + c
+        pb = self.focal * qb_c[:, :2] / np.maximum(qb_c[:, 2:], near) + c
+        pa = np.round(pa * _ONE).astype(np.int64)[ok]
+        pb = np.round(pb * _ONE).astype(np.int64)[ok]
+        thick = max(1, int(round(self.u)))
+        for (x1, y1), (x2, y2) in zip(pa.tolist(), pb.tolist()):
+            cv2.line(panel, (x1, y1), (x2, y2), (84, 90, 104), thick, cv2.LINE_AA, _SHIFT)
+
+    def _draw_people3d(self, panel: np.ndarray, frame_index: int, cam: np.ndarray, M: np.ndarray) -> None:
+        if frame_index >= self.n_frames or not self.t3:
+            return
+        rows = self.rows3d[:, frame_index]
+        people = np.flatnonzero(rows >= 0)
+        if len(people) == 0:
+            return
+        J = np.stack([self.jw[p][rows[p]] for p in people])  # (P, 17, 3)
+        ok = np.isfinite(J).all(axis=(1, 2))
+        J, people = J[ok], people[ok]
+        if len(J) == 0:
+            return
+        # floor rings (shadows) under each pelvis, in the track's colour
+        for k, p in enumerate(people):
+            ring = self.ring + [J[k, 0, 0], J[k, 0, 1], 0.0]
+            ruv, rz = self.project(ring, cam, M)
+            if (rz > 0.05).all():
+                pts = np.round(ruv * _ONE).astype(np.int32)
+                cv2.fillPoly(panel, [pts], (30, 32, 38), cv2.LINE_AA, _SHIFT)
+                cv2.polylines(panel, [pts], True, track_color(self.t3[p].track_id), max(1, int(round(1.5 * self.u))),
+                              cv2.LINE_AA, _SHIFT)
+        uv, z = self.project(J, cam, M)  # (P, 17, 2), (P, 17)
+        zmid = self.dist
+        shade = np.clip(1.15 - 0.35 * (z - zmid) / self.scene_radius, 0.6, 1.15)  # nearer = brighter
+        a, b = self.edges3[:, 0], self.edges3[:, 1]
+        seg_z = 0.5 * (z[:, a] + z[:, b])  # (P, E)
+        seg_col = np.clip(self.edge_rgb3[None] * (0.5 * (shade[:, a] + shade[:, b]))[..., None], 0, 255)
+        seg_w = np.clip(self.line3d * zmid / np.maximum(seg_z, 0.1), 1, 12)
+        jcol = np.clip(self.joint_rgb3[None] * shade[..., None], 0, 255)
+        jrad = np.clip(self.dot3d * zmid / np.maximum(z, 0.1), 1.5, 14)
+        ui = np.round(uv * _ONE).astype(np.int64)
+        P, E = seg_z.shape
+        # painter's order over bones and joints of everybody: far first
+        items_z = np.concatenate([seg_z.ravel(), z.ravel() - 1e-3])
+        order = np.argsort(-items_z, kind="stable")
+        nE = P * E
+        for k in order.tolist():
+            if k < nE:
+                p, e = divmod(k, E)
+                if seg_z[p, e] <= 0.05:
+                    continue
+                cv2.line(panel, tuple(ui[p, a[e]]), tuple(ui[p, b[e]]), tuple(seg_col[p, e].tolist()),
+                         int(round(seg_w[p, e])), cv2.LINE_AA, _SHIFT)
+            else:
+                p, j = divmod(k - nE, 17)
+                if z[p, j] <= 0.05:
+                    continue
+                cv2.circle(panel, tuple(ui[p, j]), int(round(jrad[p, j] * _ONE)), tuple(jcol[p, j].tolist()), -1,
+                           cv2.LINE_AA, _SHIFT)
+        # ID labels above the heads
+        head = self.sk3.index("head")
+        for k, p in enumerate(people):
+            top = J[k, head] + [0, 0, 0.22]
+            tuv, tz = self.project(top, cam, M)
+            if tz > 0.05:
+                text = f"ID {self.t3[p].track_id}"
+                (tw, _), _ = cv2.getTextSize(text, _FONT, 0.55 * self.u, 1)
+                _label(panel, text, (tuv[0] - tw / 2, tuv[1]), 0.55 * self.u, (20, 20, 20),
+                       track_color(self.t3[p].track_id), max(1, int(round(self.u))))
+
+    def render_3d(self, panel: np.ndarray, frame_index: int) -> None:
+        cam, M = self.view(frame_index)
+        if self.deg_per_s == 0:
+            if self._static is None:
+                self._static = self.bg.copy()
+                self._draw_floor(self._static, cam, M)
+            np.copyto(panel, self._static)
+        else:
+            np.copyto(panel, self.bg)
+            self._draw_floor(panel, cam, M)
+        self._draw_people3d(panel, frame_index, cam, M)
+        if self.titles and self.titles[1]:
+            _title(panel, self.titles[1], self.title_scale, self.title_thick)
+
+    # ------------------------------------------------------------------ 2D overlay
+    def render_2d(self, img: np.ndarray, frame_index: int) -> None:
+        if frame_index < self.n_frames and self.t2:
+            rows = self.rows2d[:, frame_index]
+            for p in np.flatnonzero(rows >= 0).tolist():
+                self._draw_person2d(img, p, int(rows[p]))
+        if self.titles and self.titles[0]:
+            _title(img, self.titles[0], self.title_scale, self.title_thick)
+
+    def _draw_person2d(self, img: np.ndarray, p: int, r: int) -> None:
+        sk = self.sk2d[p]
+        kp, sc, box = self.kp2d[p][r], self.t2[p].scores[r], self.box2d[p][r]
+        if not np.isfinite(kp).all():
+            return
+        H, W = img.shape[:2]
+        col = track_color(self.t2[p].track_id)
+        x1, y1, x2, y2 = (int(round(v)) for v in box)
+        cv2.rectangle(img, (x1, y1), (x2, y2), col, max(1, int(round(1.2 * self.u))), cv2.LINE_AA)
+        _label(img, f"ID {self.t2[p].track_id}", (x1, y1), 0.6 * self.u, (20, 20, 20), col,
+               max(1, int(round(self.u))))
+        edges = np.array(sk.edges)
+        conf = np.minimum(sc[edges[:, 0]], sc[edges[:, 1]])
+        ecol = _side_colors(sk)
+        jcol = _joint_colors(sk)
+        ip = np.round(kp * _ONE).astype(np.int64)
+        weak_e = conf < self.score_threshold
+        weak_j = sc < self.score_threshold
+        if weak_e.any() or weak_j.any():  # faded layer, blended over the box region only
+            pad = 4 * self.line2d
+            wx = kp[:, 0]
+            wy = kp[:, 1]
+            bx1 = int(max(0, min(x1, wx.min()) - pad))
+            by1 = int(max(0, min(y1, wy.min()) - pad))
+            bx2 = int(min(W, max(x2, wx.max()) + pad))
+            by2 = int(min(H, max(y2, wy.max()) + pad))
+            if bx2 > bx1 and by2 > by1:
+                roi = img[by1:by2, bx1:bx2]
+                layer = roi.copy()
+                off = np.array([bx1, by1]) * _ONE
+                for e in np.flatnonzero(weak_e).tolist():
+                    a, b = edges[e]
+                    cv2.line(layer, tuple(ip[a] - off), tuple(ip[b] - off), tuple(ecol[e].tolist()),
+                             self.line2d, cv2.LINE_AA, _SHIFT)
+                for j in np.flatnonzero(weak_j).tolist():
+                    cv2.circle(layer, tuple(ip[j] - off), self.dot2d * _ONE, tuple(jcol[j].tolist()), -1,
+                               cv2.LINE_AA, _SHIFT)
+                cv2.addWeighted(layer, 0.35, roi, 0.65, 0, dst=roi)
+        for e in np.flatnonzero(~weak_e).tolist():
+            a, b = edges[e]
+            cv2.line(img, tuple(ip[a]), tuple(ip[b]), tuple(ecol[e].tolist()), self.line2d, cv2.LINE_AA, _SHIFT)
+        for j in np.flatnonzero(~weak_j).tolist():
+            cv2.circle(img, tuple(ip[j]), self.dot2d * _ONE, tuple(jcol[j].tolist()), -1, cv2.LINE_AA, _SHIFT)
+            cv2.circle(img, tuple(ip[j]), self.dot2d * _ONE, (20, 20, 20), 1, cv2.LINE_AA, _SHIFT)
+
+    # ------------------------------------------------------------------ frame
+    def render(self, frame_rgb: np.ndarray, frame_index: int) -> np.ndarray:
+        """The output frame (H, W, 3) RGB uint8 for input frame ``frame_index``.
+
+        The returned array is a buffer reused by the next call: copy it to keep it.
+        """
+        left = self.out[:, : self.left_w]
+        right = self.out[:, self.left_w:]
+        if frame_rgb.shape[:2] == (self.h, self.left_w):
+            np.copyto(left, frame_rgb)
+        else:
+            interp = cv2.INTER_AREA if frame_rgb.shape[0] > self.h else cv2.INTER_LINEAR
+            left[:] = cv2.resize(frame_rgb, (self.left_w, self.h), interpolation=interp)
+        self.render_2d(left, frame_index)
+        self.render_3d(right, frame_index)
+        return self.out
