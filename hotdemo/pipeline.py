@@ -235,7 +235,7 @@ class Pipeline:
             tracks3d = self.lift_tracks(tracks2d, info, progress)
             if tracks3d:
                 R = estimate_world_rotation(tracks3d)
-                tracks3d = to_world(tracks3d, R)
+                tracks3d = to_world(tracks3d, R, tracks2d, info)
             stage["3d"] = time.perf_counter() - ts
             ts = time.perf_counter()
             outputs = list(write_exports(out_dir, video.stem, info, tracks2d, tracks3d, formats=self.config.exports))
