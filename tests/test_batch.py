@@ -1,0 +1,247 @@
+"""``hotdemo batch``: resumability, failures, Ctrl-C, report, CLI, Ray.
+
+The batch logic is tested with a small stand-in pipeline (FakePipeline below) that decodes
+the clip with hotdemo.video and writes a JSON and an H.264 file atomically, like the real
+one; no model is needed, so these tests run everywhere in seconds. The real pipeline over
+../shared is exercised by tests/test_robustness.py and benchmarks/batch.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from hotdemo import batch as B
+from hotdemo.errors import InputError
+from hotdemo.pipeline import PipelineConfig, RunResult
+from hotdemo.video import VideoWriter, ffmpeg_exe, iter_frames, probe
+
+
+class FakePipeline:
+    """Decodes every frame; writes <stem>.json and <stem>_hotdemo.mp4 (atomically)."""
+
+    calls: list = []
+    interrupt_on: str = ""
+
+    def __init__(self, config=None):
+        self.config = config
+
+    def run(self, video, out_dir) -> RunResult:
+        video, out_dir = Path(video), Path(out_dir)
+        FakePipeline.calls.append(video.name)
+        info = probe(video)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        out = out_dir / f"{video.stem}_hotdemo.mp4"
+        n = 0
+        with VideoWriter(out, info.fps, (info.width, info.height)) as w:
+            for f in iter_frames(video, info):
+                w.write(f)
+                n += 1
+                if FakePipeline.interrupt_on and FakePipeline.interrupt_on in video.name and n == 3:
+                    raise KeyboardInterrupt
+        js = out_dir / f"{video.stem}.json"
+        tmp = out_dir / f".{js.name}.tmp"
+        tmp.write_text(json.dumps({"frames": n}))
+        os.replace(tmp, js)
+        return RunResult(video, out_dir, n, 1, [js, out], 0.01, {"2d": 0.01}, [])
+
+
+def fake_factory(config):
+    return FakePipeline(config)
+
+
+def make_clip(path: Path, frames: int = 5) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-f", "lavfi",
+                    "-i", "testsrc2=size=48x32:rate=10", "-frames:v", str(frames), "-c:v", "libx264",
+                    "-pix_fmt", "yuv420p", str(path)], check=True)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _reset():
+    FakePipeline.calls = []
+    FakePipeline.interrupt_on = ""
+    yield
+
+
+@pytest.fixture()
+def folder(tmp_path):
+    d = tmp_path / "clips"
+    make_clip(d / "a.mp4", 5)
+    make_clip(d / "b clip é.mp4", 7)
+    (d / "broken.mp4").write_text("not a video\n")
+    (d / "notes.txt").write_text("ignored")
+    return d
+
+
+def run(folder, out=None, **kw):
+    kw.setdefault("config", PipelineConfig())
+    return B.run_batch(folder, out, pipeline_factory=fake_factory, verbose=False, **kw)
+
+
+def hidden_temp_files(root: Path):
+    return [p for p in root.rglob(".*") if p.name not in (B.CLIP_MANIFEST,)]
+
+
+def test_batch_processes_reports_and_continues_past_failures(folder):
+    rep = run(folder)
+    assert not rep.ok
+    by = {c.input: c for c in rep.clips}
+    assert set(by) == {"a.mp4", "b clip é.mp4", "broken.mp4"}
+    assert by["a.mp4"].status == "ok" and by["a.mp4"].frames == 5
+    assert by["b clip é.mp4"].status == "ok" and by["b clip é.mp4"].frames == 7
+    assert by["broken.mp4"].status == "failed" and "broken.mp4" in by["broken.mp4"].error
+    out = folder / "hotdemo_out"
+    assert (out / "a" / "a.json").is_file() and (out / "a" / "a_hotdemo.mp4").is_file()
+    assert (out / "b clip é" / B.CLIP_MANIFEST).is_file()
+    assert not (out / "broken" / B.CLIP_MANIFEST).exists()
+    data = json.loads((out / B.REPORT_NAME).read_text())
+    assert data["ok"] is False and data["counts"] == {"ok": 2, "failed": 1}
+    assert {c["input"]: c["status"] for c in data["clips"]}["broken.mp4"] == "failed"
+    for c in data["clips"]:
+        assert {"status", "frames", "people", "seconds", "error"} <= set(c)
+    assert hidden_temp_files(out) == []
+
+
+def test_resume_skips_complete_clips_and_redoes_changed_ones(folder):
+    run(folder)
+    FakePipeline.calls = []
+    rep = run(folder)
+    assert FakePipeline.calls == ["broken.mp4"]  # the failed clip is retried, the others skipped
+    st = {c.input: c.status for c in rep.clips}
+    assert st == {"a.mp4": "skipped", "b clip é.mp4": "skipped", "broken.mp4": "failed"}
+    assert {c.input: c.frames for c in rep.clips}["a.mp4"] == 5  # carried over from the manifest
+
+    # a changed input is redone
+    make_clip(folder / "a.mp4", 6)
+    os.utime(folder / "a.mp4", ns=(1, 10**18))
+    # a missing output is redone
+    (folder / "hotdemo_out" / "b clip é" / "b clip é.json").unlink()
+    FakePipeline.calls = []
+    rep = run(folder)
+    assert sorted(FakePipeline.calls) == ["a.mp4", "b clip é.mp4", "broken.mp4"]
+    assert {c.input: c.frames for c in rep.clips}["a.mp4"] == 6
+
+    # different settings redo everything; --overwrite too
+    FakePipeline.calls = []
+    run(folder, config=PipelineConfig(exports=("json",)))
+    assert len(FakePipeline.calls) == 3
+    FakePipeline.calls = []
+    run(folder, config=PipelineConfig(exports=("json",)))
+    assert FakePipeline.calls == ["broken.mp4"]
+    FakePipeline.calls = []
+    run(folder, config=PipelineConfig(exports=("json",)), overwrite=True)
+    assert len(FakePipeline.calls) == 3
+
+
+def test_all_ok_means_report_ok(folder):
+    (folder / "broken.mp4").unlink()
+    rep = run(folder)
+    assert rep.ok and rep.counts() == {"ok": 2}
+
+
+def test_ctrl_c_mid_clip_leaves_no_partial_files_and_resumes(folder, tmp_path):
+    (folder / "broken.mp4").unlink()
+    out = tmp_path / "out"
+    FakePipeline.interrupt_on = "b clip"
+    with pytest.raises(KeyboardInterrupt):
+        run(folder, out)
+    data = json.loads((out / B.REPORT_NAME).read_text())
+    st = {c["input"]: c["status"] for c in data["clips"]}
+    assert st == {"a.mp4": "ok", "b clip é.mp4": "interrupted"}
+    assert data["interrupted"] is True and data["ok"] is False
+    # nothing half-written: no temp file, no video of the interrupted clip, no manifest
+    assert hidden_temp_files(out) == []
+    assert not list((out / "b clip é").glob("*.mp4"))
+    assert not (out / "b clip é" / B.CLIP_MANIFEST).exists()
+    # resume: only the interrupted clip runs
+    FakePipeline.interrupt_on = ""
+    FakePipeline.calls = []
+    rep = run(folder, out)
+    assert FakePipeline.calls == ["b clip é.mp4"] and rep.ok
+
+
+def test_interrupt_keeps_previous_complete_outputs_consistent(folder, tmp_path):
+    """Ctrl-C while redoing a finished clip: the old manifest is gone, so it is redone next time."""
+    (folder / "broken.mp4").unlink()
+    out = tmp_path / "out"
+    run(folder, out)
+    old_video = (out / "a" / "a_hotdemo.mp4").read_bytes()
+    FakePipeline.interrupt_on = "a.mp4"
+    with pytest.raises(KeyboardInterrupt):
+        run(folder, out, overwrite=True)
+    assert (out / "a" / "a_hotdemo.mp4").read_bytes() == old_video  # the atomic writer kept it whole
+    assert not (out / "a" / B.CLIP_MANIFEST).exists()
+    assert hidden_temp_files(out) == []
+
+
+def test_recursive_pattern_and_name_clashes(tmp_path):
+    d = tmp_path / "in"
+    make_clip(d / "x.mp4")
+    make_clip(d / "x.mov")
+    make_clip(d / "sub" / "y.mp4")
+    make_clip(d / ".hidden" / "z.mp4")
+    rep = run(d)
+    assert sorted(c.output for c in rep.clips) == ["x_mov", "x_mp4"]
+    rep = run(d, recursive=True)
+    assert sorted(c.output for c in rep.clips) == ["sub/y", "x_mov", "x_mp4"]
+    # the default output root (inside the input folder) is never scanned as input
+    rep = run(d, recursive=True, pattern="*.MP4")
+    assert sorted(c.input for c in rep.clips) == ["sub/y.mp4", "x.mp4"]
+
+
+def test_bad_folder_arguments(tmp_path, folder):
+    with pytest.raises(InputError, match="no such folder"):
+        run(tmp_path / "absent")
+    with pytest.raises(InputError, match="is a file"):
+        run(folder / "a.mp4")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(InputError, match="no files"):
+        run(empty)
+
+
+# ---------------------------------------------------------------- CLI
+def test_cli_batch_exit_codes(folder, tmp_path, monkeypatch):
+    from hotdemo.cli import app
+
+    monkeypatch.setattr(B, "default_pipeline_factory", fake_factory)
+    runner = CliRunner()
+    res = runner.invoke(app, ["batch", str(folder), "-o", str(tmp_path / "o1")])
+    assert res.exit_code == 1, res.output
+    assert "broken.mp4" in res.output and "failed" in res.output
+    (folder / "broken.mp4").unlink()
+    res = runner.invoke(app, ["batch", str(folder), "-o", str(tmp_path / "o1")])
+    assert res.exit_code == 0, res.output
+    assert "skipped" in res.output
+    res = runner.invoke(app, ["batch", str(tmp_path / "nope")])
+    assert res.exit_code == 2 and "no such folder" in res.output
+
+
+# ---------------------------------------------------------------- Ray
+@pytest.mark.slow
+def test_ray_batch_same_report_as_local(folder, tmp_path):
+    ray = pytest.importorskip("ray", reason="Ray not installed (pip install 'hotdemo[ray]')")
+    import ray.cloudpickle as cp
+
+    cp.register_pickle_by_value(sys.modules[__name__])  # the workers cannot import this test module
+    local = run(folder, tmp_path / "local")
+    dist = run(folder, tmp_path / "ray", ray="auto", ray_workers=2)
+    assert not ray.is_initialized()  # the local instance we started is shut down
+    key = lambda r: sorted((c.input, c.output, c.status, c.frames, c.people) for c in r.clips)  # noqa: E731
+    assert key(dist) == key(local) and dist.mode == "ray" and dist.workers == 2
+    for sub in ("a", "b clip é"):
+        names = sorted(p.name for p in (tmp_path / "ray" / sub).iterdir())
+        assert names == sorted(p.name for p in (tmp_path / "local" / sub).iterdir())
+        assert len(list(iter_frames(tmp_path / "ray" / sub / f"{sub}_hotdemo.mp4"))) == \
+            {"a": 5, "b clip é": 7}[sub]
+    data = json.loads((tmp_path / "ray" / B.REPORT_NAME).read_text())
+    assert data["mode"] == "ray" and data["counts"] == {"ok": 2, "failed": 1}
