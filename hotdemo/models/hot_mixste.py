@@ -52,10 +52,15 @@ def dpc_knn_scores(x: torch.Tensor, k: int = 2) -> torch.Tensor:
     density_i = exp(-mean of the squared distances to its k nearest tokens (itself included));
     delta_i = distance to the nearest denser token (the largest distance of the batch item for
     the densest token); score = delta * density. Distances are Euclidean / sqrt(C). Equal
-    densities are ordered by index (the earlier token counts as denser).
+    densities are ordered by index (the earlier token counts as denser). Runs in float32 at least.
     """
     B, N, C = x.shape
-    dist = torch.cdist(x, x) / (C ** 0.5)
+    x = x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+    # Direct differences, not the |a|^2 + |b|^2 - 2ab shortcut: exact zeros on the diagonal and a
+    # bitwise-symmetric matrix, so two mutual nearest neighbours get exactly equal densities
+    # (with k=2 they are equal in exact arithmetic) and the index tie-break decides between them
+    # in every implementation, instead of rounding noise.
+    dist = torch.cdist(x, x, compute_mode="donot_use_mm_for_euclid_dist") / (C ** 0.5)
     nearest = torch.topk(dist, k=min(k, N), dim=-1, largest=False)[0]
     density = (-(nearest ** 2).mean(dim=-1)).exp()
     di, dj = density[:, :, None], density[:, None, :]
