@@ -41,7 +41,7 @@ class LoadReport:
     def ok(self) -> bool:
         return not (self.missing or self.unexpected or self.mismatched)
 
-    def describe(self, limit: int = 8) -> str:
+    def describe(self, limit: int = 12) -> str:
         def short(items: List[str]) -> str:
             more = f" (+{len(items) - limit} more)" if len(items) > limit else ""
             return ", ".join(items[:limit]) + more

@@ -1,0 +1,128 @@
+"""Checkpoint loading/saving: official key layout, strict mismatch errors, config round trip."""
+
+import os
+
+import pytest
+import torch
+
+from hotdemo.checkpoint import (extract_state_dict, infer_config_from_state_dict, load_checkpoint, load_model,
+                                save_checkpoint)
+from hotdemo.errors import CheckpointError, WeightsError
+from hotdemo.models import build_model
+
+torch.set_num_threads(1)
+
+HOT = dict(frames=27, dim=32, depth=4, heads=8, token_num=9, layer_index=3)
+
+
+def randomized(model):
+    """Give every parameter random values so that a wrong mapping would show."""
+    g = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.1)
+    return model.eval()
+
+
+def official_file(tmp_path, model, wrap=None):
+    """Save like the official training code under DataParallel: bare state dict, 'module.' keys."""
+    sd = {"module." + k: v.clone() for k, v in model.state_dict().items()}
+    path = tmp_path / "official.pth"
+    torch.save(sd if wrap is None else {wrap: sd, "epoch": 7}, path)
+    return path
+
+
+@pytest.mark.parametrize("wrap", [None, "model_pos", "state_dict", "model"])
+def test_official_layout_round_trip_strict(tmp_path, wrap):
+    src = randomized(build_model("hot_mixste", **HOT))
+    path = official_file(tmp_path, src, wrap)
+    dst = build_model("hot_mixste", **HOT)
+    report = load_checkpoint(dst, path, strict=True)
+    assert report.ok
+    x = torch.randn(1, 27, 17, 2)
+    with torch.no_grad():
+        assert torch.equal(src(x), dst.eval()(x))
+
+
+@pytest.mark.parametrize("name", ["mixste", "hot_mixste", "tpc_mixste"])
+def test_load_model_infers_size_from_official_state_dict(tmp_path, name):
+    kw = dict(frames=27, dim=48, depth=3, heads=8, mlp_ratio=3.0)
+    if name != "mixste":
+        kw.update(token_num=9 if name == "hot_mixste" else 27 // 3, layer_index=1)
+    src = randomized(build_model(name, **kw))
+    path = official_file(tmp_path, src)
+    cfg = infer_config_from_state_dict(name, torch.load(path))
+    assert cfg["frames"] == 27 and cfg["dim"] == 48 and cfg["depth"] == 3 and cfg["mlp_ratio"] == 3.0
+    over = {"layer_index": 1} if name != "mixste" else {}
+    model = load_model(path, name, **over)
+    x = torch.randn(2, 27, 17, 2)
+    with torch.no_grad():
+        assert torch.equal(src(x), model.eval()(x))
+
+
+def test_missing_extra_and_misshaped_keys_are_listed(tmp_path):
+    model = build_model("hot_mixste", **HOT)
+    sd = {k: v.clone() for k, v in model.state_dict().items()}
+    del sd["x_token"]
+    sd["extra_head.weight"] = torch.zeros(3)
+    sd["pos_embed_token"] = torch.zeros(1, 10, 32)
+    with pytest.raises(CheckpointError) as e:
+        load_checkpoint(build_model("hot_mixste", **HOT), sd)
+    msg = str(e.value)
+    assert "missing keys: x_token" in msg
+    assert "unexpected keys: extra_head.weight" in msg
+    assert "pos_embed_token [1, 10, 32] in checkpoint vs [1, 9, 32] in model" in msg
+    rep = e.value.report
+    assert rep.missing == ["x_token"] and rep.unexpected == ["extra_head.weight"]
+    assert [k for k, _, _ in rep.mismatched] == ["pos_embed_token"]
+
+
+def test_strict_failure_loads_nothing_and_non_strict_loads_the_rest():
+    src = randomized(build_model("mixste", frames=27, dim=32, depth=2))
+    sd = {k: v.clone() for k, v in src.state_dict().items()}
+    sd["Temporal_pos_embed"] = torch.zeros(1, 81, 32)
+    dst = build_model("mixste", frames=27, dim=32, depth=2)
+    before = {k: v.clone() for k, v in dst.state_dict().items()}
+    with pytest.raises(CheckpointError, match="Temporal_pos_embed"):
+        load_checkpoint(dst, sd)
+    assert all(torch.equal(before[k], v) for k, v in dst.state_dict().items())
+    rep = load_checkpoint(dst, sd, strict=False)
+    assert [k for k, _, _ in rep.mismatched] == ["Temporal_pos_embed"]
+    assert torch.equal(dst.state_dict()["head.1.weight"], src.state_dict()["head.1.weight"])
+    assert torch.equal(dst.state_dict()["Temporal_pos_embed"], before["Temporal_pos_embed"])
+
+
+def test_mixste_checkpoint_into_hot_model_lists_hot_keys():
+    sd = build_model("mixste", frames=27, dim=32, depth=4).state_dict()
+    with pytest.raises(CheckpointError, match="missing keys: .*pos_embed_token.*x_token") as e:
+        load_checkpoint(build_model("hot_mixste", **HOT), sd)
+    assert len(e.value.report.missing) == 10 and not e.value.report.unexpected
+
+
+def test_save_checkpoint_stores_config_and_rebuilds(tmp_path):
+    src = randomized(build_model("hot_mixste", **{**HOT, "pruning": "motion", "recovery": "linear"}))
+    path = save_checkpoint(tmp_path / "sub" / "hot.pt", src, extra={"epoch": 4, "mpjpe_mm": 51.5})
+    assert sorted(os.listdir(path.parent)) == ["hot.pt"]  # no temp file left behind
+    obj = torch.load(path, weights_only=True)
+    assert obj["model_name"] == "hot_mixste" and obj["epoch"] == 4
+    assert obj["config"]["pruning"] == "motion" and obj["config"]["token_num"] == 9
+    model = load_model(path)
+    assert model.cfg == src.cfg
+    x = torch.randn(1, 27, 17, 2)
+    with torch.no_grad():
+        assert torch.equal(src(x), model.eval()(x))
+    with pytest.raises(CheckpointError, match="holds a hot_mixste model, not mixste"):
+        load_model(path, "mixste")
+
+
+def test_unreadable_and_missing_files(tmp_path):
+    bad = tmp_path / "bad.pth"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(WeightsError, match="cannot read"):
+        load_model(bad, "hot_mixste")
+    with pytest.raises(WeightsError, match="not found"):
+        load_model(tmp_path / "nope.pth", "hot_mixste")
+    with pytest.raises(CheckpointError, match="no state dict"):
+        extract_state_dict({"epoch": 3})
+    with pytest.raises(CheckpointError, match="stores no model name"):
+        load_model({"x": torch.zeros(1)})
