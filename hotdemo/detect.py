@@ -1,0 +1,248 @@
+"""Person detection behind one interface.
+
+A :class:`Detector` is called on a batch of frames::
+
+    det = build_detector("yolo11n")            # or a Darknet ".weights" path
+    boxes = det(frames)  # frames: sequence of RGB uint8 (H, W, 3)
+    # -> list, one (N_i, 5) float32 array per frame: x1 y1 x2 y2 score (pixels), sorted by score
+
+Only people are returned (COCO class 0, or the single class of a one-class model).
+:meth:`Detector.detections` wraps the same result in :class:`hotdemo.types.Detections`.
+
+Backends:
+
+* :class:`UltralyticsDetector`: YOLO (v8/11/...) through ultralytics; ``YOLO_OFFLINE=1`` is set
+  before ultralytics is imported so it never downloads or pip-installs anything; weights come
+  from :func:`hotdemo.weights.resolve`. A ``.yaml`` model name builds the network with random
+  weights (benchmarks only).
+* :class:`DarknetDetector`: a Darknet ``.cfg`` + ``.weights`` pair through OpenCV 4's
+  ``cv2.dnn.readNetFromDarknet`` (e.g. the offline Yolo-Fastest body model, one class, 320x320,
+  or the official HoT demo's 80-class YOLOv3). Batched; plain resize by default (as AlexeyAB's
+  Darknet), letterbox optional.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+import cv2
+import numpy as np
+
+from .errors import InputError, WeightsError
+from .types import Detections
+
+log = logging.getLogger("hotdemo")
+
+DEFAULT_DETECTOR = "yolo11n"
+DARKNET_IOU = 0.55
+ULTRALYTICS_IOU = 0.7
+
+__all__ = ["Detector", "DarknetDetector", "UltralyticsDetector", "build_detector", "nms"]
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, iou: float, max_det: int = 300) -> np.ndarray:
+    """Indices kept by non-maximum suppression (highest score first)."""
+    if len(boxes) == 0:
+        return np.zeros(0, np.int64)
+    xywh = np.concatenate([boxes[:, :2], boxes[:, 2:4] - boxes[:, :2]], axis=1)
+    keep = cv2.dnn.NMSBoxes(xywh.tolist(), scores.astype(float).tolist(), 0.0, float(iou), top_k=max_det)
+    keep = np.asarray(keep, np.int64).reshape(-1)
+    return keep[np.argsort(-scores[keep], kind="stable")]
+
+
+class Detector:
+    """Base class: ``det(frames) -> list of (N_i, 5) float32 [x1, y1, x2, y2, score]``."""
+
+    conf: float = 0.25
+    iou: float = 0.45
+    batch_size: int = 16
+
+    def _detect(self, frames: Sequence[np.ndarray]) -> List[np.ndarray]:  # pragma: no cover
+        raise NotImplementedError
+
+    def __call__(self, frames: Sequence[np.ndarray]) -> List[np.ndarray]:
+        out: List[np.ndarray] = []
+        for i in range(0, len(frames), self.batch_size):
+            out.extend(self._detect(frames[i:i + self.batch_size]))
+        return out
+
+    def detections(self, frames: Sequence[np.ndarray], start_index: int = 0) -> List[Detections]:
+        return [Detections(start_index + i, d[:, :4], d[:, 4]) for i, d in enumerate(self(frames))]
+
+
+def _empty() -> np.ndarray:
+    return np.zeros((0, 5), np.float32)
+
+
+class DarknetDetector(Detector):
+    """Darknet YOLO via OpenCV DNN. Rows of the YOLO layers: cx cy w h (0-1), objectness,
+    class scores; score = objectness x class score of ``person_class``."""
+
+    def __init__(self, weights: str | os.PathLike, cfg: Optional[str | os.PathLike] = None, *,
+                 conf: float = 0.25, iou: float = DARKNET_IOU, imgsz: Optional[int] = None,
+                 letterbox: bool = False, person_class: int = 0, batch_size: int = 8,
+                 device: str = "cpu"):
+        weights = Path(weights)
+        cfg = Path(cfg) if cfg else weights.with_suffix(".cfg")
+        for p in (weights, cfg):
+            if not p.is_file():
+                raise WeightsError(f"Darknet file {p} does not exist (a .weights needs its .cfg beside it)")
+        if not hasattr(cv2.dnn, "readNetFromDarknet"):
+            raise WeightsError("this OpenCV cannot read Darknet models (OpenCV 5 removed it); install opencv-python<5")
+        try:
+            self.net = cv2.dnn.readNetFromDarknet(str(cfg), str(weights))
+        except cv2.error as e:
+            raise WeightsError(f"cannot load Darknet model {weights.name}: {e}") from None
+        if str(device).startswith("cuda"):
+            try:
+                self.net.setPreferableBackend(cv2.dnn.DNN_BACKEND_CUDA)
+                self.net.setPreferableTarget(cv2.dnn.DNN_TARGET_CUDA)
+            except cv2.error:
+                pass
+        text = cfg.read_text(errors="replace")
+        w = re.search(r"^\s*width\s*=\s*(\d+)", text, re.M)
+        h = re.search(r"^\s*height\s*=\s*(\d+)", text, re.M)
+        self.input_wh = (imgsz, imgsz) if imgsz else (int(w.group(1)) if w else 416, int(h.group(1)) if h else 416)
+        self.out_names = self.net.getUnconnectedOutLayersNames()
+        self.conf, self.iou = conf, iou
+        self.letterbox = letterbox
+        self.person_class = person_class
+        self.batch_size = batch_size
+
+    def _blob(self, frames: Sequence[np.ndarray]):
+        W, H = self.input_wh
+        if not self.letterbox:
+            blob = cv2.dnn.blobFromImages(list(frames), 1 / 255.0, (W, H), swapRB=False, crop=False)
+            return blob, None
+        imgs, params = [], []
+        for f in frames:
+            fh, fw = f.shape[:2]
+            r = min(W / fw, H / fh)
+            nw, nh = int(round(fw * r)), int(round(fh * r))
+            canvas = np.full((H, W, 3), 128, np.uint8)
+            dx, dy = (W - nw) // 2, (H - nh) // 2
+            canvas[dy:dy + nh, dx:dx + nw] = cv2.resize(f, (nw, nh), interpolation=cv2.INTER_LINEAR)
+            imgs.append(canvas)
+            params.append((r, dx, dy))
+        return cv2.dnn.blobFromImages(imgs, 1 / 255.0, (W, H), swapRB=False, crop=False), params
+
+    def _detect(self, frames: Sequence[np.ndarray]) -> List[np.ndarray]:
+        if len(frames) == 0:
+            return []
+        blob, lb = self._blob(frames)  # frames are RGB already, which Darknet wants
+        self.net.setInput(blob)
+        outs = self.net.forward(self.out_names)
+        B = len(frames)
+        rows = np.concatenate([o.reshape(B, -1, o.shape[-1]) for o in outs], axis=1)  # (B, R, 5 + C)
+        c = 5 + self.person_class
+        score = rows[..., 4] * rows[..., c] if rows.shape[-1] > 5 else rows[..., 4]
+        W, H = self.input_wh
+        result = []
+        for b, f in enumerate(frames):
+            fh, fw = f.shape[:2]
+            m = score[b] >= self.conf
+            if rows.shape[-1] > 6:  # multi-class: the person must be the best class
+                m &= rows[b, :, 5:].argmax(axis=1) == self.person_class
+            r = rows[b, m]
+            s = score[b, m]
+            if len(r) == 0:
+                result.append(_empty())
+                continue
+            if lb is None:
+                cx, cy, bw, bh = r[:, 0] * fw, r[:, 1] * fh, r[:, 2] * fw, r[:, 3] * fh
+            else:
+                k, dx, dy = lb[b]
+                cx, cy = (r[:, 0] * W - dx) / k, (r[:, 1] * H - dy) / k
+                bw, bh = r[:, 2] * W / k, r[:, 3] * H / k
+            boxes = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], axis=1)
+            boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, fw)
+            boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, fh)
+            keep = nms(boxes, s, self.iou)
+            result.append(np.concatenate([boxes[keep], s[keep, None]], axis=1).astype(np.float32))
+        return result
+
+
+class UltralyticsDetector(Detector):
+    """ultralytics YOLO, person class only. ``model``: a local ``.pt`` path or a ``.yaml``
+    architecture (random weights). Frames are converted RGB -> BGR for ultralytics."""
+
+    def __init__(self, model: str | os.PathLike, *, device: str = "cpu", conf: float = 0.25,
+                 iou: float = ULTRALYTICS_IOU, imgsz: int = 640, batch_size: int = 16, half: Optional[bool] = None):
+        os.environ["YOLO_OFFLINE"] = "1"
+        os.environ.setdefault("YOLO_VERBOSE", "False")
+        try:
+            from ultralytics import YOLO
+        except ImportError as e:  # pragma: no cover - a dependency
+            raise WeightsError(f"ultralytics is not installed: {e}") from None
+        try:
+            self.model = YOLO(str(model), task="detect")
+        except Exception as e:
+            raise WeightsError(f"cannot load YOLO model {model}: {e}") from None
+        self.device = device
+        self.conf, self.iou, self.imgsz = conf, iou, imgsz
+        self.batch_size = batch_size
+        self.half = str(device).startswith("cuda") if half is None else half
+
+    def _detect(self, frames: Sequence[np.ndarray]) -> List[np.ndarray]:
+        if len(frames) == 0:
+            return []
+        bgr = [np.ascontiguousarray(f[..., ::-1]) for f in frames]
+        res = self.model.predict(bgr, classes=[0], conf=self.conf, iou=self.iou, imgsz=self.imgsz,
+                                 device=self.device, half=self.half, verbose=False, batch=len(bgr))
+        out = []
+        for r in res:
+            b = r.boxes
+            if b is None or len(b) == 0:
+                out.append(_empty())
+                continue
+            xyxy = b.xyxy.cpu().numpy().astype(np.float32)
+            s = b.conf.cpu().numpy().astype(np.float32)
+            order = np.argsort(-s, kind="stable")
+            out.append(np.concatenate([xyxy[order], s[order, None]], axis=1))
+        return out
+
+
+def build_detector(spec: Optional[str] = None, *, device: str = "cpu", conf: float = 0.25,
+                   iou: Optional[float] = None, imgsz: int = 640, weights_dir: Optional[str] = None,
+                   **opts) -> Detector:
+    """Build a person detector.
+
+    * ``None`` / ``"yolo11n"`` / any ``yolo*`` built-in name / a ``.pt`` path -> ultralytics,
+      weights through :func:`hotdemo.weights.resolve` (a ``.yaml`` -> random weights);
+    * a ``.weights`` path -> Darknet with the ``.cfg`` of the same stem beside it (``imgsz``
+      defaults to the cfg's size for Darknet; pass ``letterbox=True`` for pjreddie-style models).
+
+    ``iou`` is the NMS overlap threshold; None picks the backend's default (ultralytics 0.7,
+    Darknet 0.55: people who stand close or hug overlap by about 0.5, and a lower threshold
+    deletes one of them).
+    """
+    spec = spec or DEFAULT_DETECTOR
+    low = spec.lower()
+    if low.endswith(".weights"):
+        p = Path(spec).expanduser()
+        if not p.is_file():
+            raise InputError(f"{spec}: no such Darknet weights file")
+        return DarknetDetector(p, conf=conf, iou=DARKNET_IOU if iou is None else iou, device=device,
+                               imgsz=opts.pop("darknet_imgsz", None), **opts)
+    iou = ULTRALYTICS_IOU if iou is None else iou
+    if low.endswith((".yaml", ".yml")):
+        return UltralyticsDetector(spec, device=device, conf=conf, iou=iou, imgsz=imgsz, **opts)
+    p = Path(spec).expanduser()
+    if p.is_file():
+        return UltralyticsDetector(p, device=device, conf=conf, iou=iou, imgsz=imgsz, **opts)
+    if low.endswith(".pt") and (os.sep in spec or spec.startswith(".")):
+        raise InputError(f"{spec}: no such file")
+    if not low.startswith("yolo"):
+        raise InputError(f"unknown detector {spec!r}: give a YOLO name (e.g. yolo11n), a .pt file, or a "
+                         f"Darknet .weights file with its .cfg beside it")
+    name = spec if low.endswith(".pt") else spec + ".pt"
+    try:
+        from .weights import resolve
+    except ImportError:
+        raise WeightsError(f"cannot fetch {name}: the weights manager (hotdemo.weights) is unavailable") from None
+    return UltralyticsDetector(Path(resolve(name, weights_dir=weights_dir)), device=device, conf=conf, iou=iou,
+                               imgsz=imgsz, **opts)
