@@ -308,7 +308,8 @@ def resolve(name_or_path: PathLike, *, weights_dir: Optional[PathLike] = None, d
     p = Path(s).expanduser()
     spec = get_spec(s)
     if p.is_file():
-        return p
+        named = get_spec(p.name)
+        return check_file(p, named) if named is not None and p.name == named.filename else p
     if p.is_dir():
         raise WeightsError(f"{p} is a folder; expected a weights file")
     if spec is None:

@@ -207,3 +207,13 @@ def test_paths(tmp_path, env):
         W.resolve(tmp_path)
     with pytest.raises(WeightsError, match="not in the weights manifest"):
         W.verify(f)
+
+
+def test_given_path_with_a_manifest_file_name_is_verified(tmp_path, env, monkeypatch):
+    fake_spec(monkeypatch, "http://127.0.0.1:9/never")
+    f = tmp_path / "fake_model.bin"
+    f.write_bytes(PAYLOAD)
+    assert W.resolve(f) == f
+    f.write_bytes(PAYLOAD[:-1] + b"!")
+    with pytest.raises(WeightsError, match="fake_model.bin: checksum mismatch"):
+        W.resolve(f)
