@@ -33,10 +33,11 @@ def _rot_z(a: np.ndarray) -> np.ndarray:
 
 
 def walking_h36m(T: int = 120, fps: float = 30.0, *, radius: float = 1.5, lap_s: float = 12.0,
-                 centre: Tuple[float, float] = (0.0, 0.0), phase0: float = 0.0) -> np.ndarray:
+                 centre: Tuple[float, float] = (0.0, 0.0), phase0: float = 0.0, stride: float = 1.0) -> np.ndarray:
     """(T, 17, 3) float64 Human3.6M-17 joints, metres, world frame z up, walking a circle.
 
     Local body axes: x = the person's right, y = forward, z = up. Constant bone lengths.
+    ``stride`` scales the limb swing (0: standing in place, limbs still, ``radius=0`` to stay).
     """
     t = np.arange(T) / fps + phase0
     step = 2 * np.pi * 0.9 * t
@@ -64,10 +65,10 @@ def walking_h36m(T: int = 120, fps: float = 30.0, *, radius: float = 1.5, lap_s:
 
     J = np.zeros((T, 17, 3))
     I = H36M17.index
-    swing = 0.45 * np.sin(step)
+    swing = 0.45 * stride * np.sin(step)
     rhip, lhip = pelvis + apply(Rp, [0.13, 0, 0]), pelvis + apply(Rp, [-0.13, 0, 0])
-    rknee, rank = leg(rhip, 1, -swing, 0.15 + 0.55 * np.clip(np.sin(step - np.pi / 2), 0, None))
-    lknee, lank = leg(lhip, -1, swing, 0.15 + 0.55 * np.clip(np.sin(step + np.pi / 2), 0, None))
+    rknee, rank = leg(rhip, 1, -swing, 0.15 + 0.55 * stride * np.clip(np.sin(step - np.pi / 2), 0, None))
+    lknee, lank = leg(lhip, -1, swing, 0.15 + 0.55 * stride * np.clip(np.sin(step + np.pi / 2), 0, None))
     spine = pelvis + apply(Rs, [0, 0.0, 0.23])
     thorax = spine + apply(Rs, [0, 0.0, 0.25])
     neck = thorax + apply(Rs, [0, 0.06, 0.10])
