@@ -207,7 +207,10 @@ def load_model(path_or_state: Union[str, os.PathLike, Mapping], name: Optional[s
         if name is None:
             raise CheckpointError(f"{where}checkpoint stores no model name; say which model it is "
                                   f"({', '.join(MODELS)})")
-        cfg = infer_config_from_state_dict(name, extract_state_dict(obj), **overrides)
+        try:
+            cfg = infer_config_from_state_dict(name, extract_state_dict(obj), **overrides)
+        except CheckpointError as e:
+            raise CheckpointError(f"{where}{e}") from None
     try:
         model = build_model(name, **cfg)
     except (TypeError, ValueError) as e:
