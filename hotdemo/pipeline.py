@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings as _warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, TypeVar
@@ -21,6 +22,7 @@ import numpy as np
 
 from .errors import InputError, OutputError
 from .types import Track2D, Track3D, VideoInfo
+from .video import VideoWarning
 
 log = logging.getLogger("hotdemo")
 
@@ -185,6 +187,9 @@ class Pipeline:
         from .track import assemble_tracks, select_tracks
         from .video import Prefetcher, iter_frames
 
+        reset = getattr(self.frontend, "reset", None)
+        if reset is not None:  # tracker state must not carry over from the previous video
+            reset()
         tick = progress.task("2D", info.frame_count or None)
         per_frame = []
         n = 0
@@ -225,7 +230,15 @@ class Pipeline:
         warnings: List[str] = []
         with _Progress(self.verbose) as progress:
             ts = time.perf_counter()
-            tracks2d, n_frames = self.detect_2d(video, info, progress)
+            with _warnings.catch_warnings(record=True) as caught:  # a damaged video: one line, kept in the result
+                _warnings.simplefilter("always", VideoWarning)
+                tracks2d, n_frames = self.detect_2d(video, info, progress)
+            for c in caught:
+                if issubclass(c.category, VideoWarning):
+                    warnings.append(str(c.message))
+                    progress.print(f"[yellow]warning:[/] {c.message}")
+                else:
+                    _warnings.showwarning(c.message, c.category, c.filename, c.lineno)
             stage["2d"] = time.perf_counter() - ts
             if not tracks2d:
                 msg = f"no person was found in {video.name} (or none long enough to lift); outputs have no tracks"
@@ -256,7 +269,7 @@ class Pipeline:
         path = out_dir / f"{video.stem}_hotdemo.mp4"
         tick = progress.task("render", n_frames)
         with VideoWriter(path, info.fps, renderer.output_size, audio_from=video) as w:
-            for i, frame in enumerate(Prefetcher(iter_frames(video, info), maxsize=8)):
+            for i, frame in enumerate(Prefetcher(iter_frames(video, info, warn_truncated=False), maxsize=8)):
                 w.write(renderer.render(frame, i))
                 tick()
         return path
