@@ -121,7 +121,8 @@ def _gaussian_blur_maps(hm: np.ndarray, kernel: int) -> np.ndarray:
     flat = hm.reshape(B * J, h, w).transpose(1, 2, 0)  # (h, w, B*J): one cv2 call for all
     peak = flat.max(axis=(0, 1), keepdims=True)
     # cv2 handles at most 512 channels per call
-    chunks = [cv2.GaussianBlur(np.ascontiguousarray(flat[..., i:i + 512]), (kernel, kernel), 0)
+    chunks = [cv2.GaussianBlur(np.ascontiguousarray(flat[..., i:i + 512]), (kernel, kernel), 0,
+                               borderType=cv2.BORDER_CONSTANT)
               for i in range(0, flat.shape[2], 512)]
     blurred = np.concatenate(chunks, axis=2).reshape(h, w, -1) if chunks else flat
     bpeak = np.maximum(blurred.max(axis=(0, 1), keepdims=True), 1e-10)
@@ -283,17 +284,36 @@ class PoseEstimator:
         return list(zip(np.split(kp, splits), np.split(sc.astype(np.float32), splits)))
 
 
-def _flip_heatmaps(hm: np.ndarray, shift: bool = True) -> np.ndarray:
-    """Mirror heatmaps of flipped crops back, swapping left/right joints.
+def _shift_last_axis(a: np.ndarray, shift: float) -> np.ndarray:
+    """``out[..., j] = a[..., j - shift]`` with linear interpolation, edges clamped."""
+    n = a.shape[-1]
+    i0 = int(np.floor(shift))
+    frac = float(shift - i0)
+    j = np.arange(n)
+    lo = a[..., np.clip(j - i0, 0, n - 1)]
+    if frac < 1e-6:
+        return lo
+    hi = a[..., np.clip(j - i0 - 1, 0, n - 1)]
+    return (1 - frac) * lo + frac * hi
 
-    ``shift`` moves the result one heatmap pixel right, as the HRNet reference does, to
-    compensate for the heatmap grid being offset from the mirrored input grid.
+
+def _flip_heatmaps(hm: np.ndarray, shift: float = 0.0) -> np.ndarray:
+    """Mirror the heatmaps of mirrored crops back, swapping left/right joints.
+
+    Mirroring the input maps crop pixel x to ``W_in - 1 - x`` but reversing a heatmap maps
+    heatmap pixel u to ``w - 1 - u``; with heatmap pixel u <-> input pixel ``u * W_in / w`` the
+    two grids differ by ``shift = (W_in - 1) * w / W_in - (w - 1)`` heatmap pixels (0.75 for
+    192 -> 48), which is applied with linear interpolation (the HRNet reference rounds it to 1).
     """
     perm = COCO17.flip_permutation if hm.shape[1] == 17 else np.arange(hm.shape[1])
     out = hm[:, perm, :, ::-1]
     if shift:
-        out = np.concatenate([out[..., :1], out[..., :-1]], axis=-1)
-    return np.ascontiguousarray(out)
+        out = _shift_last_axis(out, shift)
+    return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def _flip_shift(input_w: int, output_w: int) -> float:
+    return (input_w - 1) * output_w / input_w - (output_w - 1)
 
 
 class _HeatmapMixin:
@@ -309,7 +329,7 @@ class _HeatmapMixin:
         return coords, scores
 
     def _flip_back(self, raw):
-        return _flip_heatmaps(raw)
+        return _flip_heatmaps(raw, _flip_shift(self.input_wh[0], raw.shape[3]))
 
 
 class TorchHeatmapPose(_HeatmapMixin, PoseEstimator):
@@ -432,10 +452,11 @@ class OnnxPose(PoseEstimator):
 
     def _flip_back(self, raw):
         if self.kind == "heatmap":
-            return _flip_heatmaps(raw)
+            return _flip_heatmaps(raw, _flip_shift(self.input_wh[0], raw.shape[3]))
         sx, sy = raw
         perm = COCO17.flip_permutation if sx.shape[1] == 17 else np.arange(sx.shape[1])
-        return np.ascontiguousarray(sx[:, perm, ::-1]), np.ascontiguousarray(sy[:, perm])
+        sx = _shift_last_axis(sx[:, perm, ::-1], _flip_shift(self.input_wh[0], sx.shape[2]))
+        return np.ascontiguousarray(sx, dtype=np.float32), np.ascontiguousarray(sy[:, perm])
 
     def _decode(self, raw):
         W, H = self.input_wh

@@ -106,7 +106,7 @@ class Tracker:
     weight of the newest velocity; ``cut_detector`` a :class:`CutDetector`, or None to disable.
     """
 
-    def __init__(self, *, iou_threshold: float = 0.2, dist_threshold: float = 0.6, max_age: int = 30,
+    def __init__(self, *, iou_threshold: float = 0.2, dist_threshold: float = 1.0, max_age: int = 30,
                  new_track_score: float = 0.4, high_score: float = 0.4, velocity_smoothing: float = 0.5,
                  coast_damping: float = 0.8, min_hits: int = 3,
                  cut_detector: Optional[CutDetector] = "default"):  # type: ignore[assignment]
