@@ -15,6 +15,7 @@ Output: (B, J, H/4, W/4) heatmaps.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -22,6 +23,8 @@ import torch
 from torch import nn
 
 from ..errors import CheckpointError, WeightsError
+
+log = logging.getLogger("hotdemo")
 
 __all__ = ["HRNet", "load_hrnet", "convert_state_dict", "width_from_state_dict"]
 
@@ -248,8 +251,14 @@ def load_hrnet(path: Union[str, Path], *, map_location: str = "cpu") -> HRNet:
         raise WeightsError(f"HRNet checkpoint {path} does not exist")
     try:
         raw = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as e:  # corrupt file, pickle with custom classes, ...
-        raise CheckpointError(f"cannot read HRNet checkpoint {path}: {e}") from None
+    except Exception as first:
+        # mmpose / mmengine checkpoints pickle metadata objects besides the tensors; fall back
+        # to a full unpickling as mmpose itself does (only load checkpoints you trust)
+        try:
+            raw = torch.load(path, map_location=map_location, weights_only=False)
+            log.warning("%s: loaded with full unpickling (it holds more than tensors)", path.name)
+        except Exception:
+            raise CheckpointError(f"cannot read HRNet checkpoint {path}: {first}") from None
     sd = convert_state_dict(_unwrap(raw))
     width, joints = width_from_state_dict(sd)
     model = HRNet(width, joints)
