@@ -160,3 +160,23 @@ def test_to_h36m_repairs_low_confidence_joints():
         np.testing.assert_allclose(h.keypoints[i, 16], [2 * mid_x - kp[i, 9, 0], kp[i, 9, 1]], atol=1e-3)
     assert h.scores[2, 5] == pytest.approx(0.05) and (h.scores[:, 16] == 0).all()
     assert to_h36m(h) is h
+
+
+def test_cut_detector_on_real_clips_spliced_together(shared):
+    import cv2
+
+    def read(name, n, start=0):
+        cap = cv2.VideoCapture(str(shared / "videos" / name))
+        cap.set(cv2.CAP_PROP_POS_FRAMES, start)
+        out = []
+        for _ in range(n):
+            ok, bgr = cap.read()
+            assert ok
+            out.append(cv2.cvtColor(cv2.resize(bgr, (426, 240)), cv2.COLOR_BGR2RGB))
+        return out
+
+    # the fast whip pan near basketball.mp4's end (frames 280-296) is not a cut; the splice is
+    clip = read("basketball.mp4", 20, 278) + read("two_people_indoor.mp4", 6)
+    cd = CutDetector()
+    cuts = [i for i, f in enumerate(clip) if cd(f)]
+    assert cuts == [20]
