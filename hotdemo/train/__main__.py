@@ -1,0 +1,103 @@
+"""``python -m hotdemo.train {train,eval,export}``: train, evaluate and export lifters.
+
+Examples::
+
+    python -m hotdemo.train train --run-dir /work/train_runs/hot --steps 3000 --max-minutes 70
+    python -m hotdemo.train eval --checkpoint /work/train_runs/hot/best.pt --json eval.json
+    python -m hotdemo.train export /work/train_runs/hot/best.pt weights/hot_mixste_h36m.pt
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import fields
+from typing import List, Optional
+
+from ..errors import HotdemoError
+from .augment import AugmentConfig
+from .trainer import TrainConfig
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m hotdemo.train", description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train (or resume) a lifter")
+    t.add_argument("--data", default=None, help="data_3d_h36m.npz-style file (default: ../shared's)")
+    t.add_argument("--cameras", default=None, help="cameras.json (default: beside --data, else ../shared's)")
+    t.add_argument("--run-dir", required=True, help="run folder; an existing run resumes from its last.pt")
+    t.add_argument("--cache-dir", default=None, help="folder for the compact 17-joint cache")
+    defaults = TrainConfig()
+    for name, typ, hlp in [
+        ("model", str, "mixste, hot_mixste or tpc_mixste"), ("frames", int, "frames per clip (model window)"),
+        ("dim", int, "channels"), ("depth", int, "block pairs"), ("heads", int, "attention heads"),
+        ("mlp_ratio", float, "MLP hidden / dim"), ("token_num", int, "HoT: tokens kept after pruning"),
+        ("layer_index", int, "HoT: block pair after which tokens are pruned"), ("drop_path", float, "stochastic depth"),
+        ("batch_size", int, "clips per step"), ("lr", float, "peak learning rate"), ("lr_min", float, "final lr"),
+        ("weight_decay", float, "AdamW weight decay"), ("warmup_steps", int, "linear warm-up steps"),
+        ("steps", int, "total steps (cosine schedule length)"), ("seed", int, "random seed"),
+        ("threads", int, "torch CPU threads"), ("max_minutes", float, "stop (resumably) after this many minutes"),
+        ("budget_minutes", float, "time-based cosine schedule over this many minutes of training, then stop"),
+        ("checkpoint_every", int, "steps between last.pt saves"), ("val_every", int, "steps between quick validations"),
+        ("val_sequences", int, "sequences in the quick validation"),
+    ]:
+        t.add_argument("--" + name.replace("_", "-"), type=typ, default=getattr(defaults, name),
+                       help=f"{hlp} (default {getattr(defaults, name)})")
+    aug = AugmentConfig()
+    for f in fields(AugmentConfig):
+        v = getattr(aug, f.name)
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            t.add_argument("--aug-" + f.name.replace("_", "-"), type=type(v), default=v, help=f"augmentation {f.name} (default {v})")
+
+    e = sub.add_parser("eval", help="MPJPE / P-MPJPE / MPJVE per action on S9/S11")
+    e.add_argument("--checkpoint", default=None, help="checkpoint (default: weights/hot_mixste_h36m.pt)")
+    e.add_argument("--data", default=None)
+    e.add_argument("--cameras", default=None)
+    e.add_argument("--cache-dir", default=None)
+    e.add_argument("--noise", default="both", choices=["clean", "noisy", "both"])
+    e.add_argument("--no-flip", action="store_true", help="turn off flip test-time augmentation")
+    e.add_argument("--max-sequences", type=int, default=None, help="evaluate a subset of sequences (quick)")
+    e.add_argument("--threads", type=int, default=2)
+    e.add_argument("--json", default=None, help="write the results as JSON here")
+
+    x = sub.add_parser("export", help="write a run's best.pt as a shippable fp16 lifter file")
+    x.add_argument("src")
+    x.add_argument("dst")
+    x.add_argument("--fp32", action="store_true", help="keep float32 weights")
+    return p
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "train":
+            from .commands import resolve_inputs
+            from .trainer import train
+
+            dp, cp = resolve_inputs(args.data, args.cameras)
+            aug = AugmentConfig(**{f.name: getattr(args, "aug_" + f.name) if hasattr(args, "aug_" + f.name)
+                                   else getattr(AugmentConfig(), f.name) for f in fields(AugmentConfig)})
+            cfg = TrainConfig(data=str(dp), cameras=str(cp), run_dir=args.run_dir, cache_dir=args.cache_dir, augment=aug,
+                              **{f.name: getattr(args, f.name) for f in fields(TrainConfig)
+                                 if f.name not in ("data", "cameras", "run_dir", "cache_dir", "augment",
+                                                   "train_subjects", "val_subjects", "grad_clip", "log_every")})
+            train(cfg, log=lambda s: print(s, flush=True))
+        elif args.command == "eval":
+            from .commands import run_evaluation
+
+            run_evaluation(args.checkpoint, args.data, args.cameras, noise=args.noise, flip=not args.no_flip,
+                           max_sequences=args.max_sequences, json_out=args.json, cache_dir=args.cache_dir,
+                           threads=args.threads)
+        else:
+            from .commands import export_weights
+
+            print(export_weights(args.src, args.dst, half=not args.fp32))
+    except HotdemoError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""Functions behind ``python -m hotdemo.train`` and ``hotdemo train`` / ``hotdemo eval``."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable, List, Optional, Union
+
+import torch
+
+from ..camera import load_cameras
+from ..checkpoint import load_model, read_checkpoint
+from ..errors import InputError
+from ..paths import bundled_weights_dir, shared_dir
+from .data import TEST_SUBJECTS, load_motion
+from .evaluate import DISCLAIMER, EvalResult, evaluate, format_table
+
+PathLike = Union[str, os.PathLike]
+
+
+def default_data_path() -> Optional[Path]:
+    """``../shared/data/h36m/data_3d_h36m_expmap.npz`` when present, else None."""
+    d = shared_dir()
+    p = d / "data" / "h36m" / "data_3d_h36m_expmap.npz" if d else None
+    return p if p is not None and p.is_file() else None
+
+
+def default_cameras_path() -> Optional[Path]:
+    d = shared_dir()
+    p = d / "data" / "h36m" / "cameras.json" if d else None
+    return p if p is not None and p.is_file() else None
+
+
+def resolve_inputs(data: Optional[PathLike], cameras: Optional[PathLike]) -> tuple:
+    """The data and cameras files, defaulting to ``../shared``; InputError when neither is found."""
+    dp = Path(data) if data else default_data_path()
+    cp = Path(cameras) if cameras else (Path(dp).with_name("cameras.json") if dp and Path(dp).with_name("cameras.json").is_file()
+                                        else default_cameras_path())
+    if dp is None or not dp.is_file():
+        raise InputError(f"3D motion data not found{': ' + str(dp) if dp else ''}; pass --data data_3d_h36m.npz")
+    if cp is None or not cp.is_file():
+        raise InputError(f"camera file not found{': ' + str(cp) if cp else ''}; pass --cameras cameras.json")
+    return dp, cp
+
+
+def run_evaluation(
+    checkpoint: Optional[PathLike] = None,
+    data: Optional[PathLike] = None,
+    cameras: Optional[PathLike] = None,
+    noise: str = "both",
+    flip: bool = True,
+    subjects: tuple = TEST_SUBJECTS,
+    max_sequences: Optional[int] = None,
+    json_out: Optional[PathLike] = None,
+    cache_dir: Optional[PathLike] = None,
+    threads: int = 2,
+    log: Callable[[str], None] = print,
+) -> List[EvalResult]:
+    """Evaluate a checkpoint (default: the shipped ``weights/hot_mixste_h36m.pt``) and print the table.
+
+    ``noise``: "clean", "noisy" or "both".
+    """
+    if noise not in ("clean", "noisy", "both"):
+        raise InputError(f"--noise must be clean, noisy or both, got {noise!r}")
+    torch.set_num_threads(max(1, threads))
+    ckpt = Path(checkpoint) if checkpoint else bundled_weights_dir() / "hot_mixste_h36m.pt"
+    model = load_model(ckpt).float().eval()
+    frames = int(model.cfg.frames)
+    dp, cp = resolve_inputs(data, cameras)
+    motion = load_motion(dp, cache_dir)
+    cams = load_cameras(cp)
+    missing = [s for s in subjects if s not in cams or not motion.subset([s])]
+    if missing:
+        raise InputError(f"subjects {', '.join(missing)} have no data or no cameras in {dp} / {cp}")
+    results = []
+    for noisy in ([False, True] if noise == "both" else [noise == "noisy"]):
+        log(f"evaluating {ckpt.name} on {', '.join(subjects)} ({'detector-like noise' if noisy else 'clean 2D'}) ...")
+        results.append(evaluate(model, motion, cams, frames, subjects=subjects, noise=noisy, flip=flip,
+                                max_sequences=max_sequences))
+    table = format_table(results)
+    log(f"\n{ckpt}: MPJPE (P1), P-MPJPE (P2) in mm, MPJVE in mm/frame at 50 fps; subjects {', '.join(subjects)}, "
+        f"4 cameras, flip {'on' if flip else 'off'}\n")
+    log(table)
+    if json_out:
+        out = Path(json_out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        payload = {"checkpoint": str(ckpt), "subjects": list(subjects), "flip": flip,
+                   "max_sequences": max_sequences, "results": [r.to_dict() for r in results], "note": DISCLAIMER}
+        fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".json")
+        with os.fdopen(fd, "w") as f:
+            json.dump(payload, f, indent=1)
+        os.replace(tmp, out)
+    return results
+
+
+def export_weights(src: PathLike, dst: PathLike, half: bool = True, extra: Optional[dict] = None) -> Path:
+    """Write a run's ``best.pt`` as a shippable lifter file: fp16 weights, no optimizer, metadata kept.
+
+    The result is ``{'model_name', 'config', 'state_dict', ...metadata}``; the lifter loads fp16
+    tensors into an fp32 model.
+    """
+    obj = read_checkpoint(src)
+    if not (isinstance(obj, dict) and "model_name" in obj and "config" in obj and "state_dict" in obj):
+        raise InputError(f"{src} is not a hotdemo checkpoint with model_name/config/state_dict")
+    sd = {k: (v.half() if half and v.is_floating_point() else v).contiguous() for k, v in obj["state_dict"].items()}
+    out = {**{k: v for k, v in obj.items() if k != "state_dict"}, **(extra or {}), "state_dict": sd}
+    out["precision"] = "float16" if half else "float32"
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dst.parent, suffix=".pt.tmp")
+    os.close(fd)
+    torch.save(out, tmp)
+    os.replace(tmp, dst)
+    return dst

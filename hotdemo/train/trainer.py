@@ -1,0 +1,248 @@
+"""The training loop: AdamW, warm-up + cosine schedule, resumable checkpoints, CSV/JSON logs.
+
+A run lives in one folder (``run_dir``):
+
+* ``config.json`` - the :class:`TrainConfig` (model size, data, augmentations, schedule);
+* ``last.pt`` - model, optimizer and step, written every ``checkpoint_every`` steps and at the
+  end; a run started again on the same folder resumes from it;
+* ``best.pt`` - the weights with the lowest validation MPJPE, in hotdemo's checkpoint format
+  (``{'model_name', 'config', 'state_dict', ...}``), loadable by ``hotdemo.lift.load_lifter``;
+* ``train_log.csv`` (step, lr, loss terms, clips/s, elapsed) and ``val_log.csv`` (step, quick
+  validation MPJPE / P-MPJPE in mm on a subset of the test subjects, clean 2D).
+
+Batch ``i`` is generated from ``numpy.random.default_rng([seed, i])`` and the model's dropout
+from ``torch.manual_seed(seed + i)``, so a resumed run sees the same data as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, List, Optional
+
+import numpy as np
+import torch
+
+from ..camera import Camera, load_cameras
+from ..checkpoint import save_checkpoint
+from ..errors import InputError
+from ..models import build_model
+from .augment import AugmentConfig, make_batch
+from .data import TEST_SUBJECTS, TRAIN_SUBJECTS, MotionData, load_motion
+from .evaluate import DISCLAIMER, evaluate
+from .losses import training_loss
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run depends on (saved as ``config.json`` in the run folder)."""
+
+    data: str = ""  # data_3d_h36m.npz-style file
+    cameras: str = ""  # cameras.json
+    run_dir: str = "runs/train"
+    cache_dir: Optional[str] = None
+    model: str = "hot_mixste"
+    frames: int = 81
+    dim: int = 96
+    depth: int = 4
+    heads: int = 4
+    mlp_ratio: float = 2.0
+    token_num: int = 27
+    layer_index: int = 1
+    drop_path: float = 0.0
+    batch_size: int = 16
+    lr: float = 1e-3
+    lr_min: float = 2e-5
+    weight_decay: float = 0.1
+    warmup_steps: int = 100
+    steps: int = 3000
+    grad_clip: float = 1.0
+    seed: int = 1126
+    threads: int = 2
+    max_minutes: Optional[float] = None  # stop (resumably) after this much wall-clock time
+    budget_minutes: Optional[float] = None  # time-based schedule: cosine over this much training time, then stop
+    checkpoint_every: int = 100
+    val_every: int = 250
+    val_sequences: int = 6
+    log_every: int = 10
+    train_subjects: tuple = TRAIN_SUBJECTS
+    val_subjects: tuple = TEST_SUBJECTS
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+    def model_kwargs(self) -> dict:
+        kw = dict(frames=self.frames, dim=self.dim, depth=self.depth, heads=self.heads,
+                  mlp_ratio=self.mlp_ratio, drop_path=self.drop_path)
+        if self.model in ("hot_mixste", "tpc_mixste"):
+            kw.update(token_num=self.token_num, layer_index=self.layer_index)
+        return kw
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["train_subjects"] = list(self.train_subjects)
+        d["val_subjects"] = list(self.val_subjects)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        d = dict(d)
+        aug = AugmentConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.pop("augment", {}).items()})
+        d["train_subjects"] = tuple(d.get("train_subjects", TRAIN_SUBJECTS))
+        d["val_subjects"] = tuple(d.get("val_subjects", TEST_SUBJECTS))
+        return cls(augment=aug, **d)
+
+
+def lr_at(step: int, cfg: TrainConfig, progress: Optional[float] = None) -> float:
+    """Linear warm-up for ``warmup_steps``, then cosine decay from ``lr`` to ``lr_min``.
+
+    The cosine runs over the steps (``step / steps``) or, with a time budget, over ``progress``
+    (the fraction of ``budget_minutes`` spent), which keeps the schedule complete on a machine
+    whose speed varies (shared CPU).
+    """
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    if progress is None:
+        progress = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
+    p = min(1.0, max(0.0, progress))
+    return cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1 + math.cos(math.pi * p))
+
+
+def _append_csv(path: Path, row: Dict[str, float]) -> None:
+    new = not path.exists()
+    with open(path, "a", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(row))
+        if new:
+            w.writeheader()
+        w.writerow(row)
+
+
+def _atomic_save(obj, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def train(
+    cfg: TrainConfig,
+    data: Optional[MotionData] = None,
+    cameras: Optional[Dict[str, List[Camera]]] = None,
+    log: Callable[[str], None] = print,
+) -> Dict[str, float]:
+    """Train (or resume) the run described by ``cfg``; returns the final summary.
+
+    ``data`` / ``cameras`` may be passed in (tests use a tiny synthetic set); otherwise they are
+    read from ``cfg.data`` / ``cfg.cameras``.
+    """
+    torch.set_num_threads(max(1, cfg.threads))
+    run = Path(cfg.run_dir)
+    run.mkdir(parents=True, exist_ok=True)
+    if data is None:
+        data = load_motion(cfg.data, cfg.cache_dir)
+    if cameras is None:
+        cameras = load_cameras(cfg.cameras)
+    seqs = data.subset(cfg.train_subjects, min_length=2)
+    if not seqs:
+        raise InputError(f"no training sequences for subjects {', '.join(cfg.train_subjects)} in the data")
+    (run / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1))
+
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg.model, **cfg.model_kwargs())
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    step, best, elapsed_before = 0, float("inf"), 0.0
+    last = run / "last.pt"
+    if last.exists():
+        state = torch.load(last, map_location="cpu", weights_only=False)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        step, best, elapsed_before = int(state["step"]), float(state["best"]), float(state.get("elapsed", 0.0))
+        log(f"resumed {run} at step {step} (best val MPJPE {best:.1f} mm)")
+    n_params = sum(p.numel() for p in model.parameters())
+    log(f"{cfg.model} {cfg.model_kwargs()} - {n_params / 1e6:.2f} M parameters; {len(seqs)} training sequences")
+
+    t_start = time.time()
+    t_last = t_start
+    clips_since = 0
+    acc: Dict[str, float] = {}
+
+    def elapsed() -> float:
+        return elapsed_before + time.time() - t_start
+
+    def checkpoint() -> None:
+        _atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step, "best": best,
+                      "elapsed": elapsed(), "config": cfg.to_dict()}, last)
+
+    def validate() -> float:
+        nonlocal best
+        res = evaluate(model, data, cameras, cfg.frames, subjects=cfg.val_subjects, flip=False,
+                       max_sequences=cfg.val_sequences)
+        model.train()
+        if not res.rows:
+            return float("nan")
+        av = res.average
+        _append_csv(run / "val_log.csv", {"step": step, "mpjpe_mm": round(av["mpjpe"], 2),
+                                          "p_mpjpe_mm": round(av["p_mpjpe"], 2), "mpjve_mm": round(av["mpjve"], 3),
+                                          "elapsed_s": round(elapsed(), 1)})
+        log(f"step {step}: val MPJPE {av['mpjpe']:.1f} mm, P-MPJPE {av['p_mpjpe']:.1f} mm "
+            f"({int(av['frames'])} frames, clean 2D, no flip; not comparable with published H36M results)")
+        if av["mpjpe"] < best:
+            best = av["mpjpe"]
+            save_checkpoint(run / "best.pt", model, extra={
+                "step": step, "val_mpjpe_mm": best, "train_config": json.loads(json.dumps(cfg.to_dict())),
+                "note": DISCLAIMER})
+        return av["mpjpe"]
+
+    model.train()
+    stopped_early = False
+    def progress() -> Optional[float]:
+        return None if cfg.budget_minutes is None else elapsed() / (cfg.budget_minutes * 60)
+
+    while step < cfg.steps:
+        if cfg.max_minutes is not None and elapsed() - elapsed_before > cfg.max_minutes * 60:
+            stopped_early = True
+            break
+        if cfg.budget_minutes is not None and progress() >= 1.0:
+            break
+        rng = np.random.default_rng([cfg.seed, step])
+        torch.manual_seed(cfg.seed + step)
+        x, y = make_batch(rng, data, seqs, cameras, cfg.batch_size, cfg.frames, cfg.augment)
+        lr = lr_at(step, cfg, progress())
+        for g in opt.param_groups:
+            g["lr"] = lr
+        pred = model(torch.from_numpy(x))
+        pred = pred - pred[:, :, :1]
+        losses = training_loss(pred, torch.from_numpy(y))
+        opt.zero_grad(set_to_none=True)
+        losses["loss"].backward()
+        if cfg.grad_clip:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        opt.step()
+        step += 1
+        clips_since += cfg.batch_size
+        for k, v in losses.items():
+            acc[k] = acc.get(k, 0.0) + float(v.detach())
+        acc["n"] = acc.get("n", 0) + 1
+        if step % cfg.log_every == 0 or step == cfg.steps:
+            now = time.time()
+            n = acc.pop("n")
+            row = {"step": step, "lr": f"{lr:.3g}", **{k: round(v / n, 5) for k, v in acc.items()},
+                   "clips_per_s": round(clips_since / max(now - t_last, 1e-9), 2), "elapsed_s": round(elapsed(), 1)}
+            _append_csv(run / "train_log.csv", row)
+            log(" ".join(f"{k}={v}" for k, v in row.items()))
+            acc, clips_since, t_last = {}, 0, now
+        if step % cfg.checkpoint_every == 0:
+            checkpoint()
+        if cfg.val_every and step % cfg.val_every == 0:
+            validate()
+    checkpoint()
+    if not stopped_early and (not cfg.val_every or step % cfg.val_every):
+        validate()  # the final weights
+    summary = {"step": step, "steps": cfg.steps, "budget_minutes": cfg.budget_minutes, "best_val_mpjpe_mm": best, "elapsed_s": elapsed(),
+               "stopped_early": stopped_early, "parameters": n_params}
+    (run / "summary.json").write_text(json.dumps(summary, indent=1))
+    log(f"{'stopped (resumable)' if stopped_early else 'finished'} at step {step}/{cfg.steps}; "
+        f"best quick-val MPJPE {best:.1f} mm")
+    return summary

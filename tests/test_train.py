@@ -1,0 +1,286 @@
+"""Training data pipeline, augmentations, losses, metrics and a tiny training run."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from scipy.spatial.transform import Rotation
+
+from hotdemo.camera import Camera
+from hotdemo.skeletons import H36M17, H36M32_TO_17
+from hotdemo.train.augment import (AugmentConfig, detector_noise, flip_camera_frame, interpolate_missing, make_batch,
+                                   scale_bones, virtual_cameras)
+from hotdemo.train.data import action_of, clip_starts, load_motion, motion_from_positions, select_h36m17
+from hotdemo.train.evaluate import lift_sequence, mpjpe, mpjve, p_mpjpe
+from hotdemo.train.losses import training_loss
+
+
+# ----------------------------------------------------------------------------- synthetic data
+def _pose32() -> np.ndarray:
+    """A standing 32-joint pose (metres, z up) whose 17 selected joints form a plausible body."""
+    p17 = np.array([
+        [0, 0, 0.95], [-0.13, 0, 0.93], [-0.12, 0.02, 0.5], [-0.1, 0.05, 0.08], [0.13, 0, 0.93],
+        [0.12, 0.02, 0.5], [0.1, 0.05, 0.08], [0, 0.02, 1.2], [0, 0.02, 1.45], [0, -0.02, 1.55],
+        [0, 0.02, 1.68], [0.17, 0.02, 1.4], [0.2, 0.03, 1.12], [0.22, 0.0, 0.86], [-0.17, 0.02, 1.4],
+        [-0.2, 0.03, 1.12], [-0.22, 0.0, 0.86]])
+    p32 = np.zeros((32, 3))
+    p32[list(H36M32_TO_17)] = p17
+    return p32
+
+
+def _walk(T: int, phase: float = 0.0) -> np.ndarray:
+    """(T, 32, 3) a body moving forward with swinging limbs."""
+    t = np.arange(T)[:, None, None] / 50.0
+    base = _pose32()[None].repeat(T, 0)
+    base[:, :, 0] += 0.8 * t[:, :, 0]
+    swing = 0.15 * np.sin(2 * np.pi * 1.0 * t[:, :, 0] + phase)
+    for j in (2, 3, 18, 19):  # right leg, left arm (32-joint indices)
+        base[:, j, 1] += swing[:, 0]
+    for j in (7, 8, 26, 27):
+        base[:, j, 1] -= swing[:, 0]
+    return base.astype(np.float32)
+
+
+def _cameras() -> dict:
+    def cam(az: float) -> Camera:
+        # camera 4 m from the origin at height 1.5 m, looking at the origin horizontally
+        pos = np.array([4 * np.cos(az), 4 * np.sin(az), 1.5])
+        fwd = -pos * np.array([1, 1, 0]) / 4
+        right = np.cross(fwd, [0, 0, 1.0])
+        down = np.cross(fwd, right)
+        R = np.stack([right, down, fwd], axis=1)  # camera-to-world columns
+        q = np.roll(Rotation.from_matrix(R).as_quat(), 1)  # (x, y, z, w) -> (w, x, y, z)
+        return Camera("c", np.array([1000.0, 1000.0]), np.array([500.0, 500.0]), np.zeros(3), np.zeros(2), 1000, 1000,
+                      q, pos)
+    cams = [cam(a) for a in (0.3, 1.9, 3.5, 5.0)]
+    return {s: cams for s in ("S1", "S5", "S9")}
+
+
+@pytest.fixture(scope="module")
+def motion():
+    return motion_from_positions({
+        "S1": {"walking_1": _walk(120), "Directions 2": _walk(90, 1.0)},
+        "S5": {"walkingdog_1": _walk(100, 2.0)},
+        "S9": {"walking_1": _walk(80, 0.5)},
+    })
+
+
+# ----------------------------------------------------------------------------- data
+def test_select_h36m17_picks_the_documented_joints():
+    x = np.arange(32)[None, :, None].repeat(3, axis=2).astype(np.float32) * np.ones((4, 1, 1), np.float32)
+    y = select_h36m17(x)
+    assert y.shape == (4, 17, 3)
+    np.testing.assert_array_equal(y[0, :, 0], [0, 1, 2, 3, 6, 7, 8, 12, 13, 14, 15, 17, 18, 19, 25, 26, 27])
+    assert select_h36m17(y) is y  # already 17 joints
+
+
+def test_action_names_of_both_file_layouts():
+    assert action_of("walkingdog_1") == action_of("WalkDog 1") == action_of("WalkDog") == "WalkDog"
+    assert action_of("takingphoto_2") == action_of("Photo 1") == "Photo"
+    assert action_of("sittingdown_2") == "SittingDown"
+
+
+def test_load_motion_reads_official_layout_and_caches(tmp_path):
+    p = tmp_path / "data_3d_h36m.npz"
+    np.savez(p, positions_3d={"S1": {"Walking 1": _walk(30)}, "S9": {"Directions": _walk(20)}})
+    d = load_motion(p, cache_dir=tmp_path / "cache")
+    assert d.positions.shape == (50, 17, 3)
+    assert [(s.subject, s.action, s.length) for s in d.sequences] == [("S1", "Walking", 30), ("S9", "Directions", 20)]
+    assert list((tmp_path / "cache").glob("*.npz"))
+    d2 = load_motion(p, cache_dir=tmp_path / "cache")  # from the cache
+    np.testing.assert_array_equal(d2.positions, d.positions)
+    np.testing.assert_allclose(d.sequence(d.sequences[1])[0], select_h36m17(_walk(20)[0]))
+
+
+def test_clip_starts_cover_the_sequence():
+    s = clip_starts(100, 27, 27)
+    assert s[0] == 0 and s[-1] == 100 - 27 and (np.diff(s) <= 27).all()
+    assert list(clip_starts(10, 27, 27)) == [0]
+
+
+# ----------------------------------------------------------------------------- augmentations
+def test_batch_shapes_and_targets(motion):
+    rng = np.random.default_rng(0)
+    x, y = make_batch(rng, motion, motion.subset(("S1", "S5")), _cameras(), 8, 27, AugmentConfig())
+    assert x.shape == (8, 27, 17, 2) and y.shape == (8, 27, 17, 3)
+    assert x.dtype == np.float32 and np.isfinite(x).all() and np.isfinite(y).all()
+    np.testing.assert_array_equal(y[:, :, 0], 0)  # root-relative
+    assert (np.abs(x[..., 0]) <= 1.5).all()  # inside (or near) the image width
+
+
+def test_batch_is_a_function_of_its_seed(motion):
+    seqs = motion.subset(("S1", "S5"))
+    a = make_batch(np.random.default_rng([7, 3]), motion, seqs, _cameras(), 4, 27, AugmentConfig())
+    b = make_batch(np.random.default_rng([7, 3]), motion, seqs, _cameras(), 4, 27, AugmentConfig())
+    np.testing.assert_array_equal(a[0], b[0])
+
+
+def test_clean_real_camera_batch_matches_projection(motion):
+    cfg = AugmentConfig(p_real_camera=1.0, p_noise=0.0, p_flip=0.0, p_bone_scale=0.0, p_speed=0.0)
+    x, y = make_batch(np.random.default_rng(1), motion, motion.subset(("S1",)), _cameras(), 6, 27, cfg)
+    # (rigid camera transform: a bone that does not move in the synthetic walk keeps its length)
+    bone = np.linalg.norm(y[:, :, 11] - y[:, :, 8], axis=-1)
+    p17 = select_h36m17(_pose32())
+    np.testing.assert_allclose(bone, np.linalg.norm(p17[11] - p17[8]), rtol=1e-4)
+    assert (x[:, :, 10, 1] < x[:, :, 3, 1]).all()  # head above the right ankle (y down)
+
+
+def test_virtual_cameras_keep_the_clip_in_the_image(motion):
+    rng = np.random.default_rng(2)
+    pos = np.stack([motion.positions[:27]] * 64)
+    cam = virtual_cameras(rng, pos, AugmentConfig())
+    assert (cam["x_cam"][..., 2] >= AugmentConfig().min_depth - 1e-5).all()
+    px = cam["focal"][:, None, None] * cam["x_cam"][..., :2] / cam["x_cam"][..., 2:] + cam["center"][:, None, None]
+    size = cam["size"][:, None, None]
+    assert (px >= -1e-3).all() and (px <= size + 1e-3).all()
+    # upright: head above the ankles in every image
+    assert (px[..., 10, 1] < px[..., 3, 1]).mean() > 0.95
+    assert len({tuple(s) for s in cam["size"]}) > 2  # several image shapes
+
+
+def test_flip_twice_is_identity_and_mirrors():
+    x = np.random.default_rng(3).normal(size=(2, 5, 17, 3)).astype(np.float32)
+    f = flip_camera_frame(x, np.array([True, False]))
+    np.testing.assert_array_equal(f[1], x[1])
+    np.testing.assert_allclose(f[0, :, 4, 0], -x[0, :, 1, 0])  # left hip <- mirrored right hip
+    np.testing.assert_allclose(flip_camera_frame(f, np.array([True, False])), x)
+
+
+def test_bone_scaling_keeps_root_and_scales_bones(motion):
+    pos = np.stack([motion.positions[:10]] * 16)
+    same = scale_bones(np.random.default_rng(0), pos, AugmentConfig(p_bone_scale=0.0))
+    np.testing.assert_allclose(same, pos, atol=1e-6)
+    cfg = AugmentConfig(p_bone_scale=1.0, global_scale=(1.2, 1.2), segment_scale=(1.0, 1.0), side_asymmetry=0.0)
+    big = scale_bones(np.random.default_rng(0), pos, cfg)
+    np.testing.assert_allclose(big[:, :, 0], pos[:, :, 0], atol=1e-6)
+    thigh = lambda p: np.linalg.norm(p[:, :, 2] - p[:, :, 1], axis=-1)  # noqa: E731
+    np.testing.assert_allclose(thigh(big), 1.2 * thigh(pos), rtol=1e-5)
+
+
+def test_interpolate_missing_restores_a_linear_track():
+    T = 12
+    x = np.linspace(0, 11, T)[None, :, None, None].repeat(2, axis=2).repeat(2, axis=3).astype(np.float32)
+    miss = np.zeros((1, T, 2), bool)
+    miss[0, 3:7, 0] = True  # interior gap: linear interpolation is exact
+    miss[0, :2, 1] = True  # gap at the start: the first valid value is held
+    corrupted = np.where(miss[..., None], 1000.0, x).astype(np.float32)
+    out = interpolate_missing(corrupted, miss)
+    np.testing.assert_allclose(out[0, :, 0, 0], x[0, :, 0, 0], atol=1e-5)
+    np.testing.assert_allclose(out[0, :2, 1, 0], [2.0, 2.0])
+
+
+def test_detector_noise_scales_with_person_size():
+    rng = np.random.default_rng(4)
+    base = rng.uniform(0, 1, (1, 200, 17, 2)).astype(np.float32)
+    cfg = AugmentConfig(noise_sigma=(0.01, 0.01), offset_scale=(0, 0), p_gross=0, p_swap=0, p_lowconf=0)
+    small = detector_noise(np.random.default_rng(5), base * 100, cfg) - base * 100
+    large = detector_noise(np.random.default_rng(5), base * 400, cfg) - base * 400
+    assert 3.0 < large.std() / small.std() < 5.0
+    off = detector_noise(np.random.default_rng(5), base * 100, cfg, apply=np.array([False]))
+    np.testing.assert_array_equal(off, base * 100)
+
+
+# ----------------------------------------------------------------------------- metrics
+def test_metrics_on_hand_made_cases():
+    rng = np.random.default_rng(6)
+    gt = rng.normal(size=(10, 17, 3))
+    assert mpjpe(gt, gt) == 0 and p_mpjpe(gt, gt) < 1e-9 and mpjve(gt, gt) == 0
+    # a known offset: every joint 3-4-0 away -> MPJPE 5; a constant offset has no velocity error
+    off = gt + np.array([3.0, 4.0, 0.0])
+    assert mpjpe(off, gt) == pytest.approx(5.0)
+    assert mpjve(off, gt) == pytest.approx(0.0, abs=1e-9)
+    assert p_mpjpe(off, gt) == pytest.approx(0.0, abs=1e-9)
+    # a rigid rotation + scale + translation: P-MPJPE 0, MPJPE not
+    a = 0.7
+    R = np.array([[np.cos(a), -np.sin(a), 0], [np.sin(a), np.cos(a), 0], [0, 0, 1]])
+    moved = 1.3 * gt @ R.T + np.array([0.1, -0.2, 0.3])
+    assert mpjpe(moved, gt) > 0.1
+    assert p_mpjpe(moved, gt) == pytest.approx(0.0, abs=1e-7)
+    # a reflection is not a rotation: Procrustes must not undo it
+    mirrored = gt * np.array([-1.0, 1.0, 1.0])
+    assert p_mpjpe(mirrored, gt) > 0.05
+    # velocity error of a known per-frame drift
+    drift = gt + np.arange(10)[:, None, None] * np.array([0.0, 0.0, 2.0])
+    assert mpjve(drift, gt) == pytest.approx(2.0)
+
+
+class _EchoLifter(torch.nn.Module):
+    """(B, T, 17, 2) -> (B, T, 17, 3): (x, y, 0) - mirror-equivariant, so flip TTA changes nothing."""
+
+    def forward(self, x):
+        return torch.cat([x, torch.zeros_like(x[..., :1])], dim=-1)
+
+
+def test_lift_sequence_windows_and_flip():
+    x = np.random.default_rng(7).normal(size=(50, 17, 2)).astype(np.float32)
+    a = lift_sequence(_EchoLifter(), x, frames=9, flip=True)
+    b = lift_sequence(_EchoLifter(), x, frames=9, flip=False)
+    assert a.shape == (50, 17, 3)
+    np.testing.assert_allclose(a, b, atol=1e-6)
+    np.testing.assert_allclose(a[..., :2], x - x[:, :1], atol=1e-6)  # root set to 0
+    short = lift_sequence(_EchoLifter(), x[:5], frames=9)  # shorter than a window: padded
+    assert short.shape == (5, 17, 3)
+
+
+# ----------------------------------------------------------------------------- training
+def test_losses_are_zero_for_perfect_prediction():
+    y = torch.randn(2, 9, 17, 3)
+    out = training_loss(y, y)
+    assert float(out["w_mpjpe"]) == 0 and float(out["velocity"]) == 0
+    assert float(training_loss(y + 0.1, y)["w_mpjpe"]) > 0
+
+
+def test_two_step_training_lowers_the_loss_and_resumes(tmp_path, motion):
+    from hotdemo.checkpoint import load_model
+    from hotdemo.models import build_model
+    from hotdemo.train.trainer import TrainConfig, train
+
+    cfg = TrainConfig(run_dir=str(tmp_path / "run"), model="hot_mixste", frames=9, dim=16, depth=2, heads=2,
+                      token_num=3, layer_index=1, batch_size=8, lr=3e-3, warmup_steps=1, steps=2, threads=1,
+                      val_every=0, checkpoint_every=1, log_every=1, train_subjects=("S1", "S5"), val_subjects=("S9",),
+                      augment=AugmentConfig(p_noise=0.0))
+    cams = _cameras()
+    # the loss on the step-0 batch, with the initial weights
+    torch.manual_seed(cfg.seed)
+    init = build_model(cfg.model, **cfg.model_kwargs())
+    x, y = make_batch(np.random.default_rng([cfg.seed, 0]), motion, motion.subset(cfg.train_subjects), cams,
+                      cfg.batch_size, cfg.frames, cfg.augment)
+
+    def loss_of(m):
+        m.eval()
+        with torch.no_grad():
+            p = m(torch.from_numpy(x))
+            return float(training_loss(p - p[:, :, :1], torch.from_numpy(y))["loss"])
+
+    before = loss_of(init)
+    summary = train(cfg, data=motion, cameras=cams, log=lambda s: None)
+    assert summary["step"] == 2
+    trained = load_model(tmp_path / "run" / "best.pt")
+    assert loss_of(trained) < before
+    rows = (tmp_path / "run" / "train_log.csv").read_text().splitlines()
+    assert rows[0].startswith("step,lr,loss") and len(rows) == 3
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["frames"] == 9
+    # resume: a longer schedule continues from step 2
+    logs = []
+    cfg.steps = 3
+    summary = train(cfg, data=motion, cameras=cams, log=logs.append)
+    assert summary["step"] == 3 and any("resumed" in s and "step 2" in s for s in logs)
+
+
+def test_export_writes_half_precision_lifter(tmp_path, motion):
+    from hotdemo.checkpoint import load_model, read_checkpoint, save_checkpoint
+    from hotdemo.models import build_model
+    from hotdemo.train.commands import export_weights
+
+    m = build_model("hot_mixste", frames=9, dim=16, depth=2, heads=2, token_num=3, layer_index=1)
+    save_checkpoint(tmp_path / "best.pt", m, extra={"step": 5})
+    dst = export_weights(tmp_path / "best.pt", tmp_path / "w.pt", extra={"eval": {"mpjpe_mm": 1.0}})
+    obj = read_checkpoint(dst)
+    assert obj["model_name"] == "hot_mixste" and obj["eval"]["mpjpe_mm"] == 1.0 and obj["step"] == 5
+    assert all(v.dtype == torch.float16 for v in obj["state_dict"].values() if v.is_floating_point())
+    loaded = load_model(dst).float()
+    x = torch.randn(1, 9, 17, 2)
+    m.eval(), loaded.eval()
+    with torch.no_grad():
+        assert torch.allclose(m(x), loaded(x), atol=2e-2)
