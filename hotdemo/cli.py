@@ -229,6 +229,58 @@ def batch(
     raise typer.Exit(0 if report.ok else 1)
 
 
+@app.command("train")
+@handle_errors
+def train_cmd(
+    run_dir: Path = typer.Option(..., "--run-dir", help="Run folder (logs, checkpoints); an existing run resumes."),
+    data: Optional[Path] = typer.Option(None, "--data", help="data_3d_h36m.npz-style 3D motion (default: ../shared's)."),
+    cameras: Optional[Path] = typer.Option(None, "--cameras", help="Human3.6M cameras.json (default: beside --data)."),
+    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Folder for the compact 17-joint cache."),
+    model: str = typer.Option("hot_mixste", "--model", help="mixste, hot_mixste or tpc_mixste."),
+    frames: int = typer.Option(27, "--frames", help="Frames per clip (the model's window)."),
+    dim: int = typer.Option(128, "--dim"),
+    depth: int = typer.Option(4, "--depth"),
+    heads: int = typer.Option(8, "--heads"),
+    token_num: int = typer.Option(9, "--token-num", help="HoT: tokens kept after pruning."),
+    layer_index: int = typer.Option(1, "--layer-index", help="HoT: block pair after which tokens are pruned."),
+    batch_size: int = typer.Option(32, "--batch-size"),
+    lr: float = typer.Option(1e-3, "--lr"),
+    steps: int = typer.Option(100000, "--steps", help="Step limit (cosine over steps unless --budget-minutes)."),
+    budget_minutes: Optional[float] = typer.Option(None, "--budget-minutes", help="Cosine schedule over this much wall-clock time, then stop."),
+    seed: int = typer.Option(1126, "--seed"),
+    threads: int = typer.Option(2, "--threads", help="torch CPU threads."),
+) -> None:
+    """Train (or resume) a lifter on Human3.6M-style 3D motion (see weights/README.md)."""
+    from .train import TrainConfig, train
+    from .train.commands import resolve_inputs
+
+    dp, cp = resolve_inputs(data, cameras)
+    cfg = TrainConfig(data=str(dp), cameras=str(cp), run_dir=str(run_dir), cache_dir=str(cache_dir) if cache_dir else None,
+                      model=model, frames=frames, dim=dim, depth=depth, heads=heads, token_num=token_num,
+                      layer_index=layer_index, batch_size=batch_size, lr=lr, steps=steps,
+                      budget_minutes=budget_minutes, seed=seed, threads=threads)
+    train(cfg, log=lambda m: typer.echo(m))
+
+
+@app.command("eval")
+@handle_errors
+def eval_cmd(
+    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Lifter checkpoint (default: the shipped weights/hot_mixste_h36m.pt)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="data_3d_h36m.npz-style 3D motion (default: ../shared's)."),
+    cameras: Optional[Path] = typer.Option(None, "--cameras", help="Human3.6M cameras.json (default: beside --data)."),
+    noise: str = typer.Option("both", "--noise", help="clean, noisy (detector-like 2D noise) or both."),
+    no_flip: bool = typer.Option(False, "--no-flip", help="Turn off flip test-time augmentation."),
+    max_sequences: Optional[int] = typer.Option(None, "--max-sequences", min=1, help="Evaluate a subset of sequences (quick)."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the results as JSON."),
+    threads: int = typer.Option(2, "--threads"),
+) -> None:
+    """MPJPE / P-MPJPE / MPJVE per action on S9/S11 through the 4 real cameras (not comparable with published H36M numbers)."""
+    from .train.commands import run_evaluation
+
+    run_evaluation(checkpoint, data, cameras, noise=noise, flip=not no_flip, max_sequences=max_sequences,
+                   json_out=json_out, threads=threads, log=lambda m: typer.echo(m))
+
+
 weights_app = typer.Typer(help="List, download and verify model weights.", no_args_is_help=True)
 app.add_typer(weights_app, name="weights")
 
