@@ -142,6 +142,7 @@ class Renderer:
         self.kp2d = [t.keypoints.astype(np.float32) * np.float32([self.sx, self.sy]) for t in self.t2]
         self.box2d = [t.boxes.astype(np.float32) * np.float32([self.sx, self.sy, self.sx, self.sy]) for t in self.t2]
         self.sk2d = [get_skeleton(t.joint_format) for t in self.t2]
+        self.col2d = [(_side_colors(sk), _joint_colors(sk)) for sk in self.sk2d]
         self.jw = [np.asarray(t.joints_world, np.float64) for t in self.t3]
 
         # ---- 2D drawing constants
@@ -184,7 +185,7 @@ class Renderer:
         self.out = np.zeros((self.h, Wt, 3), np.uint8)
         yy = np.linspace(0, 1, self.h)[:, None, None]
         top_c, bot_c = np.array([22, 24, 30.0]), np.array([44, 48, 58.0])
-        self.bg = np.broadcast_to(top_c + (bot_c - top_c) * yy, (self.h, self.right_w, 3)).astype(np.uint8)
+        self.bg = np.ascontiguousarray(np.broadcast_to(top_c + (bot_c - top_c) * yy, (self.h, self.right_w, 3)), np.uint8)
         self._static = None  # background + floor for a fixed view
 
     # ------------------------------------------------------------------ 3D view
@@ -258,7 +259,7 @@ class Renderer:
         seg_w = np.clip(self.line3d * zmid / np.maximum(seg_z, 0.1), 1, 12)
         jcol = np.clip(self.joint_rgb3[None] * shade[..., None], 0, 255)
         jrad = np.clip(self.dot3d * zmid / np.maximum(z, 0.1), 1.5, 14)
-        ui = np.round(uv * _ONE).astype(np.int64)
+        ui = np.round(uv * _ONE).astype(np.int64).tolist()  # Python ints for OpenCV
         P, E = seg_z.shape
         # painter's order over bones and joints of everybody: far first
         items_z = np.concatenate([seg_z.ravel(), z.ravel() - 1e-3])
@@ -269,13 +270,13 @@ class Renderer:
                 p, e = divmod(k, E)
                 if seg_z[p, e] <= 0.05:
                     continue
-                cv2.line(panel, tuple(ui[p, a[e]]), tuple(ui[p, b[e]]), tuple(seg_col[p, e].tolist()),
-                         int(round(seg_w[p, e])), cv2.LINE_AA, _SHIFT)
+                cv2.line(panel, ui[p][a[e]], ui[p][b[e]], seg_col[p, e].tolist(),
+                         int(round(float(seg_w[p, e]))), cv2.LINE_AA, _SHIFT)
             else:
                 p, j = divmod(k - nE, 17)
                 if z[p, j] <= 0.05:
                     continue
-                cv2.circle(panel, tuple(ui[p, j]), int(round(jrad[p, j] * _ONE)), tuple(jcol[p, j].tolist()), -1,
+                cv2.circle(panel, ui[p][j], int(round(float(jrad[p, j]) * _ONE)), jcol[p, j].tolist(), -1,
                            cv2.LINE_AA, _SHIFT)
         # ID labels above the heads
         head = self.sk3.index("head")
@@ -318,15 +319,15 @@ class Renderer:
             return
         H, W = img.shape[:2]
         col = track_color(self.t2[p].track_id)
-        x1, y1, x2, y2 = (int(round(v)) for v in box)
+        x1, y1, x2, y2 = (int(round(v)) for v in box.tolist())
         cv2.rectangle(img, (x1, y1), (x2, y2), col, max(1, int(round(1.2 * self.u))), cv2.LINE_AA)
         _label(img, f"ID {self.t2[p].track_id}", (x1, y1), 0.6 * self.u, (20, 20, 20), col,
                max(1, int(round(self.u))))
         edges = np.array(sk.edges)
         conf = np.minimum(sc[edges[:, 0]], sc[edges[:, 1]])
-        ecol = _side_colors(sk)
-        jcol = _joint_colors(sk)
+        ecol, jcol = self.col2d[p]
         ip = np.round(kp * _ONE).astype(np.int64)
+        ipl = ip.tolist()
         weak_e = conf < self.score_threshold
         weak_j = sc < self.score_threshold
         if weak_e.any() or weak_j.any():  # faded layer, blended over the box region only
@@ -342,19 +343,19 @@ class Renderer:
                 layer = roi.copy()
                 off = np.array([bx1, by1]) * _ONE
                 for e in np.flatnonzero(weak_e).tolist():
-                    a, b = edges[e]
-                    cv2.line(layer, tuple(ip[a] - off), tuple(ip[b] - off), tuple(ecol[e].tolist()),
+                    a, b = edges[e].tolist()
+                    cv2.line(layer, (ip[a] - off).tolist(), (ip[b] - off).tolist(), ecol[e].tolist(),
                              self.line2d, cv2.LINE_AA, _SHIFT)
                 for j in np.flatnonzero(weak_j).tolist():
-                    cv2.circle(layer, tuple(ip[j] - off), self.dot2d * _ONE, tuple(jcol[j].tolist()), -1,
+                    cv2.circle(layer, (ip[j] - off).tolist(), self.dot2d * _ONE, jcol[j].tolist(), -1,
                                cv2.LINE_AA, _SHIFT)
                 cv2.addWeighted(layer, 0.35, roi, 0.65, 0, dst=roi)
         for e in np.flatnonzero(~weak_e).tolist():
-            a, b = edges[e]
-            cv2.line(img, tuple(ip[a]), tuple(ip[b]), tuple(ecol[e].tolist()), self.line2d, cv2.LINE_AA, _SHIFT)
+            a, b = edges[e].tolist()
+            cv2.line(img, ipl[a], ipl[b], ecol[e].tolist(), self.line2d, cv2.LINE_AA, _SHIFT)
         for j in np.flatnonzero(~weak_j).tolist():
-            cv2.circle(img, tuple(ip[j]), self.dot2d * _ONE, tuple(jcol[j].tolist()), -1, cv2.LINE_AA, _SHIFT)
-            cv2.circle(img, tuple(ip[j]), self.dot2d * _ONE, (20, 20, 20), 1, cv2.LINE_AA, _SHIFT)
+            cv2.circle(img, ipl[j], self.dot2d * _ONE, jcol[j].tolist(), -1, cv2.LINE_AA, _SHIFT)
+            cv2.circle(img, ipl[j], self.dot2d * _ONE, (20, 20, 20), 1, cv2.LINE_AA, _SHIFT)
 
     # ------------------------------------------------------------------ frame
     def render(self, frame_rgb: np.ndarray, frame_index: int) -> np.ndarray:
