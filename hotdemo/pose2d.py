@@ -475,7 +475,7 @@ def _input_wh_from_name(name: str) -> Optional[Tuple[int, int]]:
     """``..._384x288...`` -> (288, 384): HRNet names give height x width."""
     import re
 
-    m = re.search(r"(\d{3})x(\d{3})", name)
+    m = re.search(r"(?<!\d)(\d{2,4})x(\d{2,4})(?!\d)", name)
     if not m:
         return None
     h, w = int(m.group(1)), int(m.group(2))

@@ -7,7 +7,9 @@ import torch
 
 from hotdemo.errors import CheckpointError, WeightsError
 from hotdemo.models.hrnet import HRNet, convert_state_dict, load_hrnet
-from hotdemo.pose2d import TorchHeatmapPose, build_pose2d
+from hotdemo.pose2d import TorchHeatmapPose, _input_wh_from_name, build_pose2d
+
+torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +39,7 @@ def test_w32_matches_the_official_architecture():
         assert k in sd, k
     assert "stage4.2.fuse_layers.1.0.0.0.weight" not in sd  # the last module outputs one branch
     with torch.no_grad():
-        assert m.eval()(torch.zeros(1, 3, 256, 192)).shape == (1, 17, 64, 48)
+        assert m.eval()(torch.zeros(1, 3, 64, 64)).shape == (1, 17, 16, 16)
 
 
 @pytest.mark.parametrize("layout", ["authors", "dataparallel", "mmpose0", "mmpose1"])
@@ -62,10 +64,11 @@ def test_loads_checkpoint_layouts(small, tmp_path, layout):
 
 def test_build_pose2d_reads_width_and_input_size(small, tmp_path):
     m, _, _ = small
-    path = tmp_path / "pose_hrnet_w8_384x288.pth"
+    assert _input_wh_from_name("pose_hrnet_w48_384x288.pth") == (288, 384)
+    path = tmp_path / "pose_hrnet_w8_128x96.pth"
     torch.save(m.state_dict(), path)
     est = build_pose2d(str(path))
-    assert isinstance(est, TorchHeatmapPose) and est.input_wh == (288, 384) and est.model.width == 8
+    assert isinstance(est, TorchHeatmapPose) and est.input_wh == (96, 128) and est.model.width == 8
     frame = np.random.default_rng(0).integers(0, 255, (120, 160, 3), dtype=np.uint8)
     (kp, sc), = est([frame], [np.array([[40, 10, 100, 110]], np.float32)])
     assert kp.shape == (1, 17, 2) and sc.shape == (1, 17) and np.isfinite(kp).all()
