@@ -74,6 +74,14 @@ class Detector:
         return [Detections(start_index + i, d[:, :4], d[:, 4]) for i, d in enumerate(self(frames))]
 
 
+def _opencv_has_cuda() -> bool:
+    """Whether this OpenCV build can run DNN on a CUDA GPU (the pip wheels cannot)."""
+    try:
+        return cv2.cuda.getCudaEnabledDeviceCount() > 0
+    except (AttributeError, cv2.error):
+        return False
+
+
 def _empty() -> np.ndarray:
     return np.zeros((0, 5), np.float32)
 
@@ -97,7 +105,7 @@ class DarknetDetector(Detector):
             self.net = cv2.dnn.readNetFromDarknet(str(cfg), str(weights))
         except cv2.error as e:
             raise WeightsError(f"cannot load Darknet model {weights.name}: {e}") from None
-        if str(device).startswith("cuda"):
+        if str(device).startswith("cuda") and _opencv_has_cuda():
             try:
                 self.net.setPreferableBackend(cv2.dnn.DNN_BACKEND_CUDA)
                 self.net.setPreferableTarget(cv2.dnn.DNN_TARGET_CUDA)
