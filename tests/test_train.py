@@ -266,6 +266,11 @@ def test_two_step_training_lowers_the_loss_and_resumes(tmp_path, motion):
     cfg.steps = 3
     summary = train(cfg, data=motion, cameras=cams, log=logs.append)
     assert summary["step"] == 3 and any("resumed" in s and "step 2" in s for s in logs)
+    # the run's final weights export as a lifter file
+    from hotdemo.train.commands import export_weights
+
+    final = load_model(export_weights(tmp_path / "run" / "last.pt", tmp_path / "final.pt"))
+    assert final.cfg.frames == 9 and final.cfg.token_num == 3
 
 
 def test_export_writes_half_precision_lifter(tmp_path, motion):

@@ -101,7 +101,14 @@ def export_weights(src: PathLike, dst: PathLike, half: bool = True, extra: Optio
     The result is ``{'model_name', 'config', 'state_dict', ...metadata}``; the lifter loads fp16
     tensors into an fp32 model.
     """
-    obj = read_checkpoint(src)
+    obj = read_checkpoint(src) if not str(src).endswith("last.pt") else torch.load(src, map_location="cpu", weights_only=False)
+    if isinstance(obj, dict) and "optimizer" in obj and "model" in obj and "config" in obj:
+        # a trainer's last.pt: the final weights of the run (no selection on validation data)
+        from .trainer import TrainConfig
+
+        tc = TrainConfig.from_dict(obj["config"])
+        obj = {"model_name": tc.model, "config": _full_model_config(tc), "state_dict": obj["model"],
+               "step": int(obj["step"]), "train_config": obj["config"]}
     if not (isinstance(obj, dict) and "model_name" in obj and "config" in obj and "state_dict" in obj):
         raise InputError(f"{src} is not a hotdemo checkpoint with model_name/config/state_dict")
     sd = {k: (v.half() if half and v.is_floating_point() else v).contiguous() for k, v in obj["state_dict"].items()}
@@ -112,5 +119,13 @@ def export_weights(src: PathLike, dst: PathLike, half: bool = True, extra: Optio
     fd, tmp = tempfile.mkstemp(dir=dst.parent, suffix=".pt.tmp")
     os.close(fd)
     torch.save(out, tmp)
+    os.chmod(tmp, 0o644)
     os.replace(tmp, dst)
     return dst
+
+
+def _full_model_config(tc) -> dict:
+    """The complete config dict of the model a TrainConfig describes (as ``model_config`` gives)."""
+    from ..models import build_model, model_config
+
+    return model_config(build_model(tc.model, **tc.model_kwargs()))
