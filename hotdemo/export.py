@@ -57,6 +57,10 @@ class ExportData:
 
 
 # ------------------------------------------------------------------ atomic writing
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
 def atomic_write(path: Path, write: Callable[[io.IOBase], None], *, binary: bool = True) -> Path:
     """Call ``write(f)`` on a temporary file beside ``path``, then rename it onto ``path``."""
     path = Path(path)
@@ -67,6 +71,7 @@ def atomic_write(path: Path, write: Callable[[io.IOBase], None], *, binary: bool
     try:
         with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8", "newline": ""})) as f:
             write(f)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
     except BaseException as e:
         try:

@@ -241,9 +241,10 @@ class Renderer:
         J, people = J[ok], people[ok]
         if len(J) == 0:
             return
-        # floor rings (shadows) under each pelvis, in the track's colour
+        # floor rings (shadows) under each person's feet, in the track's colour
+        feet = J[:, [self.sk3.index("left_ankle"), self.sk3.index("right_ankle")], :2].mean(axis=1)
         for k, p in enumerate(people):
-            ring = self.ring + [J[k, 0, 0], J[k, 0, 1], 0.0]
+            ring = self.ring + [feet[k, 0], feet[k, 1], 0.0]
             ruv, rz = self.project(ring, cam, M)
             if (rz > 0.05).all():
                 pts = np.round(ruv * _ONE).astype(np.int32)

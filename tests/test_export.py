@@ -125,6 +125,9 @@ def test_files_are_atomic_and_errors_are_clear(tmp_path, scene):
     info, t2, t3 = scene
     (p,) = write_exports(tmp_path, "clip", info, t2, t3, formats=("json",))
     before = p.read_bytes()
+    umask = os.umask(0)
+    os.umask(umask)
+    assert p.stat().st_mode & 0o777 == 0o666 & ~umask  # ordinary permissions, not mkstemp's 0600
 
     def boom(f):
         f.write(b"{partial")
