@@ -305,10 +305,10 @@ def lift_keypoints_file(path, out_dir, config: Optional[PipelineConfig] = None, 
         for t in tracks2d:
             tracks3d.append(lifter(t if t.joint_format == "h36m17" else to_h36m(t), width, height))
             tick()
-    if tracks3d:
-        tracks3d = to_world(tracks3d, estimate_world_rotation(tracks3d))
     n_frames = int(max((t.frames.max() + 1 for t in tracks2d if len(t)), default=0))
     info = VideoInfo(path=str(path), width=int(width), height=int(height), fps=float(fps or 0.0),
                      frame_count=n_frames)
+    if tracks3d:
+        tracks3d = to_world(tracks3d, estimate_world_rotation(tracks3d), tracks2d, info)
     outputs = list(write_exports(out_dir, path.stem, info, tracks2d, tracks3d, formats=config.exports))
     return RunResult(path, out_dir, n_frames, len(tracks3d), outputs, time.perf_counter() - t0)
