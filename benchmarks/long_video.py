@@ -54,16 +54,16 @@ class RssSampler(threading.Thread):
         self.proc = psutil.Process()
         self.period = period
         self.samples = []  # (t, rss bytes)
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def run(self):
         t0 = time.perf_counter()
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             self.samples.append((time.perf_counter() - t0, self.proc.memory_info().rss))
-            self._stop.wait(self.period)
+            self._halt.wait(self.period)
 
     def stop(self):
-        self._stop.set()
+        self._halt.set()
         self.join()
 
     def at(self, frac: float) -> int:
