@@ -126,6 +126,7 @@ class Renderer:
         self.u = u
         self.title_scale = max(0.45, 0.9 * u)
         self.title_thick = max(1, int(round(1.6 * u)))
+        self.label_scale = max(0.4, 0.6 * u)
 
         # ---- per-frame lookups
         tracks3d = list(tracks3d)
@@ -286,8 +287,8 @@ class Renderer:
             tuv, tz = self.project(top, cam, M)
             if tz > 0.05:
                 text = f"ID {self.t3[p].track_id}"
-                (tw, _), _ = cv2.getTextSize(text, _FONT, 0.55 * self.u, 1)
-                _label(panel, text, (tuv[0] - tw / 2, tuv[1]), 0.55 * self.u, (20, 20, 20),
+                (tw, _), _ = cv2.getTextSize(text, _FONT, self.label_scale, 1)
+                _label(panel, text, (tuv[0] - tw / 2, tuv[1]), self.label_scale, (20, 20, 20),
                        track_color(self.t3[p].track_id), max(1, int(round(self.u))))
 
     def render_3d(self, panel: np.ndarray, frame_index: int) -> None:
@@ -322,7 +323,7 @@ class Renderer:
         col = track_color(self.t2[p].track_id)
         x1, y1, x2, y2 = (int(round(v)) for v in box.tolist())
         cv2.rectangle(img, (x1, y1), (x2, y2), col, max(1, int(round(1.2 * self.u))), cv2.LINE_AA)
-        _label(img, f"ID {self.t2[p].track_id}", (x1, y1), 0.6 * self.u, (20, 20, 20), col,
+        _label(img, f"ID {self.t2[p].track_id}", (x1, y1), self.label_scale, (20, 20, 20), col,
                max(1, int(round(self.u))))
         edges = np.array(sk.edges)
         conf = np.minimum(sc[edges[:, 0]], sc[edges[:, 1]])
