@@ -6,7 +6,8 @@ lift and render), or a synthetic test pattern without ../shared, then runs the w
 pipeline on it in this process and reports:
 
 * peak RSS of this process (``resource.getrusage``; models, decode queue, per-frame 2D
-  results, lifting, rendering) and of the ffmpeg child processes;
+  results, lifting, rendering), and of the largest child process (ffmpeg; an upper bound,
+  as the kernel counts a child from its fork, before exec);
 * RSS sampled every second (psutil) at 10 %, 50 % and 90 % of the run, to show whether
   memory grows with video length;
 * frames per second overall and per stage. Target: peak RSS < 2 GB.
@@ -142,7 +143,8 @@ def main() -> None:
           f"(stages: {', '.join(f'{k} {v} fps' for k, v in fig['stage_fps'].items())})")
     print(f"peak RSS {fig['peak_rss_mb']} MB (target < 2048 MB: {'met' if fig['target_peak_under_2GB'] else 'MISSED'}); "
           f"RSS at 10/50/90 % of the run: {fig['rss_at_10_50_90_percent_mb']} MB; "
-          f"ffmpeg children peak {fig['ffmpeg_children_peak_rss_mb']} MB")
+          f"largest child process {fig['ffmpeg_children_peak_rss_mb']} MB (an upper bound: a child is "
+          f"counted from its fork, before ffmpeg replaces the interpreter)")
     print(json.dumps(fig))
     if args.json:
         args.json.write_text(json.dumps(fig, indent=2) + "\n")
