@@ -115,7 +115,14 @@ class Lifter:
 
     def __init__(self, model: nn.Module, *, device: str = "auto", flip: bool = True,
                  overlap: Union[bool, float, int] = True, batch_size: int = 8, half: Optional[bool] = None,
-                 smooth: Union[bool, float] = True) -> None:
+                 smooth: Union[bool, float] = True, root: str = "zero") -> None:
+        if root not in ("zero", "subtract"):
+            raise ValueError(f"root must be 'zero' or 'subtract', got {root!r}")
+        #: how the output is made root-relative: "zero" sets the pelvis to 0 as the official demo
+        #: does (models trained with a root-relative target learn a pelvis near 0); "subtract"
+        #: subtracts the predicted pelvis from every joint (models trained on root-subtracted
+        #: predictions, as hotdemo's trainer does, have an arbitrary predicted pelvis).
+        self.root = root
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.device = torch.device(device)
@@ -195,6 +202,8 @@ class Lifter:
             pos = np.arange(T)[:, None] - c + np.arange(F)[None, :]
             out = self._run_windows(xn, np.clip(pos, 0, T - 1))[:, 0]
         out = out.cpu().numpy().astype(np.float32)
+        if self.root == "subtract":
+            out -= out[:, :1]
         if self.smooth_sigma > 0:
             out = gaussian_smooth(out, self.smooth_sigma)
         out[:, 0, :] = 0.0
@@ -252,13 +261,16 @@ def load_lifter(name_or_path: Optional[str] = None, checkpoint: Optional[str] = 
         name, checkpoint = None, name_or_path
     else:
         name = name_or_path
+    root = "zero"
     if checkpoint is not None:
         model = load_model(checkpoint, name if name is not None else _guess_name(checkpoint))
+        root = _root_mode(checkpoint)
     else:
         name = name or "hot_mixste"
         path = default_weights_path()
         if name == "hot_mixste" and path.is_file():
             model = load_model(path, name)
+            root = _root_mode(path)
         elif allow_untrained:
             cfg = dict(UNTRAINED_CONFIG)
             if name == "mixste":
@@ -269,7 +281,18 @@ def load_lifter(name_or_path: Optional[str] = None, checkpoint: Optional[str] = 
             what = f"no trained weights for {name} were found" + (f" ({path} is missing)" if name == "hot_mixste" else "")
             raise WeightsError(f"{what}; pass --lifter-checkpoint FILE (e.g. an official HoT .pth), "
                                "or --allow-untrained to run random weights for testing")
+    opts.setdefault("root", root)
     return Lifter(model, device=device, **opts)
+
+
+def _root_mode(checkpoint) -> str:
+    """``root_mode`` stored in a hotdemo checkpoint ("subtract" for our trainer's models);
+    "zero" (the official demo's handling) for official checkpoints that store none."""
+    from .checkpoint import read_checkpoint
+
+    obj = read_checkpoint(checkpoint)
+    mode = obj.get("root_mode") if isinstance(obj, dict) else None
+    return mode if mode in ("zero", "subtract") else "zero"
 
 
 def _guess_name(checkpoint: str) -> Optional[str]:

@@ -114,6 +114,9 @@ def export_weights(src: PathLike, dst: PathLike, half: bool = True, extra: Optio
     sd = {k: (v.half() if half and v.is_floating_point() else v).contiguous() for k, v in obj["state_dict"].items()}
     out = {**{k: v for k, v in obj.items() if k != "state_dict"}, **(extra or {}), "state_dict": sd}
     out["precision"] = "float16" if half else "float32"
+    # the trainer supervises root-subtracted predictions, so the lifter must subtract the
+    # predicted pelvis rather than just zero it (see hotdemo.lift.Lifter, ``root``)
+    out.setdefault("root_mode", "subtract")
     dst = Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dst.parent, suffix=".pt.tmp")
