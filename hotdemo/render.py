@@ -164,11 +164,12 @@ class Renderer:
             radius = float(np.percentile(np.linalg.norm(allj[:, :2] - cxy, axis=1), 99.8))
         else:
             cxy, top, radius = np.zeros(2), 1.8, 0.5
+        top += 0.3  # room for the ID labels above the heads
         self.centre = np.array([cxy[0], cxy[1], 0.5 * top])
         self.scene_radius = math.sqrt(max(radius, 0.4) ** 2 + (0.5 * top) ** 2)
         half_fov = math.radians(fov_deg) / 2
         self.focal = 0.5 * self.h / math.tan(half_fov)
-        self.dist = 0.95 * self.scene_radius / math.sin(half_fov)
+        self.dist = 1.05 * self.scene_radius / math.sin(half_fov)
         g = grid_step * math.ceil((max(radius, 0.5) + 0.75) / grid_step)
         ticks = np.arange(-g, g + 1e-9, grid_step)
         a = np.stack([np.stack([ticks, np.full_like(ticks, -g)], 1), np.stack([np.full_like(ticks, -g), ticks], 1)])
