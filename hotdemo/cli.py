@@ -149,10 +149,12 @@ def run(
     spin: float = SpinOpt,
 ) -> None:
     """Run the whole pipeline on one video: detect, track, 2D keypoints, lift to 3D, render, export."""
-    from .pipeline import Pipeline, default_output_dir
+    from .pipeline import Pipeline, default_output_dir, prepare_output_dir
     from .video import probe
 
-    probe(video)  # a bad input fails here, before any model is loaded
+    # a bad input or an unwritable output folder fails here, before any model is loaded
+    probe(video)
+    prepare_output_dir(output or default_output_dir(video))
     cfg = _config(
         detector=detector, pose2d=pose2d, lifter=lifter, lifter_checkpoint=lifter_checkpoint,
         allow_untrained=allow_untrained, device=device, weights_dir=weights_dir, people=people,

@@ -110,6 +110,17 @@ def prepare_output_dir(out_dir: Path) -> Path:
     return out_dir
 
 
+def _load_lifter(config: PipelineConfig, device: str):
+    """The lifter that ``config`` selects (see :func:`hotdemo.lift.load_lifter`)."""
+    from .lift import load_lifter
+
+    return load_lifter(
+        config.lifter, str(config.lifter_checkpoint) if config.lifter_checkpoint else None,
+        device=device, allow_untrained=config.allow_untrained,
+        flip=config.flip, overlap=config.overlap, smooth=config.smooth,
+    )
+
+
 class _Progress:
     """A rich progress bar per long stage (with ETA), or nothing when not verbose."""
 
@@ -157,15 +168,7 @@ class Pipeline:
         self.verbose = verbose
         self.device = resolve_device(self.config.device)
         c = self.config
-        if lifter is None:
-            from .lift import load_lifter
-
-            lifter = load_lifter(
-                c.lifter, str(c.lifter_checkpoint) if c.lifter_checkpoint else None,
-                device=self.device, allow_untrained=c.allow_untrained,
-                flip=c.flip, overlap=c.overlap, smooth=c.smooth,
-            )
-        self.lifter = lifter
+        self.lifter = lifter if lifter is not None else _load_lifter(c, self.device)
         if frontend is None:
             from .frontend import build_frontend
 
@@ -279,7 +282,7 @@ def lift_keypoints_file(path, out_dir, config: Optional[PipelineConfig] = None, 
                         lifter=None) -> RunResult:
     """``hotdemo lift``: 2D keypoint file -> 3D exports, without any video stage."""
     from .export import write_exports
-    from .lift import load_keypoints, load_lifter
+    from .lift import load_keypoints
     from .world import estimate_world_rotation, to_world
 
     config = config or PipelineConfig()
@@ -291,11 +294,7 @@ def lift_keypoints_file(path, out_dir, config: Optional[PipelineConfig] = None, 
         raise InputError(f"{path} is a folder; expected a keypoints file (.json or .npz)")
     tracks2d, width, height, fps = load_keypoints(path)
     if lifter is None:
-        lifter = load_lifter(
-            config.lifter, str(config.lifter_checkpoint) if config.lifter_checkpoint else None,
-            device=resolve_device(config.device), allow_untrained=config.allow_untrained,
-            flip=config.flip, overlap=config.overlap, smooth=config.smooth,
-        )
+        lifter = _load_lifter(config, resolve_device(config.device))
     from .track import to_h36m
 
     out_dir = prepare_output_dir(Path(out_dir))
