@@ -47,15 +47,16 @@ class TrainConfig:
     run_dir: str = "runs/train"
     cache_dir: Optional[str] = None
     model: str = "hot_mixste"
-    frames: int = 81
-    dim: int = 96
+    # defaults: the shipped model's size (weights/README.md); `hotdemo train` uses the same
+    frames: int = 27
+    dim: int = 128
     depth: int = 4
-    heads: int = 4
+    heads: int = 8
     mlp_ratio: float = 2.0
-    token_num: int = 27
+    token_num: int = 9
     layer_index: int = 1
     drop_path: float = 0.0
-    batch_size: int = 16
+    batch_size: int = 32
     lr: float = 1e-3
     lr_min: float = 2e-5
     weight_decay: float = 0.1
