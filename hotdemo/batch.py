@@ -101,16 +101,10 @@ class _Job:
 
 # ---------------------------------------------------------------- helpers
 def _write_json_atomic(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            tmp.unlink()
-        except FileNotFoundError:
-            pass
-        raise
+    from .export import atomic_write
+
+    text = json.dumps(data, indent=2, default=str) + "\n"
+    atomic_write(path, lambda f: f.write(text), binary=False)
 
 
 def find_videos(folder: Path, *, recursive: bool = False, pattern: Optional[str] = None,
