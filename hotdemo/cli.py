@@ -234,33 +234,34 @@ def batch(
 @app.command("train")
 @handle_errors
 def train_cmd(
-    run_dir: Path = typer.Option(..., "--run-dir", help="Run folder (logs, checkpoints); an existing run resumes."),
+    run_dir: Optional[Path] = typer.Option(None, "--run-dir", help="Run folder (logs, checkpoints); an existing run resumes. Required unless in --config."),
+    config: Optional[Path] = typer.Option(None, "--config", help="JSON training config (e.g. a run's config.json); the options below override it."),
+    init_from: Optional[Path] = typer.Option(None, "--init-from", help="Start a new run from these weights (a run's last.pt / best.pt, or a shipped file)."),
     data: Optional[Path] = typer.Option(None, "--data", help="data_3d_h36m.npz-style 3D motion (default: ../shared's)."),
     cameras: Optional[Path] = typer.Option(None, "--cameras", help="Human3.6M cameras.json (default: beside --data)."),
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Folder for the compact 17-joint cache."),
-    model: str = typer.Option("hot_mixste", "--model", help="mixste, hot_mixste or tpc_mixste."),
-    frames: int = typer.Option(27, "--frames", help="Frames per clip (the model's window)."),
-    dim: int = typer.Option(128, "--dim"),
-    depth: int = typer.Option(4, "--depth"),
-    heads: int = typer.Option(8, "--heads"),
-    token_num: int = typer.Option(9, "--token-num", help="HoT: tokens kept after pruning."),
-    layer_index: int = typer.Option(1, "--layer-index", help="HoT: block pair after which tokens are pruned."),
-    batch_size: int = typer.Option(32, "--batch-size"),
-    lr: float = typer.Option(1e-3, "--lr"),
-    steps: int = typer.Option(100000, "--steps", help="Step limit (cosine over steps unless --budget-minutes)."),
+    model: Optional[str] = typer.Option(None, "--model", help="mixste, hot_mixste or tpc_mixste [default: hot_mixste]."),
+    frames: Optional[int] = typer.Option(None, "--frames", help="Frames per clip (the model's window) [default: 27]."),
+    dim: Optional[int] = typer.Option(None, "--dim", help="[default: 128]"),
+    depth: Optional[int] = typer.Option(None, "--depth", help="[default: 4]"),
+    heads: Optional[int] = typer.Option(None, "--heads", help="[default: 8]"),
+    token_num: Optional[int] = typer.Option(None, "--token-num", help="HoT: tokens kept after pruning [default: 9]."),
+    layer_index: Optional[int] = typer.Option(None, "--layer-index", help="HoT: block pair after which tokens are pruned [default: 1]."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="[default: 32]"),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Peak learning rate [default: 0.001]."),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Step limit (cosine over steps unless --budget-minutes) [default: 3000]."),
     budget_minutes: Optional[float] = typer.Option(None, "--budget-minutes", help="Cosine schedule over this much wall-clock time, then stop."),
-    seed: int = typer.Option(1126, "--seed"),
-    threads: int = typer.Option(2, "--threads", help="torch CPU threads."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="[default: 1126]"),
+    threads: Optional[int] = typer.Option(None, "--threads", help="torch CPU threads [default: 2]."),
 ) -> None:
-    """Train (or resume) a lifter on Human3.6M-style 3D motion (see weights/README.md)."""
-    from .train import TrainConfig, train
-    from .train.commands import resolve_inputs
+    """Train (or resume) a lifter on Human3.6M-style 3D motion (see weights/README.md).
 
-    dp, cp = resolve_inputs(data, cameras)
-    cfg = TrainConfig(data=str(dp), cameras=str(cp), run_dir=str(run_dir), cache_dir=str(cache_dir) if cache_dir else None,
-                      model=model, frames=frames, dim=dim, depth=depth, heads=heads, token_num=token_num,
-                      layer_index=layer_index, batch_size=batch_size, lr=lr, steps=steps,
-                      budget_minutes=budget_minutes, seed=seed, threads=threads)
+    All options of `python -m hotdemo.train train` (augmentations included) are there too."""
+    from .train import train
+    from .train.commands import build_train_config
+
+    opts = dict(locals())
+    cfg = build_train_config({k: (str(v) if isinstance(v, Path) else v) for k, v in opts.items()})
     train(cfg, log=lambda m: typer.echo(m))
 
 

@@ -132,8 +132,11 @@ class Tracker:
         self.hits = np.zeros(0, np.int64)  # matched frames so far
 
     def reset(self) -> None:
-        """End every track (IDs keep counting up, so they are never reused)."""
+        """Start a new video: end every track, and count frames and cuts from zero (track IDs
+        keep counting up, so they are never reused)."""
         self._clear()
+        self.cuts = []
+        self.frame_count = 0
         if self.cut_detector is not None:
             self.cut_detector.reset()
 

@@ -190,3 +190,32 @@ def test_simplepose_on_real_people(indoor_frame):
     # batching the two crops gives the one-by-one answer
     (kp1, _), = pose([frame], [boxes[:1]])
     np.testing.assert_allclose(kp1[0], kp[0], atol=1e-3)
+
+
+def test_real_camera_cut_starts_new_tracks_and_a_whip_pan_does_not_cut(indoor_frame):
+    """basketball.mp4 ends in a fast pan (not a cut), so the cut is made here: its first 40
+    frames followed by 20 frames of the indoor clip, scaled to the same size, in memory only."""
+    from hotdemo.frontend import build_frontend
+    from hotdemo.video import iter_frames
+
+    sh, _ = indoor_frame
+    fe = build_frontend(str(sh / "models/yolo-fastest-1.1-body/yolo-fastest-1.1_body.weights"),
+                        str(sh / "models/ultralight-simplepose/simplepose_256x192.onnx"))
+    ball = list(iter_frames(sh / "videos/basketball.mp4"))
+    h, w = ball[0].shape[:2]
+    indoor = [cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA)
+              for _, f in zip(range(20), iter_frames(sh / "videos/two_people_indoor.mp4"))]
+    spliced = ball[:40] + indoor
+    out = []
+    for s in range(0, len(spliced), 8):
+        out += fe.process(spliced[s:s + 8], s)
+    assert fe.tracker.cuts == [40]
+    before = {int(t) for fp in out[:40] for t in fp.track_ids}
+    after = {int(t) for fp in out[40:] for t in fp.track_ids}
+    assert before and len(after) == 2  # the two indoor people
+    assert not before & after  # nobody keeps an ID across the cut
+    # the end of basketball.mp4 (a blurred whip pan) is camera motion, not a cut
+    fe.reset()
+    for s in range(240, len(ball), 8):
+        fe.process(ball[s:s + 8], s)
+    assert fe.tracker.cuts == []

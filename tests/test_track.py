@@ -180,3 +180,15 @@ def test_cut_detector_on_real_clips_spliced_together(shared):
     cd = CutDetector()
     cuts = [i for i, f in enumerate(clip) if cd(f)]
     assert cuts == [20]
+
+
+def test_reset_starts_a_new_video_but_never_reuses_ids():
+    tr = Tracker()
+    for t in range(5):
+        first = tr.update(np.array([box(40, 30, 10, 20)]), np.array([0.9]), frame=frame((200, 40, 40), seed=t))[0]
+    tr.update(np.array([box(40, 30, 10, 20)]), np.array([0.9]), frame=frame((30, 60, 220), seed=0))
+    assert tr.cuts == [5] and tr.frame_count == 6
+    tr.reset()
+    assert tr.cuts == [] and tr.frame_count == 0
+    again = tr.update(np.array([box(40, 30, 10, 20)]), np.array([0.9]), frame=frame((200, 40, 40), seed=0))[0]
+    assert again > first

@@ -289,3 +289,51 @@ def test_export_writes_half_precision_lifter(tmp_path, motion):
     m.eval(), loaded.eval()
     with torch.no_grad():
         assert torch.allclose(m(x), loaded(x), atol=2e-2)
+
+
+def test_init_from_starts_a_new_run_from_trained_weights(tmp_path, motion):
+    from hotdemo.checkpoint import CheckpointError, load_model
+    from hotdemo.train.trainer import TrainConfig, train
+
+    small = dict(model="hot_mixste", frames=9, dim=16, depth=2, heads=2, token_num=3, layer_index=1, batch_size=4,
+                 warmup_steps=1, threads=1, val_every=0, log_every=1, train_subjects=("S1",), val_subjects=("S9",))
+    cams = _cameras()
+    train(TrainConfig(run_dir=str(tmp_path / "a"), steps=2, **small), data=motion, cameras=cams, log=lambda s: None)
+    a = load_model(tmp_path / "a" / "best.pt")
+    # zero steps from the run's last.pt: the new run's weights are exactly the old ones
+    logs = []
+    train(TrainConfig(run_dir=str(tmp_path / "b"), steps=0, init_from=str(tmp_path / "a" / "last.pt"), **small),
+          data=motion, cameras=cams, log=logs.append)
+    b = load_model(tmp_path / "b" / "best.pt")
+    assert any("initialised from" in s for s in logs)
+    for k, v in a.state_dict().items():
+        assert torch.equal(v, b.state_dict()[k]), k
+    # weights of another size are refused, naming the mismatch
+    with pytest.raises(CheckpointError, match="does not match"):
+        train(TrainConfig(run_dir=str(tmp_path / "c"), steps=1, init_from=str(tmp_path / "a" / "best.pt"),
+                          **{**small, "dim": 32}), data=motion, cameras=cams, log=lambda s: None)
+
+
+def test_config_file_then_command_line_options(tmp_path):
+    from hotdemo.errors import InputError
+    from hotdemo.train.__main__ import _parser
+    from hotdemo.train.commands import build_train_config
+
+    data, cams = tmp_path / "d.npz", tmp_path / "cameras.json"
+    data.write_bytes(b"x"), cams.write_text("{}")
+    base = tmp_path / "config.json"
+    base.write_text(json.dumps({"model": "mixste", "dim": 64, "steps": 500, "run_dir": "ignored",
+                                "augment": {"p_flip": 0.1, "p_noise": 0.2}}))
+    args = vars(_parser().parse_args(["train", "--config", str(base), "--run-dir", str(tmp_path / "r"),
+                                      "--data", str(data), "--steps", "7", "--aug-p-noise", "0.9"]))
+    cfg = build_train_config(args)
+    assert cfg.model == "mixste" and cfg.dim == 64  # from the file
+    assert cfg.steps == 7 and cfg.run_dir == str(tmp_path / "r")  # the command line wins
+    assert cfg.augment.p_flip == 0.1 and cfg.augment.p_noise == 0.9
+    assert cfg.depth == 4 and cfg.cameras == str(cams)  # defaults; cameras found beside the data
+    base.write_text(json.dumps({"dimension": 64}))
+    with pytest.raises(InputError, match="unknown training config keys: dimension"):
+        build_train_config(args)
+    base.write_text("{not json")
+    with pytest.raises(InputError, match="cannot read the training config"):
+        build_train_config(args)

@@ -24,10 +24,17 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train (or resume) a lifter")
-    t.add_argument("--data", default=None, help="data_3d_h36m.npz-style file (default: ../shared's)")
-    t.add_argument("--cameras", default=None, help="cameras.json (default: beside --data, else ../shared's)")
-    t.add_argument("--run-dir", required=True, help="run folder; an existing run resumes from its last.pt")
-    t.add_argument("--cache-dir", default=None, help="folder for the compact 17-joint cache")
+    # Every training option defaults to "not given" so that --config values are kept unless the
+    # command line overrides them; the help shows TrainConfig's defaults.
+    S = argparse.SUPPRESS
+    t.add_argument("--config", default=None,
+                   help="JSON config to start from (e.g. a run's config.json); other options override it")
+    t.add_argument("--data", default=S, help="data_3d_h36m.npz-style file (default: ../shared's)")
+    t.add_argument("--cameras", default=S, help="cameras.json (default: beside --data, else ../shared's)")
+    t.add_argument("--run-dir", default=S, help="run folder; an existing run resumes from its last.pt (required)")
+    t.add_argument("--cache-dir", default=S, help="folder for the compact 17-joint cache")
+    t.add_argument("--init-from", default=S,
+                   help="start a new run from these weights (a run's last.pt or best.pt, or a shipped file)")
     defaults = TrainConfig()
     for name, typ, hlp in [
         ("model", str, "mixste, hot_mixste or tpc_mixste"), ("frames", int, "frames per clip (model window)"),
@@ -42,13 +49,14 @@ def _parser() -> argparse.ArgumentParser:
         ("checkpoint_every", int, "steps between last.pt saves"), ("val_every", int, "steps between quick validations"),
         ("val_sequences", int, "sequences in the quick validation"),
     ]:
-        t.add_argument("--" + name.replace("_", "-"), type=typ, default=getattr(defaults, name),
+        t.add_argument("--" + name.replace("_", "-"), type=typ, default=S,
                        help=f"{hlp} (default {getattr(defaults, name)})")
     aug = AugmentConfig()
     for f in fields(AugmentConfig):
         v = getattr(aug, f.name)
         if isinstance(v, (int, float)) and not isinstance(v, bool):
-            t.add_argument("--aug-" + f.name.replace("_", "-"), type=type(v), default=v, help=f"augmentation {f.name} (default {v})")
+            t.add_argument("--aug-" + f.name.replace("_", "-"), type=type(v), default=S,
+                           help=f"augmentation {f.name} (default {v})")
 
     e = sub.add_parser("eval", help="MPJPE / P-MPJPE / MPJVE per action on S9/S11")
     e.add_argument("--checkpoint", default=None, help="checkpoint (default: weights/hot_mixste_h36m.pt)")
@@ -72,16 +80,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "train":
-            from .commands import resolve_inputs
+            from .commands import build_train_config
             from .trainer import train
 
-            dp, cp = resolve_inputs(args.data, args.cameras)
-            aug = AugmentConfig(**{f.name: getattr(args, "aug_" + f.name) if hasattr(args, "aug_" + f.name)
-                                   else getattr(AugmentConfig(), f.name) for f in fields(AugmentConfig)})
-            cfg = TrainConfig(data=str(dp), cameras=str(cp), run_dir=args.run_dir, cache_dir=args.cache_dir, augment=aug,
-                              **{f.name: getattr(args, f.name) for f in fields(TrainConfig)
-                                 if f.name not in ("data", "cameras", "run_dir", "cache_dir", "augment",
-                                                   "train_subjects", "val_subjects", "grad_clip", "log_every")})
+            cfg = build_train_config(vars(args))
             train(cfg, log=lambda s: print(s, flush=True))
         elif args.command == "eval":
             from .commands import run_evaluation

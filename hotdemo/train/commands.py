@@ -45,6 +45,50 @@ def resolve_inputs(data: Optional[PathLike], cameras: Optional[PathLike]) -> tup
     return dp, cp
 
 
+def build_train_config(options: dict) -> "TrainConfig":
+    """A :class:`TrainConfig` from parsed options: defaults, then ``options['config']`` (a JSON
+    file such as a run's ``config.json``), then every other option given; ``aug_<name>`` keys set
+    augmentation fields. Paths are resolved as for evaluation; InputError on a bad config file."""
+    from .augment import AugmentConfig
+    from .trainer import TrainConfig
+
+    opts = {k: v for k, v in options.items() if v is not None and k != "command"}
+    base: dict = {}
+    if opts.get("config"):
+        cp = Path(opts.pop("config"))
+        try:
+            base = json.loads(cp.read_text())
+            if not isinstance(base, dict):
+                raise ValueError("not a JSON object")
+        except (OSError, ValueError) as e:
+            raise InputError(f"{cp}: cannot read the training config ({e})") from None
+    opts.pop("config", None)
+    names = {f for f in TrainConfig.__dataclass_fields__}
+    unknown = sorted(k for k in base if k not in names)
+    if unknown:
+        raise InputError(f"unknown training config keys: {', '.join(unknown)}")
+    aug = dict(base.pop("augment", {}) or {})
+    aug_names = set(AugmentConfig.__dataclass_fields__)
+    bad_aug = sorted(k for k in aug if k not in aug_names)
+    if bad_aug:
+        raise InputError(f"unknown augmentation keys in the config: {', '.join(bad_aug)}")
+    for k in list(opts):
+        if k.startswith("aug_"):
+            aug[k[4:]] = opts.pop(k)
+    base.update({k: v for k, v in opts.items() if k in names})
+    if base.get("budget_minutes") and "steps" not in base:
+        base["steps"] = 10 ** 9  # a time budget alone: the clock ends the run, not a step count
+    if not base.get("run_dir"):
+        raise InputError("pass --run-dir (the run folder)")
+    dp, cp = resolve_inputs(base.get("data") or None, base.get("cameras") or None)
+    base["data"], base["cameras"] = str(dp), str(cp)
+    base["augment"] = aug
+    try:
+        return TrainConfig.from_dict(base)
+    except TypeError as e:
+        raise InputError(f"bad training config: {e}") from None
+
+
 def run_evaluation(
     checkpoint: Optional[PathLike] = None,
     data: Optional[PathLike] = None,

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from ..camera import Camera, load_cameras
-from ..checkpoint import save_checkpoint
+from ..checkpoint import load_checkpoint, save_checkpoint
 from ..errors import InputError
 from ..models import build_model
 from .augment import AugmentConfig, make_batch
@@ -67,6 +67,7 @@ class TrainConfig:
     threads: int = 2
     max_minutes: Optional[float] = None  # stop (resumably) after this much wall-clock time
     budget_minutes: Optional[float] = None  # time-based schedule: cosine over this much training time, then stop
+    init_from: Optional[str] = None  # start a new run from these weights (a last.pt / best.pt / shipped file)
     checkpoint_every: int = 100
     val_every: int = 250
     val_sequences: int = 6
@@ -161,6 +162,9 @@ def train(
         opt.load_state_dict(state["optimizer"])
         step, best, elapsed_before = int(state["step"]), float(state["best"]), float(state.get("elapsed", 0.0))
         log(f"resumed {run} at step {step} (best val MPJPE {best:.1f} mm)")
+    elif cfg.init_from:
+        load_checkpoint(model, cfg.init_from, strict=True)  # same architecture and size, or a clear error
+        log(f"initialised from {cfg.init_from} (new optimizer and schedule)")
     n_params = sum(p.numel() for p in model.parameters())
     log(f"{cfg.model} {cfg.model_kwargs()} - {n_params / 1e6:.2f} M parameters; {len(seqs)} training sequences")
 
