@@ -8,9 +8,10 @@ The shipped size defaults to the config stored in the bundled weights (weights/h
 when that file exists, else to the options' defaults. FLOPs are counted with
 ``torch.utils.flop_counter.FlopCounterMode`` (matmuls and attention; 1 multiply-add = 2 FLOPs) for
 one clip. Times are medians over ``--repeats`` runs after one warm-up, the two models measured
-alternately in the same process so that they see the same machine load. On CPU a clip is one
-forward pass of batch 1 (``torch.set_num_threads(--threads)``); on a CUDA GPU (when present) a
-batch of ``--gpu-batch`` clips in fp16 autocast, reported per clip.
+alternately in the same process so that they see the same machine load. On CPU a forward pass
+of ``--cpu-batch`` clips (default 1; ``torch.set_num_threads(--threads)``), reported per clip; on
+a CUDA GPU (when present) a batch of ``--gpu-batch`` clips in fp16 autocast, reported per clip.
+``--train-batch N`` also times one training step (forward + backward) on N clips on the CPU.
 """
 
 from __future__ import annotations
@@ -82,6 +83,25 @@ def time_pair(mix, hot, x, repeats: int, device: str, half: bool):
     return statistics.median(tm), statistics.median(th)
 
 
+def time_train_pair(mix, hot, x, repeats: int):
+    """Median seconds of one forward + backward pass of each model on batch ``x``, alternately."""
+    def once(m):
+        m.train()
+        t0 = time.perf_counter()
+        out = m(x)
+        (out - out[:, :, :1]).abs().mean().backward()
+        m.zero_grad(set_to_none=True)
+        return time.perf_counter() - t0
+
+    once(mix), once(hot)
+    tm, th = [], []
+    for _ in range(repeats):
+        tm.append(once(mix))
+        th.append(once(hot))
+    mix.eval(), hot.eval()
+    return statistics.median(tm), statistics.median(th)
+
+
 def bench(label: str, size: dict, args) -> dict:
     torch.manual_seed(0)
     mix, hot = models(size)
@@ -91,9 +111,17 @@ def bench(label: str, size: dict, args) -> dict:
                       "hot_mixste": sum(p.numel() for p in hot.parameters())},
            "flops": {"mixste": count_flops(mix, x), "hot_mixste": count_flops(hot, x)}}
     res["flops_ratio"] = res["flops"]["hot_mixste"] / res["flops"]["mixste"]
-    tm, th = time_pair(mix, hot, x, args.repeats, "cpu", False)
-    res["cpu_s"] = {"mixste": tm, "hot_mixste": th}
+    xc = torch.rand(args.cpu_batch, size["frames"], 17, 2) * 2 - 1
+    tm, th = time_pair(mix, hot, xc, args.repeats, "cpu", False)
+    res["cpu_batch"] = args.cpu_batch
+    res["cpu_s"] = {"mixste": tm / args.cpu_batch, "hot_mixste": th / args.cpu_batch}
     res["cpu_ratio"] = th / tm
+    if args.train_batch:
+        xt = torch.rand(args.train_batch, size["frames"], 17, 2) * 2 - 1
+        tm, th = time_train_pair(mix, hot, xt, args.repeats)
+        res["train_batch"] = args.train_batch
+        res["train_step_s"] = {"mixste": tm, "hot_mixste": th}
+        res["train_ratio"] = th / tm
     if torch.cuda.is_available() and not args.no_gpu:
         mix, hot = mix.cuda(), hot.cuda()
         xb = (torch.rand(args.gpu_batch, size["frames"], 17, 2) * 2 - 1).cuda()
@@ -108,19 +136,29 @@ def report(r: dict) -> str:
     s = r["size"]
     head = (f"{r['label']}: {s['frames']} frames, dim {s['dim']}, depth {s['depth']}, heads {s['heads']}; "
             f"HoT keeps {s['token_num']} tokens after block {s['layer_index']}")
+    tr = "train_step_s" in r
     lines = [head, f"  {'':12s}{'params':>12s}{'GFLOPs/clip':>14s}{'CPU ms/clip':>14s}"
-             + (f"{'GPU ms/clip':>14s}" if "gpu" in r else "")]
+             + (f"{'GPU ms/clip':>14s}" if "gpu" in r else "")
+             + (f"{'train ms/step':>15s}" if tr else "")]
     for m in ("mixste", "hot_mixste"):
         line = (f"  {m:12s}{r['params'][m] / 1e6:>11.2f}M{r['flops'][m] / 1e9:>14.2f}"
                 f"{r['cpu_s'][m] * 1e3:>14.1f}")
         if "gpu" in r:
             line += f"{r['gpu_s_per_clip'][m] * 1e3:>14.3f}"
+        if tr:
+            line += f"{r['train_step_s'][m] * 1e3:>15.1f}"
         lines.append(line)
     ratio = (f"  {'HoT/MixSTE':12s}{r['params']['hot_mixste'] / r['params']['mixste']:>12.3f}"
              f"{r['flops_ratio']:>14.3f}{r['cpu_ratio']:>14.3f}")
     if "gpu" in r:
         ratio += f"{r['gpu_ratio']:>14.3f}"
+    if tr:
+        ratio += f"{r['train_ratio']:>15.3f}"
     lines.append(ratio)
+    notes = [f"CPU forward: batches of {r['cpu_batch']} clip(s)"]
+    if tr:
+        notes.append(f"train step: forward + backward on {r['train_batch']} clips, CPU")
+    lines.append("  (" + "; ".join(notes) + ")")
     return "\n".join(lines)
 
 
@@ -136,6 +174,8 @@ def main(argv=None) -> int:
     ap.add_argument("--layer-index", type=int, default=d["layer_index"])
     ap.add_argument("--repeats", type=int, default=3, help="timed runs per model (median), after one warm-up")
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    ap.add_argument("--cpu-batch", type=int, default=1, help="clips per forward pass on the CPU")
+    ap.add_argument("--train-batch", type=int, default=0, help="also time a training step on this many clips (0: no)")
     ap.add_argument("--gpu-batch", type=int, default=8, help="clips per forward pass on the GPU")
     ap.add_argument("--no-gpu", action="store_true")
     ap.add_argument("--skip-official", action="store_true", help="only the shipped size")

@@ -253,6 +253,7 @@ def train_cmd(
     budget_minutes: Optional[float] = typer.Option(None, "--budget-minutes", help="Cosine schedule over this much wall-clock time, then stop."),
     seed: Optional[int] = typer.Option(None, "--seed", help="[default: 1126]"),
     threads: Optional[int] = typer.Option(None, "--threads", help="torch CPU threads [default: 2]."),
+    device: Optional[str] = typer.Option(None, "--device", help="auto (CUDA when available), cpu or cuda[:N] [default: auto]."),
 ) -> None:
     """Train (or resume) a lifter on Human3.6M-style 3D motion (see weights/README.md).
 
@@ -276,12 +277,13 @@ def eval_cmd(
     max_sequences: Optional[int] = typer.Option(None, "--max-sequences", min=1, help="Evaluate a subset of sequences (quick)."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the results as JSON."),
     threads: int = typer.Option(2, "--threads"),
+    device: str = typer.Option("auto", "--device", help="auto (CUDA when available), cpu or cuda[:N]."),
 ) -> None:
     """MPJPE / P-MPJPE / MPJVE per action on S9/S11 through the 4 real cameras (not comparable with published H36M numbers)."""
     from .train.commands import run_evaluation
 
     run_evaluation(checkpoint, data, cameras, noise=noise, flip=not no_flip, max_sequences=max_sequences,
-                   json_out=json_out, threads=threads, log=lambda m: typer.echo(m))
+                   json_out=json_out, threads=threads, log=lambda m: typer.echo(m), device=device)
 
 
 weights_app = typer.Typer(help="List, download and verify model weights.", no_args_is_help=True)

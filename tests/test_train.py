@@ -337,3 +337,32 @@ def test_config_file_then_command_line_options(tmp_path):
     base.write_text("{not json")
     with pytest.raises(InputError, match="cannot read the training config"):
         build_train_config(args)
+
+
+def test_training_device_choice(tmp_path, motion):
+    from hotdemo.errors import InputError
+    from hotdemo.train.trainer import TrainConfig, resolve_train_device, train
+
+    assert resolve_train_device("cpu").type == "cpu"
+    assert resolve_train_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(InputError, match="unknown device"):
+        resolve_train_device("tpu-ish")
+    if not torch.cuda.is_available():
+        with pytest.raises(InputError, match="no CUDA GPU"):
+            resolve_train_device("cuda")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU here")
+def test_training_and_evaluation_run_on_the_gpu(tmp_path, motion):
+    from hotdemo.checkpoint import load_model
+    from hotdemo.train.trainer import TrainConfig, train
+
+    cfg = TrainConfig(run_dir=str(tmp_path / "g"), model="hot_mixste", frames=9, dim=16, depth=2, heads=2,
+                      token_num=3, layer_index=1, batch_size=8, steps=3, warmup_steps=1, val_every=0,
+                      checkpoint_every=1, train_subjects=("S1",), val_subjects=("S9",), device="cuda")
+    logs = []
+    summary = train(cfg, data=motion, cameras=_cameras(), log=logs.append)
+    assert summary["step"] == 3 and any("device cuda" in s for s in logs)
+    assert load_model(tmp_path / "g" / "best.pt").cfg.frames == 9  # saved on the CPU, loads anywhere
+    cfg.steps = 4  # resuming moves the optimizer state back to the GPU
+    assert train(cfg, data=motion, cameras=_cameras(), log=logs.append)["step"] == 4

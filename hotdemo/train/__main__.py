@@ -44,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
         ("batch_size", int, "clips per step"), ("lr", float, "peak learning rate"), ("lr_min", float, "final lr"),
         ("weight_decay", float, "AdamW weight decay"), ("warmup_steps", int, "linear warm-up steps"),
         ("steps", int, "total steps (cosine schedule length)"), ("seed", int, "random seed"),
-        ("threads", int, "torch CPU threads"), ("max_minutes", float, "stop (resumably) after this many minutes"),
+        ("threads", int, "torch CPU threads"), ("device", str, "auto, cpu or cuda[:N]"), ("max_minutes", float, "stop (resumably) after this many minutes"),
         ("budget_minutes", float, "time-based cosine schedule over this many minutes of training, then stop"),
         ("checkpoint_every", int, "steps between last.pt saves"), ("val_every", int, "steps between quick validations"),
         ("val_sequences", int, "sequences in the quick validation"),
@@ -67,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--no-flip", action="store_true", help="turn off flip test-time augmentation")
     e.add_argument("--max-sequences", type=int, default=None, help="evaluate a subset of sequences (quick)")
     e.add_argument("--threads", type=int, default=2)
+    e.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda[:N]")
     e.add_argument("--json", default=None, help="write the results as JSON here")
 
     x = sub.add_parser("export", help="write a run's best.pt as a shippable fp16 lifter file")
@@ -90,7 +91,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
             run_evaluation(args.checkpoint, args.data, args.cameras, noise=args.noise, flip=not args.no_flip,
                            max_sequences=args.max_sequences, json_out=args.json, cache_dir=args.cache_dir,
-                           threads=args.threads)
+                           threads=args.threads, device=args.device)
         else:
             from .commands import export_weights
 

@@ -101,6 +101,7 @@ def run_evaluation(
     cache_dir: Optional[PathLike] = None,
     threads: int = 2,
     log: Callable[[str], None] = print,
+    device: str = "auto",
 ) -> List[EvalResult]:
     """Evaluate a checkpoint (default: the shipped ``weights/hot_mixste_h36m.pt``) and print the table.
 
@@ -110,7 +111,9 @@ def run_evaluation(
         raise InputError(f"--noise must be clean, noisy or both, got {noise!r}")
     torch.set_num_threads(max(1, threads))
     ckpt = Path(checkpoint) if checkpoint else bundled_weights_dir() / "hot_mixste_h36m.pt"
-    model = load_model(ckpt).float().eval()
+    from .trainer import resolve_train_device
+
+    model = load_model(ckpt).float().eval().to(resolve_train_device(device))
     frames = int(model.cfg.frames)
     dp, cp = resolve_inputs(data, cameras)
     motion = load_motion(dp, cache_dir)

@@ -88,11 +88,13 @@ def _flip_input(x: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def predict_windows(model: nn.Module, windows: np.ndarray, flip: bool = True, batch_size: int = 64) -> np.ndarray:
-    """Run ``model`` on windows (N, T, 17, 2) screen-normalised -> (N, T, 17, 3), root set to 0."""
+    """Run ``model`` on windows (N, T, 17, 2) screen-normalised -> (N, T, 17, 3), root set to 0.
+    The windows go to the model's device; the result comes back as a CPU array."""
     model.eval()
+    dev = next(model.parameters(), torch.empty(0)).device  # CPU for a parameter-free model
     outs = []
     for i in range(0, len(windows), batch_size):
-        x = torch.from_numpy(np.ascontiguousarray(windows[i:i + batch_size], dtype=np.float32))
+        x = torch.from_numpy(np.ascontiguousarray(windows[i:i + batch_size], dtype=np.float32)).to(dev)
         if flip:
             y = model(torch.cat([x, _flip_input(x)]))
             n = len(x)
@@ -100,7 +102,7 @@ def predict_windows(model: nn.Module, windows: np.ndarray, flip: bool = True, ba
         else:
             y = model(x)
         y = y - y[:, :, :1]
-        outs.append(y.float().numpy())
+        outs.append(y.float().cpu().numpy())
     return np.concatenate(outs) if outs else np.zeros((0,) + windows.shape[1:3] + (3,), np.float32)
 
 

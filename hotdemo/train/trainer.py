@@ -65,6 +65,7 @@ class TrainConfig:
     grad_clip: float = 1.0
     seed: int = 1126
     threads: int = 2
+    device: str = "auto"  # "auto" (CUDA when available, else CPU), "cpu", "cuda", "cuda:1", ...
     max_minutes: Optional[float] = None  # stop (resumably) after this much wall-clock time
     budget_minutes: Optional[float] = None  # time-based schedule: cosine over this much training time, then stop
     init_from: Optional[str] = None  # start a new run from these weights (a last.pt / best.pt / shipped file)
@@ -96,6 +97,24 @@ class TrainConfig:
         d["train_subjects"] = tuple(d.get("train_subjects", TRAIN_SUBJECTS))
         d["val_subjects"] = tuple(d.get("val_subjects", TEST_SUBJECTS))
         return cls(augment=aug, **d)
+
+
+def resolve_train_device(device: str) -> torch.device:
+    """``auto``: the first CUDA GPU when there is one, else the CPU; InputError for a device that
+    is not there."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise InputError(f"unknown device {device!r} (use auto, cpu or cuda[:N])") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"device {device!r} asked for, but no CUDA GPU is available")
+    return dev
+
+
+def last_exists(run: Path) -> bool:
+    return (run / "last.pt").exists()
 
 
 def lr_at(step: int, cfg: TrainConfig, progress: Optional[float] = None) -> float:
@@ -151,22 +170,25 @@ def train(
         raise InputError(f"no training sequences for subjects {', '.join(cfg.train_subjects)} in the data")
     (run / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1))
 
+    dev = resolve_train_device(cfg.device)
     torch.manual_seed(cfg.seed)
     model = build_model(cfg.model, **cfg.model_kwargs())
+    if cfg.init_from and not last_exists(run):
+        load_checkpoint(model, cfg.init_from, strict=True)  # same architecture and size, or a clear error
+        log(f"initialised from {cfg.init_from} (new optimizer and schedule)")
+    model.to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     step, best, elapsed_before = 0, float("inf"), 0.0
     last = run / "last.pt"
     if last.exists():
         state = torch.load(last, map_location="cpu", weights_only=False)
         model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
+        opt.load_state_dict(state["optimizer"])  # moves the optimizer state to the parameters' device
         step, best, elapsed_before = int(state["step"]), float(state["best"]), float(state.get("elapsed", 0.0))
         log(f"resumed {run} at step {step} (best val MPJPE {best:.1f} mm)")
-    elif cfg.init_from:
-        load_checkpoint(model, cfg.init_from, strict=True)  # same architecture and size, or a clear error
-        log(f"initialised from {cfg.init_from} (new optimizer and schedule)")
     n_params = sum(p.numel() for p in model.parameters())
-    log(f"{cfg.model} {cfg.model_kwargs()} - {n_params / 1e6:.2f} M parameters; {len(seqs)} training sequences")
+    log(f"{cfg.model} {cfg.model_kwargs()} - {n_params / 1e6:.2f} M parameters; {len(seqs)} training sequences; "
+        f"device {dev}")
 
     t_start = time.time()
     t_last = t_start
@@ -217,9 +239,9 @@ def train(
         lr = lr_at(step, cfg, progress())
         for g in opt.param_groups:
             g["lr"] = lr
-        pred = model(torch.from_numpy(x))
+        pred = model(torch.from_numpy(x).to(dev, non_blocking=True))
         pred = pred - pred[:, :, :1]
-        losses = training_loss(pred, torch.from_numpy(y))
+        losses = training_loss(pred, torch.from_numpy(y).to(dev, non_blocking=True))
         opt.zero_grad(set_to_none=True)
         losses["loss"].backward()
         if cfg.grad_clip:
