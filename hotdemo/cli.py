@@ -102,6 +102,10 @@ WeightsDirOpt = typer.Option(
 ExportOpt = typer.Option(
     "json,npz", "--export", help="Comma-separated export formats: json, npz, csv, bvh (or 'none')."
 )
+ConfOpt = typer.Option(0.25, "--det-conf", min=0.0, max=1.0, help="Detector confidence threshold.")
+IouOpt = typer.Option(None, "--det-iou", min=0.0, max=1.0, help="Detector NMS IoU threshold (default: ultralytics 0.7, Darknet 0.55).")
+ImgszOpt = typer.Option(None, "--det-size", min=32, help="Detector input size in pixels (default: the model's own, e.g. 640).")
+PoseFlipOpt = typer.Option(False, "--pose-flip", help="Flip test for the 2D keypoints (a little steadier, about 2x the 2D time).")
 PeopleOpt = typer.Option(None, "--people", min=1, help="Lift only the N largest/longest tracks (default: all long enough).")
 TrackIdOpt = typer.Option(None, "--track-id", help="Lift only this track ID.")
 NoRenderOpt = typer.Option(False, "--no-render", help="Skip the rendered video; write only the exports.")
@@ -142,6 +146,10 @@ def run(
     allow_untrained: bool = UntrainedOpt,
     device: str = DeviceOpt,
     weights_dir: Optional[Path] = WeightsDirOpt,
+    det_conf: float = ConfOpt,
+    det_iou: Optional[float] = IouOpt,
+    det_size: Optional[int] = ImgszOpt,
+    pose_flip: bool = PoseFlipOpt,
     people: Optional[int] = PeopleOpt,
     track_id: Optional[int] = TrackIdOpt,
     export: str = ExportOpt,
@@ -158,6 +166,7 @@ def run(
     cfg = _config(
         detector=detector, pose2d=pose2d, lifter=lifter, lifter_checkpoint=lifter_checkpoint,
         allow_untrained=allow_untrained, device=device, weights_dir=weights_dir, people=people,
+        det_conf=det_conf, det_iou=det_iou, det_imgsz=det_size, pose_flip=pose_flip,
         track_id=track_id, export=export, render=not no_render, spin_deg_per_s=spin,
     )
     out = output or default_output_dir(video)
@@ -212,6 +221,10 @@ def batch(
     allow_untrained: bool = UntrainedOpt,
     device: str = DeviceOpt,
     weights_dir: Optional[Path] = WeightsDirOpt,
+    det_conf: float = ConfOpt,
+    det_iou: Optional[float] = IouOpt,
+    det_size: Optional[int] = ImgszOpt,
+    pose_flip: bool = PoseFlipOpt,
     people: Optional[int] = PeopleOpt,
     export: str = ExportOpt,
     no_render: bool = NoRenderOpt,
@@ -223,6 +236,7 @@ def batch(
     cfg = _config(
         detector=detector, pose2d=pose2d, lifter=lifter, lifter_checkpoint=lifter_checkpoint,
         allow_untrained=allow_untrained, device=device, weights_dir=weights_dir, people=people,
+        det_conf=det_conf, det_iou=det_iou, det_imgsz=det_size, pose_flip=pose_flip,
         export=export, render=not no_render, spin_deg_per_s=spin,
     )
     report = run_batch(

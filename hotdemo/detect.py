@@ -215,14 +215,17 @@ class UltralyticsDetector(Detector):
 
 
 def build_detector(spec: Optional[str] = None, *, device: str = "cpu", conf: float = 0.25,
-                   iou: Optional[float] = None, imgsz: int = 640, weights_dir: Optional[str] = None,
+                   iou: Optional[float] = None, imgsz: Optional[int] = None, weights_dir: Optional[str] = None,
                    **opts) -> Detector:
     """Build a person detector.
 
     * ``None`` / ``"yolo11n"`` / any ``yolo*`` built-in name / a ``.pt`` path -> ultralytics,
       weights through :func:`hotdemo.weights.resolve` (a ``.yaml`` -> random weights);
-    * a ``.weights`` path -> Darknet with the ``.cfg`` of the same stem beside it (``imgsz``
-      defaults to the cfg's size for Darknet; pass ``letterbox=True`` for pjreddie-style models).
+    * a ``.weights`` path -> Darknet with the ``.cfg`` of the same stem beside it (pass
+      ``letterbox=True`` for pjreddie-style models).
+
+    ``imgsz`` is the network's input size; None picks the model's own (ultralytics 640, Darknet
+    the size in its ``.cfg``).
 
     ``iou`` is the NMS overlap threshold; None picks the backend's default (ultralytics 0.7,
     Darknet 0.55: people who stand close or hug overlap by about 0.5, and a lower threshold
@@ -230,13 +233,16 @@ def build_detector(spec: Optional[str] = None, *, device: str = "cpu", conf: flo
     """
     spec = spec or DEFAULT_DETECTOR
     low = spec.lower()
+    if imgsz is not None and (imgsz < 32 or imgsz % 32):
+        raise InputError(f"detector input size {imgsz} must be a multiple of 32 (e.g. 320, 416, 640)")
     if low.endswith(".weights"):
         p = Path(spec).expanduser()
         if not p.is_file():
             raise InputError(f"{spec}: no such Darknet weights file")
         return DarknetDetector(p, conf=conf, iou=DARKNET_IOU if iou is None else iou, device=device,
-                               imgsz=opts.pop("darknet_imgsz", None), **opts)
+                               imgsz=imgsz or opts.pop("darknet_imgsz", None), **opts)
     iou = ULTRALYTICS_IOU if iou is None else iou
+    imgsz = imgsz or 640
     if low.endswith((".yaml", ".yml")):
         return UltralyticsDetector(spec, device=device, conf=conf, iou=iou, imgsz=imgsz, **opts)
     p = Path(spec).expanduser()

@@ -73,7 +73,8 @@ class FrontEnd2D:
 
 
 def build_frontend(detector: Optional[str] = None, pose2d: Optional[str] = None, *, device: str = "cpu",
-                   weights_dir: Optional[str] = None, conf: float = 0.25, iou: Optional[float] = None, imgsz: int = 640,
+                   weights_dir: Optional[str] = None, conf: float = 0.25, iou: Optional[float] = None,
+                   imgsz: Optional[int] = None,
                    flip_test: bool = False, tracker: Optional[Tracker] = None,
                    max_people: Optional[int] = None, **tracker_opts) -> FrontEnd2D:
     """Build the front end from detector / pose specs (see :func:`hotdemo.detect.build_detector`

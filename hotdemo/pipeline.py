@@ -42,6 +42,10 @@ class PipelineConfig:
     allow_untrained: bool = False
     device: str = "auto"
     weights_dir: Optional[Path] = None
+    det_conf: float = 0.25  # detector confidence threshold
+    det_iou: Optional[float] = None  # detector NMS IoU threshold (None: the backend's default)
+    det_imgsz: Optional[int] = None  # detector input size (None: the model's own)
+    pose_flip: bool = False  # flip test for the 2D keypoints (about 2x the 2D time)
     people: Optional[int] = None
     track_id: Optional[int] = None
     exports: Tuple[str, ...] = ("json", "npz")
@@ -175,6 +179,7 @@ class Pipeline:
             frontend = build_frontend(
                 c.detector, c.pose2d, device=self.device,
                 weights_dir=str(c.weights_dir) if c.weights_dir else None,
+                conf=c.det_conf, iou=c.det_iou, imgsz=c.det_imgsz, flip_test=c.pose_flip,
             )
         self.frontend = frontend
 

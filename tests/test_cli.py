@@ -62,3 +62,14 @@ def test_unknown_export_format(tmp_path):
     r = runner.invoke(app, ["lift", str(p), "--export", "json,xls"])
     assert r.exit_code == 2
     assert "xls" in _plain(r.output)
+
+
+def test_detector_options_on_the_command_line(shared, tmp_path):
+    det = str(shared / "models/yolo-fastest-1.1-body/yolo-fastest-1.1_body.weights")
+    r = runner.invoke(app, ["run", str(shared / "videos/two_people_indoor.mp4"), "-o", str(tmp_path / "o"),
+                            "--detector", det, "--det-size", "300", "--det-conf", "0.5", "--pose-flip"])
+    assert r.exit_code == 2
+    lines = [l for l in _plain(r.output).splitlines() if l.strip()]
+    assert lines[-1].startswith("error:") and "multiple of 32" in lines[-1] and "Traceback" not in r.output
+    r = runner.invoke(app, ["run", str(shared / "videos/two_people_indoor.mp4"), "--det-conf", "1.5"])
+    assert r.exit_code == 2 and "--det-conf" in _plain(r.output)

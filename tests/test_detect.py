@@ -96,3 +96,22 @@ def test_frontend_handles_frames_without_people():
     assert out[2].track_ids[0] == out[3].track_ids[0]
     np.testing.assert_allclose(out[2].keypoints[0, 0], [20, 35])
     assert fe.process([], 5) == []
+
+
+def test_detector_options_reach_the_model_from_the_pipeline_config(offline):
+    from hotdemo.pipeline import Pipeline, PipelineConfig
+
+    sh, frames = offline
+    cfg = PipelineConfig(detector=str(sh / "models/yolo-fastest-1.1-body/yolo-fastest-1.1_body.weights"),
+                         pose2d=str(sh / "models/ultralight-simplepose/simplepose_256x192.onnx"),
+                         det_conf=0.6, det_iou=0.3, det_imgsz=416, pose_flip=True)
+    fe = Pipeline(cfg, lifter=object()).frontend
+    det = fe.detector
+    assert det.input_wh == (416, 416) and det.conf == 0.6 and det.iou == 0.3
+    assert fe.pose.flip_test
+    strict = det(frames[:1])[0]
+    loose = build_detector(str(sh / "models/yolo-fastest-1.1-body/yolo-fastest-1.1_body.weights"),
+                           conf=0.05)(frames[:1])[0]
+    assert (strict[:, 4] >= 0.6).all() and len(loose) >= len(strict)
+    with pytest.raises(InputError, match="multiple of 32"):
+        build_detector(str(sh / "models/yolo-fastest-1.1-body/yolo-fastest-1.1_body.weights"), imgsz=300)
