@@ -308,6 +308,11 @@ def test_init_from_starts_a_new_run_from_trained_weights(tmp_path, motion):
     assert any("initialised from" in s for s in logs)
     for k, v in a.state_dict().items():
         assert torch.equal(v, b.state_dict()[k]), k
+    # a trainer's last.pt is also readable as a lifter checkpoint (hotdemo eval --checkpoint run/last.pt)
+    from hotdemo.train.commands import _as_lifter_checkpoint
+
+    c = load_model(_as_lifter_checkpoint(tmp_path / "a" / "last.pt"))
+    assert all(torch.equal(v, c.state_dict()[k]) for k, v in a.state_dict().items())
     # weights of another size are refused, naming the mismatch
     with pytest.raises(CheckpointError, match="does not match"):
         train(TrainConfig(run_dir=str(tmp_path / "c"), steps=1, init_from=str(tmp_path / "a" / "best.pt"),

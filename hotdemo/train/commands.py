@@ -113,7 +113,7 @@ def run_evaluation(
     ckpt = Path(checkpoint) if checkpoint else bundled_weights_dir() / "hot_mixste_h36m.pt"
     from .trainer import resolve_train_device
 
-    model = load_model(ckpt).float().eval().to(resolve_train_device(device))
+    model = load_model(_as_lifter_checkpoint(ckpt)).float().eval().to(resolve_train_device(device))
     frames = int(model.cfg.frames)
     dp, cp = resolve_inputs(data, cameras)
     motion = load_motion(dp, cache_dir)
@@ -142,20 +142,27 @@ def run_evaluation(
     return results
 
 
+def _as_lifter_checkpoint(src: PathLike) -> dict:
+    """Read a lifter checkpoint; a trainer's ``last.pt`` (model + optimizer + TrainConfig) becomes
+    ``{'model_name', 'config', 'state_dict', 'step', 'train_config', 'root_mode'}`` (the run's
+    final weights, no selection on validation data)."""
+    obj = read_checkpoint(src)
+    if isinstance(obj, dict) and "optimizer" in obj and "model" in obj and "config" in obj:
+        from .trainer import TrainConfig
+
+        tc = TrainConfig.from_dict(obj["config"])
+        obj = {"model_name": tc.model, "config": _full_model_config(tc), "state_dict": obj["model"],
+               "step": int(obj["step"]), "train_config": obj["config"], "root_mode": "subtract"}
+    return obj
+
+
 def export_weights(src: PathLike, dst: PathLike, half: bool = True, extra: Optional[dict] = None) -> Path:
     """Write a run's ``best.pt`` as a shippable lifter file: fp16 weights, no optimizer, metadata kept.
 
     The result is ``{'model_name', 'config', 'state_dict', ...metadata}``; the lifter loads fp16
     tensors into an fp32 model.
     """
-    obj = read_checkpoint(src) if not str(src).endswith("last.pt") else torch.load(src, map_location="cpu", weights_only=False)
-    if isinstance(obj, dict) and "optimizer" in obj and "model" in obj and "config" in obj:
-        # a trainer's last.pt: the final weights of the run (no selection on validation data)
-        from .trainer import TrainConfig
-
-        tc = TrainConfig.from_dict(obj["config"])
-        obj = {"model_name": tc.model, "config": _full_model_config(tc), "state_dict": obj["model"],
-               "step": int(obj["step"]), "train_config": obj["config"]}
+    obj = _as_lifter_checkpoint(src)
     if not (isinstance(obj, dict) and "model_name" in obj and "config" in obj and "state_dict" in obj):
         raise InputError(f"{src} is not a hotdemo checkpoint with model_name/config/state_dict")
     sd = {k: (v.half() if half and v.is_floating_point() else v).contiguous() for k, v in obj["state_dict"].items()}
