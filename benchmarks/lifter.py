@@ -75,7 +75,12 @@ def time_pair(mix, hot, x, repeats: int, device: str, half: bool):
                 torch.cuda.synchronize()
             return time.perf_counter() - t0
 
-    once(mix), once(hot)  # warm-up
+    return alternate_medians(once, mix, hot, repeats)
+
+
+def alternate_medians(once, mix, hot, repeats: int):
+    """``once(model)`` -> seconds; one warm-up each, then ``repeats`` alternating calls; medians."""
+    once(mix), once(hot)
     tm, th = [], []
     for _ in range(repeats):
         tm.append(once(mix))
@@ -93,13 +98,9 @@ def time_train_pair(mix, hot, x, repeats: int):
         m.zero_grad(set_to_none=True)
         return time.perf_counter() - t0
 
-    once(mix), once(hot)
-    tm, th = [], []
-    for _ in range(repeats):
-        tm.append(once(mix))
-        th.append(once(hot))
+    res = alternate_medians(once, mix, hot, repeats)
     mix.eval(), hot.eval()
-    return statistics.median(tm), statistics.median(th)
+    return res
 
 
 def bench(label: str, size: dict, args) -> dict:

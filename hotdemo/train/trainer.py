@@ -113,10 +113,6 @@ def resolve_train_device(device: str) -> torch.device:
     return dev
 
 
-def last_exists(run: Path) -> bool:
-    return (run / "last.pt").exists()
-
-
 def lr_at(step: int, cfg: TrainConfig, progress: Optional[float] = None) -> float:
     """Linear warm-up for ``warmup_steps``, then cosine decay from ``lr`` to ``lr_min``.
 
@@ -173,13 +169,13 @@ def train(
     dev = resolve_train_device(cfg.device)
     torch.manual_seed(cfg.seed)
     model = build_model(cfg.model, **cfg.model_kwargs())
-    if cfg.init_from and not last_exists(run):
+    last = run / "last.pt"
+    if cfg.init_from and not last.exists():
         load_checkpoint(model, cfg.init_from, strict=True)  # same architecture and size, or a clear error
         log(f"initialised from {cfg.init_from} (new optimizer and schedule)")
     model.to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     step, best, elapsed_before = 0, float("inf"), 0.0
-    last = run / "last.pt"
     if last.exists():
         state = torch.load(last, map_location="cpu", weights_only=False)
         model.load_state_dict(state["model"])
