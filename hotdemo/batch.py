@@ -28,14 +28,14 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import json
-import os
 import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-from .errors import HotdemoError, InputError, OutputError
+from .errors import HotdemoError, InputError
+from .fileio import atomic_write_json, prepare_output_dir
 from .video import VIDEO_EXTENSIONS
 
 CLIP_MANIFEST = ".hotdemo_clip.json"
@@ -100,13 +100,6 @@ class _Job:
 
 
 # ---------------------------------------------------------------- helpers
-def _write_json_atomic(path: Path, data: Any) -> None:
-    from .export import atomic_write
-
-    text = json.dumps(data, indent=2, default=str) + "\n"
-    atomic_write(path, lambda f: f.write(text), binary=False)
-
-
 def find_videos(folder: Path, *, recursive: bool = False, pattern: Optional[str] = None,
                 exclude: Optional[Path] = None) -> List[Path]:
     """Videos in ``folder`` (sorted). ``pattern`` is a glob on file names (case-insensitive);
@@ -205,7 +198,7 @@ def process_clip(pipeline: Any, job: _Job, fingerprint: Dict[str, Any]) -> ClipR
                 outputs.append(p.resolve().relative_to(out_dir.resolve()).as_posix())
             except ValueError:
                 outputs.append(str(p))
-        _write_json_atomic(out_dir / CLIP_MANIFEST, {
+        atomic_write_json(out_dir / CLIP_MANIFEST, {
             "version": _MANIFEST_VERSION, "input": sig, "config": fingerprint, "outputs": outputs,
             "frames": res.frames, "people": res.people, "warnings": res.warnings,
         })
@@ -263,13 +256,7 @@ def run_batch(folder, output=None, *, config=None, recursive: bool = False, patt
     if not videos:
         what = f"matching {pattern!r}" if pattern else f"with a video extension ({', '.join(VIDEO_EXTENSIONS[:5])}, ...)"
         raise InputError(f"no files {what} in {folder}{'' if recursive else ' (add --recursive to look in sub-folders)'}")
-    try:
-        out_root.mkdir(parents=True, exist_ok=True)
-        probe_file = out_root / f".hotdemo_write_test-{os.getpid()}"
-        probe_file.write_bytes(b"")
-        probe_file.unlink()
-    except OSError as e:
-        raise OutputError(f"cannot write to output folder {out_root}: {e.strerror or e}") from None
+    prepare_output_dir(out_root)
 
     jobs = plan_jobs(folder, out_root, videos)
     fp = config_fingerprint(config)
@@ -292,7 +279,7 @@ def run_batch(folder, output=None, *, config=None, recursive: bool = False, patt
     def record(r: ClipResult) -> None:
         results[r.input] = r
         report.clips = [results[j.rel_input] for j in jobs]
-        _write_json_atomic(out_root / REPORT_NAME, report.to_dict())
+        atomic_write_json(out_root / REPORT_NAME, report.to_dict())
         if con:
             _print_clip_line(con, r, sum(1 for c in report.clips if c.status != "not run" and c.status != "skipped"), len(todo))
 
@@ -318,14 +305,14 @@ def run_batch(folder, output=None, *, config=None, recursive: bool = False, patt
             results[e.result.input] = e.result
         report.clips = [results[j.rel_input] for j in jobs]
         report.seconds = time.perf_counter() - t0
-        _write_json_atomic(out_root / REPORT_NAME, report.to_dict())
+        atomic_write_json(out_root / REPORT_NAME, report.to_dict())
         if con:
             con.print(f"[yellow]interrupted[/]: report written to {out_root / REPORT_NAME}; "
                       "run the same command again to resume", highlight=False)
         raise KeyboardInterrupt from None
     report.clips = [results[j.rel_input] for j in jobs]
     report.seconds = time.perf_counter() - t0
-    _write_json_atomic(out_root / REPORT_NAME, report.to_dict())
+    atomic_write_json(out_root / REPORT_NAME, report.to_dict())
     if con:
         print_summary(report, con)
     return report

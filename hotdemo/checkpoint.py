@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
@@ -23,6 +22,7 @@ import torch
 import torch.nn as nn
 
 from .errors import CheckpointError, WeightsError
+from .fileio import atomic_torch_save
 from .models import MODELS, build_model, config_class, model_config, model_name
 
 StateDict = Dict[str, torch.Tensor]
@@ -124,19 +124,6 @@ def _load(model: nn.Module, obj: Any, strict: bool, where: str) -> LoadReport:
     return report
 
 
-def _atomic_torch_save(obj: Any, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def save_checkpoint(path: Union[str, os.PathLike], model: nn.Module, extra: Optional[Mapping[str, Any]] = None,
                     ) -> Path:
     """Write ``{'model_name', 'config', 'state_dict', **extra}`` to ``path`` atomically.
@@ -150,8 +137,8 @@ def save_checkpoint(path: Union[str, os.PathLike], model: nn.Module, extra: Opti
     if reserved:
         raise ValueError(f"extra may not override {sorted(reserved)}")
     sd = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-    _atomic_torch_save({"model_name": model_name(model), "config": model_config(model), "state_dict": sd, **extra},
-                       path)
+    atomic_torch_save({"model_name": model_name(model), "config": model_config(model), "state_dict": sd, **extra},
+                      path)
     return path
 
 

@@ -17,6 +17,7 @@ from rich.console import Console
 
 from . import __version__
 from .errors import HotdemoError, InputError
+from .export import DEFAULT_FORMATS, EXPORT_FORMATS, parse_formats
 
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
@@ -100,7 +101,8 @@ WeightsDirOpt = typer.Option(
     help="Folder with pre-downloaded weights files (searched before the download cache).",
 )
 ExportOpt = typer.Option(
-    "json,npz", "--export", help="Comma-separated export formats: json, npz, csv, bvh (or 'none')."
+    ",".join(DEFAULT_FORMATS), "--export",
+    help=f"Comma-separated export formats: {', '.join(EXPORT_FORMATS)} (or 'none').",
 )
 ConfOpt = typer.Option(0.25, "--det-conf", min=0.0, max=1.0, help="Detector confidence threshold.")
 IouOpt = typer.Option(None, "--det-iou", min=0.0, max=1.0, help="Detector NMS IoU threshold (default: ultralytics 0.7, Darknet 0.55).")
@@ -112,22 +114,10 @@ NoRenderOpt = typer.Option(False, "--no-render", help="Skip the rendered video; 
 SpinOpt = typer.Option(10.0, "--spin", help="Degrees per second the 3D view turns around the people (0: fixed).")
 
 
-def _parse_exports(value: str) -> tuple:
-    from .pipeline import EXPORT_FORMATS as FORMATS
-
-    items = tuple(x.strip().lower() for x in value.split(",") if x.strip())
-    if items in ((), ("none",)):
-        return ()
-    bad = [x for x in items if x not in FORMATS]
-    if bad:
-        raise InputError(f"unknown export format {', '.join(bad)!r}; choose from {', '.join(FORMATS)}")
-    return items
-
-
 def _config(**kw):
     from .pipeline import PipelineConfig
 
-    kw["exports"] = _parse_exports(kw.pop("export"))
+    kw["exports"] = parse_formats(kw.pop("export"))
     return PipelineConfig(**kw)
 
 
@@ -157,7 +147,8 @@ def run(
     spin: float = SpinOpt,
 ) -> None:
     """Run the whole pipeline on one video: detect, track, 2D keypoints, lift to 3D, render, export."""
-    from .pipeline import Pipeline, default_output_dir, prepare_output_dir
+    from .fileio import prepare_output_dir
+    from .pipeline import Pipeline, default_output_dir
     from .video import probe
 
     # a bad input or an unwritable output folder fails here, before any model is loaded

@@ -1,4 +1,9 @@
-"""Exports: JSON, NPZ, CSV and BVH, each written atomically; readers for JSON and NPZ.
+"""Exports: JSON, NPZ, CSV and BVH, each written atomically; the readers of hotdemo's files.
+
+The formats are entries of :data:`EXPORT_FORMATS` (name, description, writer): the CLI's
+``--export`` choices, its error message and :func:`write_exports` all come from it.
+:func:`load_export` reads a JSON/NPZ export back; :func:`load_keypoints` reads the 2D input of
+``hotdemo lift`` (an export, or a plain keypoints NPZ); :func:`read_csv` reads a CSV export.
 
 Every field, unit and coordinate frame is documented in ``docs/formats.md``. In short:
 
@@ -14,10 +19,9 @@ Every field, unit and coordinate frame is documented in ``docs/formats.md``. In 
 
 from __future__ import annotations
 
-import io
+import importlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
@@ -25,12 +29,13 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from . import __version__
-from .errors import InputError, OutputError
+from .bvh import write_bvh
+from .errors import HotdemoError, InputError, OutputError
+from .fileio import atomic_write
 from .skeletons import get_skeleton
 from .types import Track2D, Track3D, VideoInfo
 
 SCHEMA_VERSION = 1
-FORMATS = ("json", "npz", "csv", "bvh")
 PathLike = Union[str, os.PathLike]
 
 # decimals kept in JSON and CSV: 1/1000 pixel, 1/10000 score, 1/100 mm
@@ -54,34 +59,6 @@ class ExportData:
     fps: float
     tracks2d: List[Track2D] = field(default_factory=list)
     tracks3d: List[Track3D] = field(default_factory=list)
-
-
-# ------------------------------------------------------------------ atomic writing
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
-
-
-def atomic_write(path: Path, write: Callable[[io.IOBase], None], *, binary: bool = True) -> Path:
-    """Call ``write(f)`` on a temporary file beside ``path``, then rename it onto ``path``."""
-    path = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as e:
-        raise OutputError(f"cannot write {path}: {e.strerror or e}") from None
-    try:
-        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8", "newline": ""})) as f:
-            write(f)
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException as e:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        if isinstance(e, OSError):
-            raise OutputError(f"cannot write {path}: {e.strerror or e}") from None
-        raise
-    return path
 
 
 # ------------------------------------------------------------------ helpers
@@ -281,8 +258,6 @@ def read_csv(path: PathLike) -> Dict[str, np.ndarray]:
 # ------------------------------------------------------------------ BVH
 def write_bvh_files(out_dir: Path, stem: str, tracks3d: Sequence[Track3D], fps: float) -> List[Path]:
     """One BVH per lifted person with world joints: ``<stem>_track<ID>.bvh``."""
-    from .bvh import write_bvh
-
     out = []
     for t in tracks3d:
         if t.joints_world is None or len(t) == 0:
@@ -292,9 +267,81 @@ def write_bvh_files(out_dir: Path, stem: str, tracks3d: Sequence[Track3D], fps: 
     return out
 
 
+# ------------------------------------------------------------------ the format registry
+@dataclass(frozen=True)
+class ExportJob:
+    """What every exporter gets: where to write, and the poses with their video metadata.
+
+    ``fps`` is the effective frame rate (``fps`` given to :func:`write_exports`, else the
+    video's), 0.0 when unknown.
+    """
+
+    out_dir: Path
+    stem: str
+    info: VideoInfo
+    tracks2d: Sequence[Track2D]
+    tracks3d: Sequence[Track3D]
+    fps: float
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    """One export format: its ``--export`` name, a one-line description, and its writer.
+
+    ``write(job) -> [paths]`` writes its file(s) into ``job.out_dir`` through
+    :func:`hotdemo.fileio.atomic_write`. It may be given as ``"module:function"`` (imported on
+    first use, so a format in another module adds no import at start-up and no cycle).
+    """
+
+    name: str
+    description: str
+    write: Union[Callable[[ExportJob], List[Path]], str]
+
+    def writer(self) -> Callable[[ExportJob], List[Path]]:
+        if callable(self.write):
+            return self.write
+        module, _, func = self.write.partition(":")
+        return getattr(importlib.import_module(module), func)
+
+
+def _one(fn, suffix: str):
+    return lambda job: [fn(job.out_dir / f"{job.stem}{suffix}", job.info, job.tracks2d, job.tracks3d, job.fps)]
+
+
+#: every ``--export`` format, in the order they are listed and written; a new format is one entry
+EXPORT_FORMATS: Dict[str, ExportFormat] = {f.name: f for f in (
+    ExportFormat("json", "all tracks, 2D and 3D, with metadata: <stem>.json", _one(write_json, ".json")),
+    ExportFormat("npz", "the same as NumPy arrays: <stem>.npz", _one(write_npz, ".npz")),
+    ExportFormat("csv", "one row per frame, person and joint: <stem>.csv", _one(write_csv, ".csv")),
+    ExportFormat("bvh", "one Blender-ready skeleton animation per person: <stem>_track<ID>.bvh",
+                 lambda job: write_bvh_files(job.out_dir, job.stem, job.tracks3d, job.fps)),
+)}
+#: what ``run``, ``batch`` and ``lift`` write without ``--export``
+DEFAULT_FORMATS: Tuple[str, ...] = ("json", "npz")
+#: the registry's names (kept for callers that only need them)
+FORMATS: Tuple[str, ...] = tuple(EXPORT_FORMATS)
+
+
+def check_formats(formats: Sequence[str]) -> Tuple[str, ...]:
+    """``formats`` without repeats, in the given order; :class:`InputError` naming any unknown one."""
+    bad = [f for f in formats if f not in EXPORT_FORMATS]
+    if bad:
+        raise InputError(f"unknown export format {', '.join(bad)!r}; choose from {', '.join(EXPORT_FORMATS)} "
+                         "(comma-separated, or 'none')")
+    return tuple(dict.fromkeys(formats))
+
+
+def parse_formats(value: str) -> Tuple[str, ...]:
+    """The ``--export`` value: comma-separated names (any case, spaces ignored); "" or "none": no exports."""
+    items = tuple(x.strip().lower() for x in value.split(",") if x.strip())
+    if items in ((), ("none",)):
+        return ()
+    return check_formats(items)
+
+
 # ------------------------------------------------------------------ entry point
 def write_exports(out_dir: PathLike, stem: str, info: VideoInfo, tracks2d: Sequence[Track2D],
-                  tracks3d: Sequence[Track3D], formats: Sequence[str] = ("json", "npz"),
+                  tracks3d: Sequence[Track3D], formats: Sequence[str] = DEFAULT_FORMATS,
                   fps: Optional[float] = None) -> List[Path]:
     """Write the chosen formats into ``out_dir``; returns the written paths.
 
@@ -302,21 +349,13 @@ def write_exports(out_dir: PathLike, stem: str, info: VideoInfo, tracks2d: Seque
     back to 30 fps when neither is known (its frame time must be positive).
     """
     out_dir = Path(out_dir)
-    bad = [f for f in formats if f not in FORMATS]
-    if bad:
-        raise InputError(f"unknown export format {', '.join(bad)!r}; choose from {', '.join(FORMATS)}")
+    formats = check_formats(formats)
     if not out_dir.is_dir():
         raise OutputError(f"output folder {out_dir} does not exist")
+    job = ExportJob(out_dir, stem, info, tracks2d, tracks3d, _effective_fps(info, fps))
     paths: List[Path] = []
-    for fmt in dict.fromkeys(formats):
-        if fmt == "json":
-            paths.append(write_json(out_dir / f"{stem}.json", info, tracks2d, tracks3d, fps))
-        elif fmt == "npz":
-            paths.append(write_npz(out_dir / f"{stem}.npz", info, tracks2d, tracks3d, fps))
-        elif fmt == "csv":
-            paths.append(write_csv(out_dir / f"{stem}.csv", info, tracks2d, tracks3d, fps))
-        elif fmt == "bvh":
-            paths.extend(write_bvh_files(out_dir, stem, tracks3d, _effective_fps(info, fps)))
+    for name in formats:
+        paths.extend(EXPORT_FORMATS[name].writer()(job))
     return paths
 
 
@@ -423,3 +462,80 @@ def load_tracks2d(path: PathLike) -> Tuple[List[Track2D], VideoInfo]:
 
         info = replace(info, fps=data.fps)
     return data.tracks2d, info
+
+
+# ------------------------------------------------------------------ keypoint files (input of ``hotdemo lift``)
+def load_keypoints(path: Union[str, os.PathLike]) -> Tuple[List[Track2D], int, int, float]:
+    """Read 2D keypoints for ``hotdemo lift``: ``(tracks, width, height, fps)``.
+
+    Accepts hotdemo's own 2D export (``.json``, or ``.npz`` with ``schema_version``) and a plain
+    ``.npz`` with ``keypoints`` (T, 17, 2) pixels, ``width``, ``height`` and optionally
+    ``scores`` (T, 17), ``fps`` and ``joint_format`` ("coco17", the default, or "h36m17").
+    Tracks keep their joint format (COCO tracks are converted before lifting). ``fps`` is 0.0
+    when unknown.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: no such file")
+    if p.is_dir():
+        raise InputError(f"{p} is a folder; expected a keypoints file (.json or .npz)")
+    suffix = p.suffix.lower()
+    if suffix == ".json":
+        return _load_export(p)
+    if suffix != ".npz":
+        raise InputError(f"{p}: unsupported keypoints file; expected .json (hotdemo export) or .npz")
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            data = {k: z[k] for k in z.files}
+    except Exception as e:
+        raise InputError(f"{p}: cannot read as an NPZ file ({type(e).__name__})") from None
+    if "schema_version" in data:
+        return _load_export(p)
+    return _load_plain_npz(p, data)
+
+
+def _load_export(p: Path) -> Tuple[List[Track2D], int, int, float]:
+    try:
+        tracks, info = load_tracks2d(p)
+    except HotdemoError:
+        raise
+    except Exception as e:
+        raise InputError(f"{p}: not a readable hotdemo export ({type(e).__name__}: {e})") from None
+    return list(tracks), int(info.width), int(info.height), float(info.fps or 0.0)
+
+
+def _load_plain_npz(p: Path, data: dict) -> Tuple[List[Track2D], int, int, float]:
+    missing = [k for k in ("keypoints", "width", "height") if k not in data]
+    if missing:
+        raise InputError(f"{p}: missing {', '.join(missing)} (a plain keypoints NPZ needs keypoints (T, 17, 2) "
+                         "pixels, width and height)")
+    kp = np.asarray(data["keypoints"])
+    if kp.ndim != 3 or kp.shape[1:] != (17, 2) or not np.issubdtype(kp.dtype, np.number):
+        raise InputError(f"{p}: keypoints must be a numeric (T, 17, 2) array, got shape {kp.shape}")
+    kp = kp.astype(np.float32)
+    if not np.isfinite(kp).all():
+        raise InputError(f"{p}: keypoints contain NaN or infinite values")
+    T = len(kp)
+    if T == 0:
+        raise InputError(f"{p}: keypoints hold no frames")
+    try:
+        width, height = float(np.asarray(data["width"]).reshape(())), float(np.asarray(data["height"]).reshape(()))
+        fps = float(np.asarray(data["fps"]).reshape(())) if "fps" in data else 0.0
+    except (ValueError, TypeError):
+        raise InputError(f"{p}: width, height and fps must be single numbers") from None
+    if not (width > 0 and height > 0):
+        raise InputError(f"{p}: width and height must be positive, got {width} x {height}")
+    fmt = str(np.asarray(data["joint_format"]).reshape(())) if "joint_format" in data else "coco17"
+    if fmt not in ("coco17", "h36m17"):
+        raise InputError(f"{p}: joint_format must be 'coco17' or 'h36m17', got {fmt!r}")
+    if "scores" in data:
+        scores = np.asarray(data["scores"], dtype=np.float32)
+        if scores.shape != (T, 17):
+            raise InputError(f"{p}: scores must have shape ({T}, 17), got {scores.shape}")
+    else:
+        scores = np.ones((T, 17), np.float32)
+    get_skeleton(fmt)
+    boxes = np.concatenate([kp.min(axis=1), kp.max(axis=1)], axis=1).astype(np.float32)
+    track = Track2D(track_id=0, frames=np.arange(T, dtype=np.int64), keypoints=kp, scores=scores, boxes=boxes,
+                    joint_format=fmt)
+    return [track], int(round(width)), int(round(height)), fps

@@ -24,14 +24,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import List, Optional, Tuple, Union
+from typing import Optional, Tuple, Union
 
 import numpy as np
 import torch
 import torch.nn as nn
 
+from .device import resolve_device
 from .errors import InputError, WeightsError
-from .skeletons import H36M17, get_skeleton
+from .skeletons import H36M17
 from .types import Track2D, Track3D
 
 #: default overlap of consecutive windows, as a fraction of the window length
@@ -123,9 +124,7 @@ class Lifter:
         #: subtracts the predicted pelvis from every joint (models trained on root-subtracted
         #: predictions, as hotdemo's trainer does, have an arbitrary predicted pelvis).
         self.root = root
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        self.device = torch.device(device)
+        self.device = torch.device(resolve_device(device))
         self.model = model.to(self.device).eval()
         self.frames: int = int(model.cfg.frames)
         self.seq2seq: bool = bool(getattr(model, "seq2seq", True))
@@ -308,83 +307,3 @@ def _guess_name(checkpoint: str) -> Optional[str]:
     except Exception:
         return None
     return "hot_mixste" if "pos_embed_token" in sd else None
-
-
-# -------------------------------------------------------------------- keypoint files
-def load_keypoints(path: Union[str, os.PathLike]) -> Tuple[List[Track2D], int, int, float]:
-    """Read 2D keypoints for ``hotdemo lift``: ``(tracks, width, height, fps)``.
-
-    Accepts hotdemo's own 2D export (``.json``, or ``.npz`` with ``schema_version``) and a plain
-    ``.npz`` with ``keypoints`` (T, 17, 2) pixels, ``width``, ``height`` and optionally
-    ``scores`` (T, 17), ``fps`` and ``joint_format`` ("coco17", the default, or "h36m17").
-    Tracks keep their joint format (COCO tracks are converted before lifting). ``fps`` is 0.0
-    when unknown.
-    """
-    p = Path(path)
-    if not p.exists():
-        raise InputError(f"{p}: no such file")
-    if p.is_dir():
-        raise InputError(f"{p} is a folder; expected a keypoints file (.json or .npz)")
-    suffix = p.suffix.lower()
-    if suffix == ".json":
-        return _load_export(p)
-    if suffix != ".npz":
-        raise InputError(f"{p}: unsupported keypoints file; expected .json (hotdemo export) or .npz")
-    try:
-        with np.load(p, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-    except Exception as e:
-        raise InputError(f"{p}: cannot read as an NPZ file ({type(e).__name__})") from None
-    if "schema_version" in data:
-        return _load_export(p)
-    return _load_plain_npz(p, data)
-
-
-def _load_export(p: Path) -> Tuple[List[Track2D], int, int, float]:
-    from .errors import HotdemoError
-    from .export import load_tracks2d
-
-    try:
-        tracks, info = load_tracks2d(p)
-    except HotdemoError:
-        raise
-    except Exception as e:
-        raise InputError(f"{p}: not a readable hotdemo export ({type(e).__name__}: {e})") from None
-    return list(tracks), int(info.width), int(info.height), float(info.fps or 0.0)
-
-
-def _load_plain_npz(p: Path, data: dict) -> Tuple[List[Track2D], int, int, float]:
-    missing = [k for k in ("keypoints", "width", "height") if k not in data]
-    if missing:
-        raise InputError(f"{p}: missing {', '.join(missing)} (a plain keypoints NPZ needs keypoints (T, 17, 2) "
-                         "pixels, width and height)")
-    kp = np.asarray(data["keypoints"])
-    if kp.ndim != 3 or kp.shape[1:] != (17, 2) or not np.issubdtype(kp.dtype, np.number):
-        raise InputError(f"{p}: keypoints must be a numeric (T, 17, 2) array, got shape {kp.shape}")
-    kp = kp.astype(np.float32)
-    if not np.isfinite(kp).all():
-        raise InputError(f"{p}: keypoints contain NaN or infinite values")
-    T = len(kp)
-    if T == 0:
-        raise InputError(f"{p}: keypoints hold no frames")
-    try:
-        width, height = float(np.asarray(data["width"]).reshape(())), float(np.asarray(data["height"]).reshape(()))
-        fps = float(np.asarray(data["fps"]).reshape(())) if "fps" in data else 0.0
-    except (ValueError, TypeError):
-        raise InputError(f"{p}: width, height and fps must be single numbers") from None
-    if not (width > 0 and height > 0):
-        raise InputError(f"{p}: width and height must be positive, got {width} x {height}")
-    fmt = str(np.asarray(data["joint_format"]).reshape(())) if "joint_format" in data else "coco17"
-    if fmt not in ("coco17", "h36m17"):
-        raise InputError(f"{p}: joint_format must be 'coco17' or 'h36m17', got {fmt!r}")
-    if "scores" in data:
-        scores = np.asarray(data["scores"], dtype=np.float32)
-        if scores.shape != (T, 17):
-            raise InputError(f"{p}: scores must have shape ({T}, 17), got {scores.shape}")
-    else:
-        scores = np.ones((T, 17), np.float32)
-    get_skeleton(fmt)
-    boxes = np.concatenate([kp.min(axis=1), kp.max(axis=1)], axis=1).astype(np.float32)
-    track = Track2D(track_id=0, frames=np.arange(T, dtype=np.int64), keypoints=kp, scores=scores, boxes=boxes,
-                    joint_format=fmt)
-    return [track], int(round(width)), int(round(height)), fps

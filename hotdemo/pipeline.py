@@ -18,15 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, TypeVar
 
-import numpy as np
-
-from .errors import InputError, OutputError
+from .device import resolve_device
+from .errors import InputError
+from .export import DEFAULT_FORMATS
+from .fileio import prepare_output_dir
 from .types import Track2D, Track3D, VideoInfo
 from .video import VideoWarning
 
 log = logging.getLogger("hotdemo")
-
-EXPORT_FORMATS = ("json", "npz", "csv", "bvh")
 
 T = TypeVar("T")
 
@@ -48,7 +47,7 @@ class PipelineConfig:
     pose_flip: bool = False  # flip test for the 2D keypoints (about 2x the 2D time)
     people: Optional[int] = None
     track_id: Optional[int] = None
-    exports: Tuple[str, ...] = ("json", "npz")
+    exports: Tuple[str, ...] = DEFAULT_FORMATS  # names in hotdemo.export.EXPORT_FORMATS
     render: bool = True
     spin_deg_per_s: float = 10.0
     batch_size: int = 8  # frames per detector / pose batch
@@ -76,19 +75,6 @@ def default_output_dir(video: Path) -> Path:
     return Path("hotdemo_out") / Path(video).stem
 
 
-def resolve_device(device: str) -> str:
-    import torch
-
-    device = (device or "auto").lower()
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
-        raise InputError(f"unknown device {device!r}; use auto, cpu or cuda")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise InputError("--device cuda was asked for but no CUDA GPU is available; use --device cpu")
-    return device
-
-
 def batched(items: Iterable[T], n: int) -> Iterator[List[T]]:
     buf: List[T] = []
     for x in items:
@@ -98,20 +84,6 @@ def batched(items: Iterable[T], n: int) -> Iterator[List[T]]:
             buf = []
     if buf:
         yield buf
-
-
-def prepare_output_dir(out_dir: Path) -> Path:
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise OutputError(f"output path {out_dir} exists and is not a folder")
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        probe = out_dir / ".hotdemo_write_test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as e:
-        raise OutputError(f"cannot write to output folder {out_dir}: {e.strerror or e}") from None
-    return out_dir
 
 
 def _load_lifter(config: PipelineConfig, device: str):
@@ -161,6 +133,43 @@ class _Progress:
             self._p.console.print(msg, highlight=False)
         else:
             log.info(msg)
+
+
+def lift_to_world(lifter, tracks2d: Sequence[Track2D], info: VideoInfo,
+                  progress: Optional[_Progress] = None) -> List[Track3D]:
+    """Lift every track (COCO-17 ones converted to Human3.6M-17 first) and put them all in one
+    upright world frame (:mod:`hotdemo.world`): the 3D tracks have ``joints_world``."""
+    from .track import to_h36m
+    from .world import estimate_world_rotation, to_world
+
+    tick = (progress or _Progress(False)).task("3D", len(tracks2d))
+    out = []
+    for t in tracks2d:
+        out.append(lifter(t if t.joint_format == "h36m17" else to_h36m(t), info.width, info.height))
+        tick()
+    if out:
+        out = to_world(out, estimate_world_rotation(out), tracks2d, info)
+    return out
+
+
+def lift_and_export(lifter, tracks2d: Sequence[Track2D], info: VideoInfo, out_dir: Path, stem: str,
+                    formats: Sequence[str], progress: Optional[_Progress] = None,
+                    stage: Optional[Dict[str, float]] = None) -> Tuple[List[Track3D], List[Path]]:
+    """The tail that ``run`` and ``lift`` share: lift -> world frame -> exports.
+
+    Returns the world-frame 3D tracks and the written paths; ``stage`` (if given) gets the
+    seconds of "3d" and "export".
+    """
+    stage = {} if stage is None else stage
+    ts = time.perf_counter()
+    tracks3d = lift_to_world(lifter, tracks2d, info, progress)
+    stage["3d"] = time.perf_counter() - ts
+    ts = time.perf_counter()
+    from .export import write_exports
+
+    outputs = list(write_exports(out_dir, stem, info, tracks2d, tracks3d, formats=formats))
+    stage["export"] = time.perf_counter() - ts
+    return tracks3d, outputs
 
 
 class Pipeline:
@@ -215,20 +224,8 @@ class Pipeline:
         )
         return selected, n
 
-    def lift_tracks(self, tracks2d: Sequence[Track2D], info: VideoInfo, progress: _Progress) -> List[Track3D]:
-        from .track import to_h36m
-
-        tick = progress.task("3D", len(tracks2d))
-        out = []
-        for t in tracks2d:
-            out.append(self.lifter(to_h36m(t), info.width, info.height))
-            tick()
-        return out
-
     def run(self, video, out_dir) -> RunResult:
-        from .export import write_exports
         from .video import probe
-        from .world import estimate_world_rotation, to_world
 
         t0 = time.perf_counter()
         video = Path(video)
@@ -252,15 +249,8 @@ class Pipeline:
                 msg = f"no person was found in {video.name} (or none long enough to lift); outputs have no tracks"
                 warnings.append(msg)
                 progress.print(f"[yellow]warning:[/] {msg}")
-            ts = time.perf_counter()
-            tracks3d = self.lift_tracks(tracks2d, info, progress)
-            if tracks3d:
-                R = estimate_world_rotation(tracks3d)
-                tracks3d = to_world(tracks3d, R, tracks2d, info)
-            stage["3d"] = time.perf_counter() - ts
-            ts = time.perf_counter()
-            outputs = list(write_exports(out_dir, video.stem, info, tracks2d, tracks3d, formats=self.config.exports))
-            stage["export"] = time.perf_counter() - ts
+            tracks3d, outputs = lift_and_export(self.lifter, tracks2d, info, out_dir, video.stem,
+                                                self.config.exports, progress, stage)
             if self.config.render:
                 ts = time.perf_counter()
                 outputs.append(self.render(video, info, tracks2d, tracks3d, out_dir, n_frames, progress))
@@ -286,9 +276,7 @@ class Pipeline:
 def lift_keypoints_file(path, out_dir, config: Optional[PipelineConfig] = None, *, verbose: bool = False,
                         lifter=None) -> RunResult:
     """``hotdemo lift``: 2D keypoint file -> 3D exports, without any video stage."""
-    from .export import write_exports
-    from .lift import load_keypoints
-    from .world import estimate_world_rotation, to_world
+    from .export import load_keypoints
 
     config = config or PipelineConfig()
     t0 = time.perf_counter()
@@ -300,19 +288,12 @@ def lift_keypoints_file(path, out_dir, config: Optional[PipelineConfig] = None, 
     tracks2d, width, height, fps = load_keypoints(path)
     if lifter is None:
         lifter = _load_lifter(config, resolve_device(config.device))
-    from .track import to_h36m
-
     out_dir = prepare_output_dir(Path(out_dir))
-    tracks3d = []
-    with _Progress(verbose) as progress:
-        tick = progress.task("3D", len(tracks2d))
-        for t in tracks2d:
-            tracks3d.append(lifter(t if t.joint_format == "h36m17" else to_h36m(t), width, height))
-            tick()
     n_frames = int(max((t.frames.max() + 1 for t in tracks2d if len(t)), default=0))
     info = VideoInfo(path=str(path), width=int(width), height=int(height), fps=float(fps or 0.0),
                      frame_count=n_frames)
-    if tracks3d:
-        tracks3d = to_world(tracks3d, estimate_world_rotation(tracks3d), tracks2d, info)
-    outputs = list(write_exports(out_dir, path.stem, info, tracks2d, tracks3d, formats=config.exports))
-    return RunResult(path, out_dir, n_frames, len(tracks3d), outputs, time.perf_counter() - t0)
+    stage: Dict[str, float] = {}
+    with _Progress(verbose) as progress:
+        tracks3d, outputs = lift_and_export(lifter, tracks2d, info, out_dir, path.stem, config.exports,
+                                            progress, stage)
+    return RunResult(path, out_dir, n_frames, len(tracks3d), outputs, time.perf_counter() - t0, stage)

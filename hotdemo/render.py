@@ -92,8 +92,9 @@ class Renderer:
     """Draw one output frame per input frame (see module docstring).
 
     ``tracks2d``: pixel keypoints of the input video (any joint format, COCO-17 normally).
-    ``tracks3d``: Human3.6M-17 tracks with ``joints_world`` (z up, floor z = 0); if it is
-    missing it is computed with :mod:`hotdemo.world`.
+    ``tracks3d``: Human3.6M-17 tracks in the world frame, ``joints_world`` set (z up, floor
+    z = 0), as :func:`hotdemo.pipeline.lift_to_world` / :func:`hotdemo.world.to_world` give them;
+    the renderer draws them as they are (one alignment, shared with the exports).
     ``deg_per_s``: orbit speed of the 3D view (0: fixed view); ``azimuth_deg`` 0 looks along
     world +y, i.e. from where the input camera stood; ``elevation_deg`` looks down onto the floor.
     """
@@ -131,9 +132,8 @@ class Renderer:
         # ---- per-frame lookups
         tracks3d = list(tracks3d)
         if any(t.joints_world is None for t in tracks3d):
-            from .world import estimate_world_rotation, to_world
-
-            tracks3d = to_world(tracks3d, estimate_world_rotation(tracks3d), tracks2d, info)
+            raise ValueError("Renderer needs world-frame 3D tracks (joints_world); align them first with "
+                             "hotdemo.world.to_world, as hotdemo.pipeline.lift_to_world does")
         last = [int(t.frames.max()) + 1 for t in list(tracks2d) + tracks3d if len(t)]
         self.n_frames = max([int(info.frame_count)] + last + [0])
         self.t2 = [t for t in tracks2d if len(t)]

@@ -7,8 +7,8 @@ import pytest
 import hotdemo
 from hotdemo.bvh import read_bvh
 from hotdemo.errors import InputError, OutputError
-from hotdemo.export import (SCHEMA_VERSION, atomic_write, load_export, load_tracks2d, read_csv,
-                            write_exports)
+from hotdemo.export import SCHEMA_VERSION, load_export, load_tracks2d, read_csv, write_exports
+from hotdemo.fileio import atomic_write
 from hotdemo.skeletons import COCO17, H36M17
 from hotdemo.synthetic import synthetic_scene
 from hotdemo.types import Track2D

@@ -9,7 +9,8 @@ import torch
 import torch.nn as nn
 
 from hotdemo.errors import InputError, WeightsError
-from hotdemo.lift import Lifter, load_keypoints, load_lifter, window_starts
+from hotdemo.export import load_keypoints
+from hotdemo.lift import Lifter, load_lifter, window_starts
 from hotdemo.models import build_model
 from hotdemo.skeletons import H36M17
 from hotdemo.types import Track2D

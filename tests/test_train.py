@@ -345,16 +345,17 @@ def test_config_file_then_command_line_options(tmp_path):
 
 
 def test_training_device_choice(tmp_path, motion):
+    from hotdemo.device import resolve_device  # the one rule for every command (tests/test_fileio.py)
     from hotdemo.errors import InputError
-    from hotdemo.train.trainer import TrainConfig, resolve_train_device, train
+    from hotdemo.train.trainer import TrainConfig, train
 
-    assert resolve_train_device("cpu").type == "cpu"
-    assert resolve_train_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert resolve_device("cpu") == "cpu"
+    assert resolve_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
     with pytest.raises(InputError, match="unknown device"):
-        resolve_train_device("tpu-ish")
+        resolve_device("tpu-ish")
     if not torch.cuda.is_available():
         with pytest.raises(InputError, match="no CUDA GPU"):
-            resolve_train_device("cuda")
+            resolve_device("cuda")
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU here")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Callable, List, Optional, Union
 
@@ -12,7 +11,9 @@ import torch
 
 from ..camera import load_cameras
 from ..checkpoint import load_model, read_checkpoint
+from ..device import resolve_device
 from ..errors import InputError
+from ..fileio import atomic_torch_save, atomic_write_json
 from ..paths import bundled_weights_dir, shared_dir
 from .data import TEST_SUBJECTS, load_motion
 from .evaluate import DISCLAIMER, EvalResult, evaluate, format_table
@@ -109,11 +110,10 @@ def run_evaluation(
     """
     if noise not in ("clean", "noisy", "both"):
         raise InputError(f"--noise must be clean, noisy or both, got {noise!r}")
+    dev = resolve_device(device)  # a bad --device fails before anything is loaded
     torch.set_num_threads(max(1, threads))
     ckpt = Path(checkpoint) if checkpoint else bundled_weights_dir() / "hot_mixste_h36m.pt"
-    from .trainer import resolve_train_device
-
-    model = load_model(_as_lifter_checkpoint(ckpt)).float().eval().to(resolve_train_device(device))
+    model = load_model(_as_lifter_checkpoint(ckpt)).float().eval().to(dev)
     frames = int(model.cfg.frames)
     dp, cp = resolve_inputs(data, cameras)
     motion = load_motion(dp, cache_dir)
@@ -135,10 +135,7 @@ def run_evaluation(
         out.parent.mkdir(parents=True, exist_ok=True)
         payload = {"checkpoint": str(ckpt), "subjects": list(subjects), "flip": flip,
                    "max_sequences": max_sequences, "results": [r.to_dict() for r in results], "note": DISCLAIMER}
-        fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".json")
-        with os.fdopen(fd, "w") as f:
-            json.dump(payload, f, indent=1)
-        os.replace(tmp, out)
+        atomic_write_json(out, payload, indent=1)
     return results
 
 
@@ -171,14 +168,7 @@ def export_weights(src: PathLike, dst: PathLike, half: bool = True, extra: Optio
     # the trainer supervises root-subtracted predictions, so the lifter must subtract the
     # predicted pelvis rather than just zero it (see hotdemo.lift.Lifter, ``root``)
     out.setdefault("root_mode", "subtract")
-    dst = Path(dst)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dst.parent, suffix=".pt.tmp")
-    os.close(fd)
-    torch.save(out, tmp)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, dst)
-    return dst
+    return atomic_torch_save(out, dst)
 
 
 def _full_model_config(tc) -> dict:

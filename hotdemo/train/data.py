@@ -14,9 +14,7 @@ later runs start in a second.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -24,6 +22,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from ..errors import InputError
+from ..fileio import atomic_write
 from ..skeletons import H36M32_TO_17
 
 TRAIN_SUBJECTS: Tuple[str, ...] = ("S1", "S5", "S6", "S7", "S8")
@@ -154,12 +153,8 @@ def load_motion(path: Union[str, Path], cache_dir: Optional[Union[str, Path]] = 
             return MotionData(z["positions"], infos)
     data = motion_from_positions(load_positions_3d(path))
     if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
         table = np.array([(s.subject, s.name, s.start, s.length) for s in data.sequences], dtype=object).astype(str)
-        fd, tmp = tempfile.mkstemp(dir=cache.parent, suffix=".npz")
-        os.close(fd)
-        np.savez(tmp, positions=data.positions, table=table)
-        os.replace(tmp, cache)
+        atomic_write(cache, lambda f: np.savez(f, positions=data.positions, table=table), mkdir=True)
     return data
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,7 +29,9 @@ import torch
 
 from ..camera import Camera, load_cameras
 from ..checkpoint import load_checkpoint, save_checkpoint
+from ..device import resolve_device
 from ..errors import InputError
+from ..fileio import atomic_torch_save, atomic_write_json
 from ..models import build_model
 from .augment import AugmentConfig, make_batch
 from .data import TEST_SUBJECTS, TRAIN_SUBJECTS, MotionData, load_motion
@@ -99,20 +100,6 @@ class TrainConfig:
         return cls(augment=aug, **d)
 
 
-def resolve_train_device(device: str) -> torch.device:
-    """``auto``: the first CUDA GPU when there is one, else the CPU; InputError for a device that
-    is not there."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except RuntimeError:
-        raise InputError(f"unknown device {device!r} (use auto, cpu or cuda[:N])") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise InputError(f"device {device!r} asked for, but no CUDA GPU is available")
-    return dev
-
-
 def lr_at(step: int, cfg: TrainConfig, progress: Optional[float] = None) -> float:
     """Linear warm-up for ``warmup_steps``, then cosine decay from ``lr`` to ``lr_min``.
 
@@ -137,12 +124,6 @@ def _append_csv(path: Path, row: Dict[str, float]) -> None:
         w.writerow(row)
 
 
-def _atomic_save(obj, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
 def train(
     cfg: TrainConfig,
     data: Optional[MotionData] = None,
@@ -155,6 +136,7 @@ def train(
     read from ``cfg.data`` / ``cfg.cameras``.
     """
     torch.set_num_threads(max(1, cfg.threads))
+    dev = torch.device(resolve_device(cfg.device))  # a bad --device fails before the run folder is made
     run = Path(cfg.run_dir)
     run.mkdir(parents=True, exist_ok=True)
     if data is None:
@@ -164,9 +146,8 @@ def train(
     seqs = data.subset(cfg.train_subjects, min_length=2)
     if not seqs:
         raise InputError(f"no training sequences for subjects {', '.join(cfg.train_subjects)} in the data")
-    (run / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1))
+    atomic_write_json(run / "config.json", cfg.to_dict(), indent=1)
 
-    dev = resolve_train_device(cfg.device)
     torch.manual_seed(cfg.seed)
     model = build_model(cfg.model, **cfg.model_kwargs())
     last = run / "last.pt"
@@ -195,7 +176,7 @@ def train(
         return elapsed_before + time.time() - t_start
 
     def checkpoint() -> None:
-        _atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step, "best": best,
+        atomic_torch_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step, "best": best,
                       "elapsed": elapsed(), "config": cfg.to_dict()}, last)
 
     def validate() -> float:
@@ -265,7 +246,7 @@ def train(
         validate()  # the final weights
     summary = {"step": step, "steps": cfg.steps, "budget_minutes": cfg.budget_minutes, "best_val_mpjpe_mm": best, "elapsed_s": elapsed(),
                "stopped_early": stopped_early, "parameters": n_params}
-    (run / "summary.json").write_text(json.dumps(summary, indent=1))
+    atomic_write_json(run / "summary.json", summary, indent=1)
     log(f"{'stopped (resumable)' if stopped_early else 'finished'} at step {step}/{cfg.steps}; "
         f"best quick-val MPJPE {best:.1f} mm")
     return summary
