@@ -367,8 +367,23 @@ def _info_from_json(v: dict) -> VideoInfo:
 
 
 def _arr(x, dtype, shape) -> np.ndarray:
-    """Nested lists (``null`` for a missing value) -> array; numpy reads None as NaN."""
-    return np.array(x, dtype=dtype).reshape(shape)
+    """Nested lists (``null`` for a missing value) -> array; numpy reads None as NaN.
+
+    A ``null`` in place of a whole keypoint / joint / box (``[..., null, ...]`` rather than
+    ``[null, null]``) is a missing one too: all its coordinates become NaN."""
+    try:
+        return np.array(x, dtype=dtype).reshape(shape)
+    except ValueError:
+        return np.array(_fill_nulls(x, len(shape) - 1, shape[-1]), dtype=dtype).reshape(shape)
+
+
+def _fill_nulls(x, depth: int, width: int):
+    """Replace ``None`` items at nesting ``depth`` by ``[None] * width``."""
+    if depth == 0:
+        return x
+    if depth == 1:
+        return [[None] * width if v is None else v for v in x]
+    return [_fill_nulls(v, depth - 1, width) for v in x]
 
 
 def _load_json(path: Path) -> ExportData:

@@ -26,7 +26,8 @@ import cv2
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .skeletons import COCO17, coco_to_h36m
+from .errors import InputError
+from .skeletons import COCO17, coco_to_h36m, get_skeleton
 from .types import FramePoses2D, Track2D
 
 __all__ = ["Tracker", "CutDetector", "iou_matrix", "assemble_tracks", "select_tracks", "to_h36m"]
@@ -351,20 +352,29 @@ def _repair_in_time(xy: np.ndarray, ok: np.ndarray) -> np.ndarray:
 def to_h36m(track: Track2D, *, min_score: float = 0.3) -> Track2D:
     """COCO-17 track -> Human3.6M-17 track for the lifter, scores carried along.
 
-    Low-confidence COCO joints (score < ``min_score``) are repaired before the conversion:
-    interpolated in time from the same joint's confident frames; a joint that is never
-    confident is rebuilt from its mirror joint reflected about the body's vertical axis
-    (mid-shoulders to mid-hips), or, failing that, placed on its parent. Scores of repaired
-    joints stay as they were (low), so the lifter's confidence input still sees them.
-    An h36m17 track is returned unchanged.
+    Low-confidence COCO joints (score < ``min_score``) and missing ones (NaN: ``null`` in a JSON
+    export) are repaired before the conversion: interpolated in time from the same joint's
+    confident frames; a joint that is never confident is rebuilt from its mirror joint
+    reflected about the body's vertical axis (mid-shoulders to mid-hips), or, failing that,
+    placed on its parent. Scores of repaired joints stay as they were (low; 0 for missing
+    ones), so the lifter's confidence input still sees them. An h36m17 track is returned
+    unchanged, except that missing joints are interpolated in time the same way.
+    Raises :class:`~hotdemo.errors.InputError` when a joint is missing in every frame and
+    cannot be rebuilt.
     """
+    missing = ~np.isfinite(track.keypoints).all(axis=-1)  # (T, J)
     if track.joint_format == "h36m17":
-        return track
+        if not missing.any():
+            return track
+        xy = _repair_in_time(track.keypoints.astype(np.float32), ~missing)
+        sc = np.where(missing, 0.0, track.scores).astype(np.float32)
+        _check_repaired(track, xy)
+        return Track2D(track.track_id, track.frames, xy, sc, track.boxes, "h36m17")
     if track.joint_format != "coco17":
         raise ValueError(f"cannot convert {track.joint_format} to h36m17")
     xy = track.keypoints.astype(np.float32)
-    sc = track.scores.astype(np.float32)
-    ok = sc >= min_score
+    sc = np.where(missing, 0.0, track.scores).astype(np.float32)
+    ok = (sc >= min_score) & ~missing
     xy = _repair_in_time(xy, ok)
     never = ~ok.any(axis=0)  # (J,) joints with no confident frame in the whole track
     if never.any():
@@ -384,6 +394,15 @@ def to_h36m(track: Track2D, *, min_score: float = 0.3) -> Track2D:
                 p = COCO17.parents[j]
                 if p >= 0:
                     xy[:, j] = xy[:, p]
+    _check_repaired(track, xy)
     h_xy, h_sc = coco_to_h36m(xy, sc)
     return Track2D(track.track_id, track.frames, h_xy.astype(np.float32), h_sc.astype(np.float32),
                    track.boxes, "h36m17")
+
+
+def _check_repaired(track: Track2D, xy: np.ndarray) -> None:
+    bad = ~np.isfinite(xy).all(axis=(0, 2))
+    if bad.any():
+        names = get_skeleton(track.joint_format).joint_names
+        raise InputError(f"track {track.track_id}: {', '.join(names[j] for j in np.flatnonzero(bad))} "
+                         "missing (null) in every frame; cannot lift it")

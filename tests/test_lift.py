@@ -13,6 +13,7 @@ from hotdemo.export import load_keypoints
 from hotdemo.lift import Lifter, load_lifter, window_starts
 from hotdemo.models import build_model
 from hotdemo.skeletons import H36M17
+from hotdemo.track import to_h36m
 from hotdemo.types import Track2D
 
 torch.set_num_threads(1)
@@ -439,3 +440,44 @@ def test_load_keypoints_hotdemo_export_is_delegated(tmp_path, monkeypatch):
         tracks, w, h, fps = load_keypoints(p)
         assert tracks[0].track_id == 2 and (w, h, fps) == (640, 480, 30.0)
     assert len(seen) == 2
+
+
+@pytest.mark.parametrize("null", [None, [None, None]])
+def test_lift_treats_a_null_keypoint_as_a_missing_joint(tmp_path, null):
+    """docs/formats.md allows ``null`` for a missing value: a JSON export with one null keypoint
+    is lifted in full (the joint is interpolated like a low-score one), not half lost to NaN."""
+    import json
+
+    from hotdemo.export import load_export, write_exports
+    from hotdemo.pipeline import PipelineConfig, lift_keypoints_file
+    from hotdemo.synthetic import synthetic_scene
+
+    info, t2, _, _, _ = synthetic_scene(1, 120, fps=25.0)
+    write_exports(tmp_path, "clip", info, t2, [], formats=("json",))
+    doc = json.loads((tmp_path / "clip.json").read_text())
+    doc["tracks"][0]["keypoints_2d"][60][9] = null  # left wrist, frame 60
+    (tmp_path / "clip.json").write_text(json.dumps(doc))
+    lifter = load_lifter(None, allow_untrained=True, device="cpu")
+    res = lift_keypoints_file(tmp_path / "clip.json", tmp_path / "out", PipelineConfig(exports=("npz",)),
+                              lifter=lifter)
+    (t3,) = load_export(tmp_path / "out" / "clip.npz").tracks3d
+    assert len(t3) == 120 and res.people == 1
+    assert np.isfinite(t3.joints_cam).all() and np.isfinite(t3.joints_world).all()
+    # the same as lifting the clip with that joint given a zero score
+    t = t2[0]
+    kp, sc = t.keypoints.copy(), t.scores.copy()
+    sc[60, 9] = 0.0
+    ref = lifter(to_h36m(Track2D(t.track_id, t.frames, kp, sc, t.boxes)), info.width, info.height)
+    np.testing.assert_allclose(t3.joints_cam, ref.joints_cam, atol=1e-4)
+
+
+def test_a_joint_missing_in_every_frame_is_a_clear_error():
+    kp = walking_keypoints(20)
+    kp[:, 0] = np.nan  # the nose has no mirror and no parent to be rebuilt from
+    bad = Track2D(0, np.arange(20), kp, np.ones((20, 17), np.float32), np.zeros((20, 4), np.float32))
+    with pytest.raises(InputError, match="track 0: nose missing"):
+        to_h36m(bad)
+    kp = walking_keypoints(20)
+    kp[:, 9] = np.nan  # a wrist missing everywhere is rebuilt from its mirror
+    out = to_h36m(Track2D(0, np.arange(20), kp, np.ones((20, 17), np.float32), np.zeros((20, 4), np.float32)))
+    assert np.isfinite(out.keypoints).all()
