@@ -38,7 +38,9 @@ app = typer.Typer(
 
 
 def _fail(message: str, code: int) -> None:
-    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    from rich.markup import escape
+
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -100,7 +102,9 @@ WeightsDirOpt = typer.Option(
     help="Folder with pre-downloaded weights files (searched before the download cache).",
 )
 ExportOpt = typer.Option(
-    "json,npz", "--export", help="Comma-separated export formats: json, npz, csv, bvh (or 'none')."
+    "json,npz", "--export",
+    help="Comma-separated export formats: json, npz, csv, bvh, html (3D viewer), angles (joint angles CSV + "
+         "plots), trc (OpenSim markers), or 'none'.",
 )
 ConfOpt = typer.Option(0.25, "--det-conf", min=0.0, max=1.0, help="Detector confidence threshold.")
 IouOpt = typer.Option(None, "--det-iou", min=0.0, max=1.0, help="Detector NMS IoU threshold (default: ultralytics 0.7, Darknet 0.55).")
@@ -126,6 +130,10 @@ def _parse_exports(value: str) -> tuple:
     bad = [x for x in items if x not in FORMATS]
     if bad:
         raise InputError(f"unknown export format {', '.join(bad)!r}; choose from {', '.join(FORMATS)}")
+    if "angles" in items:  # fail before any model is loaded when its plotting dependency is missing
+        from .angles import require_matplotlib
+
+        require_matplotlib()
     return items
 
 

@@ -26,7 +26,7 @@ from .video import VideoWarning
 
 log = logging.getLogger("hotdemo")
 
-EXPORT_FORMATS = ("json", "npz", "csv", "bvh")
+EXPORT_FORMATS = ("json", "npz", "csv", "bvh", "html", "angles", "trc")
 
 T = TypeVar("T")
 
