@@ -82,8 +82,9 @@ DetectorOpt = typer.Option(
 )
 Pose2dOpt = typer.Option(
     None, "--pose2d",
-    help="2D keypoint model: a built-in name (default hrnet_w32_coco_256x192), an HRNet .pth "
-         "checkpoint (HRNet-authors or mmpose layout), or a top-down .onnx model (heatmap or SimCC).",
+    help="2D keypoint model: a built-in name (default hrnet_w32_coco_256x192), a .pth checkpoint "
+         "(family and size read from its contents), a top-down .onnx model (heatmap or SimCC), or a "
+         ".json 2D model spec.",
 )
 LifterOpt = typer.Option(
     None, "--lifter",
