@@ -37,7 +37,10 @@ NaN (an empty cell), rather than a meaningless 0 or 180.
 
 Continuity: every angle computed with ``atan2`` is unwrapped over each track's frames, so there
 are no 360-degree jumps (e.g. 179 -> -179); a person turning round and round accumulates
-rotation past +-180. Frames whose joints are not finite give NaN (an empty CSV cell).
+rotation past +-180 (the three headings stay continuous across NaN gaps). The other atan2
+angles are unwrapped within each run of defined values, each run shifted by a multiple of 360
+so that its median lies in [-180, 180). Frames whose joints are not finite give NaN (an empty
+CSV cell).
 """
 
 from __future__ import annotations
@@ -66,6 +69,7 @@ _CIRCULAR = {
     "shoulder_flexion_left", "shoulder_flexion_right", "trunk_lean_forward", "trunk_lean_sideways",
     "pelvis_rotation", "shoulder_rotation", "trunk_twist",
 }
+_HEADINGS = {"pelvis_rotation", "shoulder_rotation", "trunk_twist"}
 PLOT_GROUPS = (
     ("knees and hips", ("knee_flexion_left", "knee_flexion_right", "hip_flexion_left", "hip_flexion_right")),
     ("elbows and shoulders", ("elbow_flexion_left", "elbow_flexion_right", "shoulder_abduction_left",
@@ -113,12 +117,23 @@ def _planar(v: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(short, np.nan, ang)
 
 
-def unwrap_degrees(a: np.ndarray) -> np.ndarray:
-    """Unwrap angles (degrees, axis 0) over their finite values; NaN stays NaN."""
+def unwrap_degrees(a: np.ndarray, bridge_gaps: bool = True) -> np.ndarray:
+    """Unwrap angles (degrees, axis 0) over their finite values; NaN stays NaN.
+
+    ``bridge_gaps``: one unwrapping over every finite value (a heading stays continuous across a
+    gap). Otherwise each run of finite values is unwrapped on its own and shifted by a multiple
+    of 360 so that its median lies in [-180, 180) (a limb angle after a gap starts afresh).
+    """
     a = np.asarray(a, np.float64).copy()
     ok = np.isfinite(a)
-    if ok.sum() > 1:
-        a[ok] = np.degrees(np.unwrap(np.radians(a[ok])))
+    if bridge_gaps:
+        if ok.sum() > 1:
+            a[ok] = np.degrees(np.unwrap(np.radians(a[ok])))
+        return a
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], ok.astype(np.int8), [0]])))
+    for s, e in zip(edges[::2], edges[1::2]):
+        run = np.degrees(np.unwrap(np.radians(a[s:e])))
+        a[s:e] = run - 360.0 * np.round(np.median(run) / 360.0)
     return a
 
 
@@ -152,8 +167,8 @@ def joint_angles(jw: np.ndarray) -> Dict[str, np.ndarray]:
     out["shoulder_rotation"] = np.degrees(np.arctan2(tf[:, 0], -tf[:, 1]))
     twist = out["shoulder_rotation"] - out["pelvis_rotation"]
     out["trunk_twist"] = (twist + 180.0) % 360.0 - 180.0
-    for name in _CIRCULAR:
-        out[name] = unwrap_degrees(out[name])
+    for name in _CIRCULAR:  # headings bridge gaps; limb and lean angles restart after one
+        out[name] = unwrap_degrees(out[name], bridge_gaps=name in _HEADINGS)
     return {n: out[n] for n in ANGLE_NAMES}
 
 

@@ -130,3 +130,16 @@ def test_missing_matplotlib_is_a_one_line_error(tmp_path, monkeypatch):
     with pytest.raises(HotdemoError, match=r"pip install 'hotdemo\[plot\]'"):
         write_angles(tmp_path, "clip", VideoInfo("c.mp4", 64, 64, 30.0, 1), [t])
     assert not list(tmp_path.iterdir())  # nothing half-written
+
+
+def test_limb_angles_restart_in_range_after_an_undefined_stretch():
+    # the arm is raised sideways through overhead (100 -> 200 degrees of abduction, continuous),
+    # then points straight forward (abduction undefined), then is raised sideways again from
+    # the side: after the gap abduction restarts at 0, not shifted by 360 by the unwrapping
+    flex = np.concatenate([np.zeros(40), np.full(10, 90.0), np.zeros(30)])
+    abd = np.concatenate([np.linspace(100, 200, 40), np.zeros(10), np.linspace(0, 80, 30)])
+    J = np.stack([posed(flex=f, abd=a) for f, a in zip(flex, abd)])
+    a = joint_angles(J)["shoulder_abduction_right"]
+    np.testing.assert_allclose(a[:40], abd[:40], atol=1e-6)
+    assert np.isnan(a[40:50]).all()
+    np.testing.assert_allclose(a[50:], abd[50:], atol=1e-6)
