@@ -296,12 +296,27 @@ class ExportFormat:
     name: str
     description: str
     write: Union[Callable[[ExportJob], List[Path]], str]
+    #: a few words for ``--export``'s help (optional)
+    short: str = ""
+    #: ``require()`` raises a one-line HotdemoError when an optional dependency is missing; run
+    #: when the format is chosen (before any model is loaded) and again before writing
+    require: Union[Callable[[], None], str, None] = None
 
     def writer(self) -> Callable[[ExportJob], List[Path]]:
-        if callable(self.write):
-            return self.write
-        module, _, func = self.write.partition(":")
-        return getattr(importlib.import_module(module), func)
+        return _resolve(self.write)
+
+
+def _resolve(fn):
+    if callable(fn):
+        return fn
+    module, _, name = fn.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _write_html(job: ExportJob) -> List[Path]:
+    from .viewer import write_html
+
+    return [write_html(job.out_dir / f"{job.stem}.html", job.info, job.tracks3d, job.fps)]
 
 
 def _one(fn, suffix: str):
@@ -315,6 +330,14 @@ EXPORT_FORMATS: Dict[str, ExportFormat] = {f.name: f for f in (
     ExportFormat("csv", "one row per frame, person and joint: <stem>.csv", _one(write_csv, ".csv")),
     ExportFormat("bvh", "one Blender-ready skeleton animation per person: <stem>_track<ID>.bvh",
                  lambda job: write_bvh_files(job.out_dir, job.stem, job.tracks3d, job.fps)),
+    ExportFormat("html", "a 3D viewer in one self-contained page: <stem>.html", _write_html, short="3D viewer"),
+    ExportFormat("angles", "joint angles per frame as CSV, with plots",
+                 lambda job: _resolve("hotdemo.angles:write_angles")(job.out_dir, job.stem, job.info, job.tracks3d,
+                                                                       job.fps),
+                 short="joint angles CSV + plots", require="hotdemo.angles:require_matplotlib"),
+    ExportFormat("trc", "OpenSim TRC markers per person",
+                 lambda job: _resolve("hotdemo.trc:write_trc_files")(job.out_dir, job.stem, job.tracks3d, job.fps),
+                 short="OpenSim markers"),
 )}
 #: what ``run``, ``batch`` and ``lift`` write without ``--export``
 DEFAULT_FORMATS: Tuple[str, ...] = ("json", "npz")
@@ -328,7 +351,12 @@ def check_formats(formats: Sequence[str]) -> Tuple[str, ...]:
     if bad:
         raise InputError(f"unknown export format {', '.join(bad)!r}; choose from {', '.join(EXPORT_FORMATS)} "
                          "(comma-separated, or 'none')")
-    return tuple(dict.fromkeys(formats))
+    formats = tuple(dict.fromkeys(formats))
+    for name in formats:  # optional dependencies, before any model is loaded or anything is written
+        require = EXPORT_FORMATS[name].require
+        if require is not None:
+            _resolve(require)()
+    return formats
 
 
 def parse_formats(value: str) -> Tuple[str, ...]:

@@ -54,7 +54,9 @@ class PipelineConfig:
     batch_size: int = 8  # frames per detector / pose batch
     flip: bool = True
     overlap: bool = True
-    smooth: bool = True
+    smooth: bool = True  # False: no temporal filter at all (same as smooth_method="none")
+    smooth_method: str = "gaussian"  # none | gaussian | one-euro (hotdemo.smooth)
+    smooth_param: Optional[float] = None  # gaussian sigma (frames) / one-euro min cut-off (Hz)
     min_track_length: int = 10  # frames; shorter tracks are not lifted
 
 
@@ -90,12 +92,22 @@ def batched(items: Iterable[T], n: int) -> Iterator[List[T]]:
 def _load_lifter(config: PipelineConfig, device: str):
     """The lifter that ``config`` selects (see :func:`hotdemo.lift.load_lifter`)."""
     from .lift import load_lifter
+    from .smooth import check_smooth
 
+    method, param = check_smooth(config.smooth_method if config.smooth else "none", config.smooth_param)
     return load_lifter(
         config.lifter, str(config.lifter_checkpoint) if config.lifter_checkpoint else None,
         device=device, allow_untrained=config.allow_untrained,
-        flip=config.flip, overlap=config.overlap, smooth=config.smooth,
+        flip=config.flip, overlap=config.overlap, smooth=param if method == "gaussian" else False,
     )
+
+
+def _post_filter(tracks3d: List[Track3D], config: PipelineConfig, fps: float) -> List[Track3D]:
+    """The causal filters that need the frame rate (one-euro); the lifter applies the Gaussian."""
+    from .smooth import check_smooth, smooth_tracks
+
+    method, param = check_smooth(config.smooth_method if config.smooth else "none", config.smooth_param)
+    return smooth_tracks(tracks3d, method, param, fps) if method == "one-euro" else tracks3d
 
 
 class _Progress:
@@ -137,9 +149,10 @@ class _Progress:
 
 
 def lift_to_world(lifter, tracks2d: Sequence[Track2D], info: VideoInfo,
-                  progress: Optional[_Progress] = None) -> List[Track3D]:
-    """Lift every track (COCO-17 ones converted to Human3.6M-17 first) and put them all in one
-    upright world frame (:mod:`hotdemo.world`): the 3D tracks have ``joints_world``."""
+                  progress: Optional[_Progress] = None, config: Optional[PipelineConfig] = None) -> List[Track3D]:
+    """Lift every track (COCO-17 ones converted to Human3.6M-17 first), apply ``config``'s
+    frame-rate filters (one-euro smoothing) and put them all in one upright world frame
+    (:mod:`hotdemo.world`): the 3D tracks have ``joints_world``."""
     from .track import to_h36m
     from .world import estimate_world_rotation, to_world
 
@@ -148,6 +161,8 @@ def lift_to_world(lifter, tracks2d: Sequence[Track2D], info: VideoInfo,
     for t in tracks2d:
         out.append(lifter(t if t.joint_format == "h36m17" else to_h36m(t), info.width, info.height))
         tick()
+    if config is not None:
+        out = _post_filter(out, config, float(info.fps or 0.0))
     if out:
         out = to_world(out, estimate_world_rotation(out), tracks2d, info)
     return out
@@ -155,7 +170,8 @@ def lift_to_world(lifter, tracks2d: Sequence[Track2D], info: VideoInfo,
 
 def lift_and_export(lifter, tracks2d: Sequence[Track2D], info: VideoInfo, out_dir: Path, stem: str,
                     formats: Sequence[str], progress: Optional[_Progress] = None,
-                    stage: Optional[Dict[str, float]] = None) -> Tuple[List[Track3D], List[Path]]:
+                    stage: Optional[Dict[str, float]] = None,
+                    config: Optional[PipelineConfig] = None) -> Tuple[List[Track3D], List[Path]]:
     """The tail that ``run`` and ``lift`` share: lift -> world frame -> exports.
 
     Returns the world-frame 3D tracks and the written paths; ``stage`` (if given) gets the
@@ -163,7 +179,7 @@ def lift_and_export(lifter, tracks2d: Sequence[Track2D], info: VideoInfo, out_di
     """
     stage = {} if stage is None else stage
     ts = time.perf_counter()
-    tracks3d = lift_to_world(lifter, tracks2d, info, progress)
+    tracks3d = lift_to_world(lifter, tracks2d, info, progress, config)
     stage["3d"] = time.perf_counter() - ts
     ts = time.perf_counter()
     from .export import write_exports
@@ -251,7 +267,7 @@ class Pipeline:
                 warnings.append(msg)
                 progress.print(f"[yellow]warning:[/] {msg}")
             tracks3d, outputs = lift_and_export(self.lifter, tracks2d, info, out_dir, video.stem,
-                                                self.config.exports, progress, stage)
+                                                self.config.exports, progress, stage, self.config)
             if self.config.render:
                 ts = time.perf_counter()
                 outputs.append(self.render(video, info, tracks2d, tracks3d, out_dir, n_frames, progress))
@@ -297,5 +313,5 @@ def lift_keypoints_file(path, out_dir, config: Optional[PipelineConfig] = None, 
     stage: Dict[str, float] = {}
     with _Progress(verbose) as progress:
         tracks3d, outputs = lift_and_export(lifter, tracks2d, info, out_dir, path.stem, config.exports,
-                                            progress, stage)
+                                            progress, stage, config)
     return RunResult(path, out_dir, n_frames, len(tracks3d), outputs, time.perf_counter() - t0, stage)
