@@ -115,6 +115,10 @@ PoseFlipOpt = typer.Option(False, "--pose-flip", help="Flip test for the 2D keyp
 PeopleOpt = typer.Option(None, "--people", min=1, help="Lift only the N largest/longest tracks (default: all long enough).")
 TrackIdOpt = typer.Option(None, "--track-id", help="Lift only this track ID.")
 NoRenderOpt = typer.Option(False, "--no-render", help="Skip the rendered video; write only the exports.")
+# the lifter's options, shared by run, batch and lift (and --no-flip by eval)
+NoFlipOpt = typer.Option(False, "--no-flip", help="Turn off left/right flip averaging of the 3D lifter.")
+NoOverlapOpt = typer.Option(False, "--no-overlap", help="Non-overlapping lifter windows, as the official demo.")
+NoSmoothOpt = typer.Option(False, "--no-smooth", help="Turn off temporal smoothing of the 3D output (= --smooth none).")
 SpinOpt = typer.Option(10.0, "--spin", help="Degrees per second the 3D view turns around the people (0: fixed).")
 SmoothOpt = typer.Option(
     "gaussian", "--smooth",
@@ -137,6 +141,9 @@ def _config(**kw):
     from .pipeline import PipelineConfig
 
     kw["exports"] = parse_formats(kw.pop("export"))
+    for flag, field in (("no_flip", "flip"), ("no_overlap", "overlap"), ("no_smooth", "smooth")):
+        if flag in kw:
+            kw[field] = not kw.pop(flag)
     if "smooth_method" in kw:
         from .smooth import check_smooth
 
@@ -171,6 +178,9 @@ def run(
     pose_flip: bool = PoseFlipOpt,
     people: Optional[int] = PeopleOpt,
     track_id: Optional[int] = TrackIdOpt,
+    no_flip: bool = NoFlipOpt,
+    no_overlap: bool = NoOverlapOpt,
+    no_smooth: bool = NoSmoothOpt,
     export: str = ExportOpt,
     no_render: bool = NoRenderOpt,
     spin: float = SpinOpt,
@@ -191,7 +201,7 @@ def run(
         allow_untrained=allow_untrained, device=device, weights_dir=weights_dir, people=people,
         det_conf=det_conf, det_iou=det_iou, det_imgsz=det_size, pose_flip=pose_flip,
         track_id=track_id, export=export, render=not no_render, spin_deg_per_s=spin, view=view,
-        smooth_method=smooth, smooth_param=smooth_param,
+        smooth_method=smooth, smooth_param=smooth_param, no_flip=no_flip, no_overlap=no_overlap, no_smooth=no_smooth,
     )
     out = output or default_output_dir(video)
     with Pipeline(cfg, verbose=True) as pipe:
@@ -212,10 +222,12 @@ def lift(
     lifter_checkpoint: Optional[Path] = LifterCkptOpt,
     allow_untrained: bool = UntrainedOpt,
     device: str = DeviceOpt,
+    people: Optional[int] = typer.Option(None, "--people", min=1, help="Lift only the N largest/longest tracks (default: all)."),
+    track_id: Optional[int] = TrackIdOpt,
+    no_flip: bool = NoFlipOpt,
+    no_overlap: bool = NoOverlapOpt,
+    no_smooth: bool = NoSmoothOpt,
     export: str = ExportOpt,
-    no_flip: bool = typer.Option(False, "--no-flip", help="Turn off left/right flip averaging."),
-    no_overlap: bool = typer.Option(False, "--no-overlap", help="Non-overlapping windows, as the official demo."),
-    no_smooth: bool = typer.Option(False, "--no-smooth", help="Turn off temporal smoothing of the 3D output (= --smooth none)."),
     smooth: str = SmoothOpt,
     smooth_param: Optional[float] = SmoothParamOpt,
 ) -> None:
@@ -224,8 +236,8 @@ def lift(
 
     cfg = _config(
         lifter=lifter, lifter_checkpoint=lifter_checkpoint, allow_untrained=allow_untrained,
-        device=device, export=export, flip=not no_flip, overlap=not no_overlap, smooth=not no_smooth,
-        smooth_method=smooth, smooth_param=smooth_param,
+        device=device, export=export, people=people, track_id=track_id, smooth_method=smooth,
+        smooth_param=smooth_param, no_flip=no_flip, no_overlap=no_overlap, no_smooth=no_smooth,
     )
     out = output or keypoints.resolve().parent / f"{keypoints.stem}_3d"
     result = lift_keypoints_file(keypoints, out, cfg, verbose=True)
@@ -253,6 +265,9 @@ def batch(
     det_size: Optional[int] = ImgszOpt,
     pose_flip: bool = PoseFlipOpt,
     people: Optional[int] = PeopleOpt,
+    no_flip: bool = NoFlipOpt,
+    no_overlap: bool = NoOverlapOpt,
+    no_smooth: bool = NoSmoothOpt,
     export: str = ExportOpt,
     no_render: bool = NoRenderOpt,
     spin: float = SpinOpt,
@@ -268,7 +283,7 @@ def batch(
         allow_untrained=allow_untrained, device=device, weights_dir=weights_dir, people=people,
         det_conf=det_conf, det_iou=det_iou, det_imgsz=det_size, pose_flip=pose_flip,
         export=export, render=not no_render, spin_deg_per_s=spin, view=view,
-        smooth_method=smooth, smooth_param=smooth_param,
+        smooth_method=smooth, smooth_param=smooth_param, no_flip=no_flip, no_overlap=no_overlap, no_smooth=no_smooth,
     )
     report = run_batch(
         folder, output, config=cfg, recursive=recursive, pattern=pattern, overwrite=overwrite, ray=ray
@@ -318,7 +333,7 @@ def eval_cmd(
     data: Optional[Path] = typer.Option(None, "--data", help="data_3d_h36m.npz-style 3D motion (default: $HOTDEMO_SHARED/data/h36m/data_3d_h36m_expmap.npz)."),
     cameras: Optional[Path] = typer.Option(None, "--cameras", help="Human3.6M cameras.json (default: beside --data)."),
     noise: str = typer.Option("both", "--noise", help="clean, noisy (detector-like 2D noise) or both."),
-    no_flip: bool = typer.Option(False, "--no-flip", help="Turn off flip test-time augmentation."),
+    no_flip: bool = NoFlipOpt,
     max_sequences: Optional[int] = typer.Option(None, "--max-sequences", min=1, help="Evaluate a subset of sequences (quick)."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the results as JSON."),
     threads: int = typer.Option(2, "--threads"),

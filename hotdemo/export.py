@@ -104,50 +104,80 @@ def _rounded(a: Optional[np.ndarray], decimals: int):
 
 
 # ------------------------------------------------------------------ JSON
-def to_json_dict(info: VideoInfo, tracks2d: Sequence[Track2D], tracks3d: Sequence[Track3D],
-                 fps: Optional[float] = None) -> dict:
-    """The JSON export as a Python dict (see docs/formats.md)."""
-    fmt2d = _joint_format_2d(tracks2d)
-    by2d = {t.track_id: t for t in tracks2d}
-    by3d = {t.track_id: t for t in tracks3d}
-    tracks = []
-    for tid in _track_ids(tracks2d, tracks3d):
-        t2, t3 = by2d.get(tid), by3d.get(tid)
-        entry: dict = {"track_id": tid}
-        if t2 is not None:
-            entry.update({
-                "frames": t2.frames.astype(int).tolist(),
-                "boxes": _rounded(t2.boxes, _PX),
-                "keypoints_2d": _rounded(t2.keypoints, _PX),
-                "scores_2d": _rounded(t2.scores, _SC),
-            })
-        else:
-            entry.update({"frames": [], "boxes": [], "keypoints_2d": [], "scores_2d": []})
-        entry["pose_3d"] = None if t3 is None else {
-            "frames": t3.frames.astype(int).tolist(),
-            "joints_camera": _rounded(t3.joints_cam, _M),
-            "joints_world": _rounded(t3.joints_world, _M),
-        }
-        tracks.append(entry)
+_CHUNK = 2048  # frames formatted at a time by the streaming writers
+
+
+def _dumps(x) -> str:
+    return json.dumps(x, separators=(",", ":"), allow_nan=False)
+
+
+def _write_rows(f, a: Optional[np.ndarray], decimals: Optional[int]) -> None:
+    """``a`` as a JSON array (nested lists, ``null`` for NaN), formatted a chunk of rows at a time."""
+    if a is None:
+        f.write(b"null")
+        return
+    f.write(b"[")
+    for i in range(0, len(a), _CHUNK):
+        part = a[i:i + _CHUNK]
+        rows = part.astype(int).tolist() if decimals is None else _rounded(part, decimals)
+        f.write((("," if i else "") + _dumps(rows)[1:-1]).encode("utf-8"))
+    f.write(b"]")
+
+
+def _json_header(info: VideoInfo, fmt2d: str, fps: float) -> dict:
     return {
         "schema_version": SCHEMA_VERSION,
         "hotdemo_version": __version__,
         "video": _video_json(info),
-        "fps": _effective_fps(info, fps),
+        "fps": fps,
         "units": {"keypoints_2d": "pixels", "boxes": "pixels (x1, y1, x2, y2)", "scores_2d": "0..1",
                   "joints_3d": "metres"},
         "coordinate_frames": COORDINATE_FRAMES,
         "joint_format_2d": fmt2d,
         "joint_format_3d": "h36m17",
         "skeletons": {fmt2d: _skeleton_json(fmt2d), "h36m17": _skeleton_json("h36m17")},
-        "tracks": tracks,
+        "tracks": [],
     }
 
 
+def _write_json_stream(f, info: VideoInfo, tracks2d: Sequence[Track2D], tracks3d: Sequence[Track3D],
+                       fps: float) -> None:
+    head = _dumps(_json_header(info, _joint_format_2d(tracks2d), fps))
+    assert head.endswith('"tracks":[]}')
+    f.write(head[:-2].encode("utf-8"))
+    by2d = {t.track_id: t for t in tracks2d}
+    by3d = {t.track_id: t for t in tracks3d}
+    for n, tid in enumerate(_track_ids(tracks2d, tracks3d)):
+        t2, t3 = by2d.get(tid), by3d.get(tid)
+        f.write(("," if n else "") .encode() + b'{"track_id":%d,"frames":' % tid)
+        if t2 is not None:
+            _write_rows(f, t2.frames, None)
+            for key, a, dec in (("boxes", t2.boxes, _PX), ("keypoints_2d", t2.keypoints, _PX),
+                                ("scores_2d", t2.scores, _SC)):
+                f.write(b',"%s":' % key.encode())
+                _write_rows(f, a, dec)
+        else:
+            f.write(b'[],"boxes":[],"keypoints_2d":[],"scores_2d":[]')
+        f.write(b',"pose_3d":')
+        if t3 is None:
+            f.write(b"null")
+        else:
+            f.write(b'{"frames":')
+            _write_rows(f, t3.frames, None)
+            f.write(b',"joints_camera":')
+            _write_rows(f, t3.joints_cam, _M)
+            f.write(b',"joints_world":')
+            _write_rows(f, t3.joints_world, _M)
+            f.write(b"}")
+        f.write(b"}")
+    f.write(b"]}")
+
+
 def write_json(path: PathLike, info: VideoInfo, tracks2d, tracks3d, fps: Optional[float] = None) -> Path:
-    doc = to_json_dict(info, tracks2d, tracks3d, fps)
-    text = json.dumps(doc, separators=(",", ":"), allow_nan=False)
-    return atomic_write(Path(path), lambda f: f.write(text.encode("utf-8")))
+    """The JSON export (docs/formats.md), written a chunk of frames at a time (memory does not
+    grow with the clip's length beyond the tracks themselves)."""
+    f = _effective_fps(info, fps)
+    return atomic_write(Path(path), lambda fh: _write_json_stream(fh, info, tracks2d, tracks3d, f))
 
 
 # ------------------------------------------------------------------ NPZ
@@ -203,37 +233,62 @@ CSV_COLUMNS = ("frame", "time_s", "track_id", "skeleton", "joint_index", "joint"
                "x_cam", "y_cam", "z_cam", "x_world", "y_world", "z_world")
 
 
-def write_csv(path: PathLike, info: VideoInfo, tracks2d, tracks3d, fps: Optional[float] = None) -> Path:
-    """One row per frame, person and joint; 2D rows (skeleton = coco17) fill the pixel columns,
-    3D rows (skeleton = h36m17) fill the metre columns; the other columns are empty."""
-    f = _effective_fps(info, fps)
-    rows: List[Tuple] = []  # (frame, track, skeleton order, joint, text)
+def _csv_num(v) -> str:
+    return "" if v is None or v != v else repr(v)  # empty for missing / NaN
 
-    def fmt(v) -> str:
-        return "" if v is None or v != v else repr(v)  # empty for missing / NaN
 
-    for t in tracks2d:
+def _csv_blocks(t, kind: int, rows: np.ndarray, fps: float) -> List[Tuple[int, int, int, str]]:
+    """``(frame, track_id, kind, text)``: the CSV lines of one track's ``rows``, one block per
+    frame (all joints). ``kind`` 0: 2D rows (pixels), 1: 3D rows (metres)."""
+    frames = t.frames[rows].tolist()
+    out = []
+    if kind == 0:
         names = get_skeleton(t.joint_format).joint_names
-        kp = np.round(t.keypoints.astype(np.float64), _PX).tolist()
-        sc = np.round(t.scores.astype(np.float64), _SC).tolist()
-        for i, fr in enumerate(t.frames.tolist()):
-            head = f"{fr},{f'{fr / f:.4f}' if f else ''},{t.track_id},{t.joint_format}"
-            for j, name in enumerate(names):
-                rows.append((fr, t.track_id, 0, j, f"{head},{j},{name},{fmt(kp[i][j][0])},{fmt(kp[i][j][1])},"
-                                                   f"{fmt(sc[i][j])},,,,,,"))
-    names3 = get_skeleton("h36m17").joint_names
-    for t in tracks3d:
-        jc = np.round(t.joints_cam.astype(np.float64), _M).tolist()
-        jw = None if t.joints_world is None else np.round(t.joints_world.astype(np.float64), _M).tolist()
-        for i, fr in enumerate(t.frames.tolist()):
-            head = f"{fr},{f'{fr / f:.4f}' if f else ''},{t.track_id},h36m17"
-            for j, name in enumerate(names3):
-                w = ",," if jw is None else ",".join(fmt(v) for v in jw[i][j])
-                c = ",".join(fmt(v) for v in jc[i][j])
-                rows.append((fr, t.track_id, 1, j, f"{head},{j},{name},,,,{c},{w}"))
-    rows.sort(key=lambda r: r[:4])
-    text = ",".join(CSV_COLUMNS) + "\n" + "".join(r[4] + "\n" for r in rows)
-    return atomic_write(Path(path), lambda fh: fh.write(text.encode("utf-8")))
+        kp = np.round(t.keypoints[rows].astype(np.float64), _PX).tolist()
+        sc = np.round(t.scores[rows].astype(np.float64), _SC).tolist()
+        for i, fr in enumerate(frames):
+            head = f"{fr},{f'{fr / fps:.4f}' if fps else ''},{t.track_id},{t.joint_format}"
+            out.append((fr, t.track_id, 0, "".join(
+                f"{head},{j},{name},{_csv_num(kp[i][j][0])},{_csv_num(kp[i][j][1])},{_csv_num(sc[i][j])},,,,,,\n"
+                for j, name in enumerate(names))))
+        return out
+    names = get_skeleton("h36m17").joint_names
+    jc = np.round(t.joints_cam[rows].astype(np.float64), _M).tolist()
+    jw = None if t.joints_world is None else np.round(t.joints_world[rows].astype(np.float64), _M).tolist()
+    for i, fr in enumerate(frames):
+        head = f"{fr},{f'{fr / fps:.4f}' if fps else ''},{t.track_id},h36m17"
+        out.append((fr, t.track_id, 1, "".join(
+            f"{head},{j},{name},,,,{','.join(_csv_num(v) for v in jc[i][j])},"
+            f"{',,' if jw is None else ','.join(_csv_num(v) for v in jw[i][j])}\n"
+            for j, name in enumerate(names))))
+    return out
+
+
+def _write_csv_stream(fh, tracks2d: Sequence[Track2D], tracks3d: Sequence[Track3D], fps: float) -> None:
+    fh.write((",".join(CSV_COLUMNS) + "\n").encode("utf-8"))
+    parts = [(t, 0) for t in tracks2d if len(t)] + [(t, 1) for t in tracks3d if len(t)]
+    if not parts:
+        return
+    orders = [np.argsort(t.frames, kind="stable") for t, _ in parts]
+    sorted_frames = [t.frames[o] for (t, _), o in zip(parts, orders)]
+    frames = np.unique(np.concatenate(sorted_frames))
+    for c in range(0, len(frames), _CHUNK):
+        lo, hi = frames[c], frames[min(c + _CHUNK, len(frames)) - 1]
+        blocks: List[Tuple[int, int, int, str]] = []
+        for (t, kind), o, sf in zip(parts, orders, sorted_frames):
+            a, b = np.searchsorted(sf, lo, side="left"), np.searchsorted(sf, hi, side="right")
+            if b > a:
+                blocks.extend(_csv_blocks(t, kind, o[a:b], fps))
+        blocks.sort(key=lambda r: r[:3])
+        fh.write("".join(r[3] for r in blocks).encode("utf-8"))
+
+
+def write_csv(path: PathLike, info: VideoInfo, tracks2d, tracks3d, fps: Optional[float] = None) -> Path:
+    """One row per frame, person and joint, in frame order; 2D rows (skeleton = coco17) fill the
+    pixel columns, 3D rows (skeleton = h36m17) fill the metre columns; the other columns are
+    empty. Written a chunk of frames at a time."""
+    f = _effective_fps(info, fps)
+    return atomic_write(Path(path), lambda fh: _write_csv_stream(fh, tracks2d, tracks3d, f))
 
 
 def read_csv(path: PathLike) -> Dict[str, np.ndarray]:
@@ -289,8 +344,11 @@ class ExportFormat:
     """One export format: its ``--export`` name, a one-line description, and its writer.
 
     ``write(job) -> [paths]`` writes its file(s) into ``job.out_dir`` through
-    :func:`hotdemo.fileio.atomic_write`. It may be given as ``"module:function"`` (imported on
-    first use, so a format in another module adds no import at start-up and no cycle).
+    :func:`hotdemo.fileio.atomic_write`. ``check(job)`` (optional) raises
+    :class:`~hotdemo.errors.HotdemoError` for data this format cannot hold; :func:`write_exports`
+    runs every chosen format's check before it writes anything, so a failing format never leaves
+    the others written. Callables may be given as ``"module:function"`` (imported on first use,
+    so a format in another module adds no import at start-up and no cycle).
     """
 
     name: str
@@ -301,9 +359,13 @@ class ExportFormat:
     #: ``require()`` raises a one-line HotdemoError when an optional dependency is missing; run
     #: when the format is chosen (before any model is loaded) and again before writing
     require: Union[Callable[[], None], str, None] = None
+    check: Union[Callable[[ExportJob], None], str, None] = None
 
     def writer(self) -> Callable[[ExportJob], List[Path]]:
         return _resolve(self.write)
+
+    def checker(self) -> Optional[Callable[[ExportJob], None]]:
+        return None if self.check is None else _resolve(self.check)
 
 
 def _resolve(fn):
@@ -311,6 +373,13 @@ def _resolve(fn):
         return fn
     module, _, name = fn.partition(":")
     return getattr(importlib.import_module(module), name)
+
+
+def _check_bvh(job: ExportJob) -> None:
+    for t in job.tracks3d:
+        if t.joints_world is not None and len(t) and not np.isfinite(t.joints_world).all(axis=(1, 2)).any():
+            raise InputError(f"cannot write a BVH for track {t.track_id}: it has no frame with all 17 joints "
+                             "(every 3D pose has missing values)")
 
 
 def _write_html(job: ExportJob) -> List[Path]:
@@ -329,7 +398,7 @@ EXPORT_FORMATS: Dict[str, ExportFormat] = {f.name: f for f in (
     ExportFormat("npz", "the same as NumPy arrays: <stem>.npz", _one(write_npz, ".npz")),
     ExportFormat("csv", "one row per frame, person and joint: <stem>.csv", _one(write_csv, ".csv")),
     ExportFormat("bvh", "one Blender-ready skeleton animation per person: <stem>_track<ID>.bvh",
-                 lambda job: write_bvh_files(job.out_dir, job.stem, job.tracks3d, job.fps)),
+                 lambda job: write_bvh_files(job.out_dir, job.stem, job.tracks3d, job.fps), check=_check_bvh),
     ExportFormat("html", "a 3D viewer in one self-contained page: <stem>.html", _write_html, short="3D viewer"),
     ExportFormat("angles", "joint angles per frame as CSV, with plots",
                  lambda job: _resolve("hotdemo.angles:write_angles")(job.out_dir, job.stem, job.info, job.tracks3d,
@@ -368,6 +437,14 @@ def parse_formats(value: str) -> Tuple[str, ...]:
 
 
 # ------------------------------------------------------------------ entry point
+def _check_job(job: ExportJob) -> None:
+    """What every format writes: the video's size and frame rate must be finite numbers."""
+    i = job.info
+    for name, v in (("width", i.width), ("height", i.height), ("fps", i.fps)):
+        if not np.isfinite(float(v)):
+            raise InputError(f"cannot export: the video {name} is {v}")
+
+
 def write_exports(out_dir: PathLike, stem: str, info: VideoInfo, tracks2d: Sequence[Track2D],
                   tracks3d: Sequence[Track3D], formats: Sequence[str] = DEFAULT_FORMATS,
                   fps: Optional[float] = None) -> List[Path]:
@@ -381,6 +458,11 @@ def write_exports(out_dir: PathLike, stem: str, info: VideoInfo, tracks2d: Seque
     if not out_dir.is_dir():
         raise OutputError(f"output folder {out_dir} does not exist")
     job = ExportJob(out_dir, stem, info, tracks2d, tracks3d, _effective_fps(info, fps))
+    _check_job(job)
+    for name in formats:  # every check before any write: nothing is half-written
+        check = EXPORT_FORMATS[name].checker()
+        if check is not None:
+            check(job)
     paths: List[Path] = []
     for name in formats:
         paths.extend(EXPORT_FORMATS[name].writer()(job))
@@ -515,9 +597,43 @@ def load_keypoints(path: Union[str, os.PathLike]) -> Tuple[List[Track2D], int, i
     ``.npz`` with ``keypoints`` (T, 17, 2) pixels, ``width``, ``height`` and optionally
     ``scores`` (T, 17), ``fps`` and ``joint_format`` ("coco17", the default, or "h36m17").
     Tracks keep their joint format (COCO tracks are converted before lifting). ``fps`` is 0.0
-    when unknown.
+    when unknown. Missing keypoints (``null`` / NaN in an export) are kept as NaN: the lifting
+    stage repairs them like low-score joints (:func:`hotdemo.track.to_h36m`).
+
+    Everything is checked here, before any model runs or any file is written: width and height
+    finite and at least 1 pixel, fps finite and >= 0, keypoints within
+    :data:`MAX_KEYPOINT_FRAMES` frame sizes of the frame; otherwise a one-line
+    :class:`~hotdemo.errors.InputError`.
     """
-    p = Path(path)
+    tracks, width, height, fps = _read_keypoints(Path(path))
+    return _checked_lift_input(Path(path), tracks, width, height, fps)
+
+
+#: keypoints farther than this many frame sizes from the frame are not pixels of it
+MAX_KEYPOINT_FRAMES = 100
+
+
+def _checked_lift_input(p: Path, tracks: List[Track2D], width: float, height: float,
+                        fps: float) -> Tuple[List[Track2D], int, int, float]:
+    if not (np.isfinite(width) and np.isfinite(height) and width >= 1 and height >= 1):
+        raise InputError(f"{p}: the frame width and height must be finite numbers of pixels (at least 1), "
+                         f"got {width:g} x {height:g}")
+    if not (np.isfinite(fps) and fps >= 0):
+        raise InputError(f"{p}: fps must be a finite number >= 0 (0 when unknown), got {fps:g}")
+    w, h = int(round(width)), int(round(height))
+    limit = MAX_KEYPOINT_FRAMES * max(w, h)
+    for t in tracks:
+        kp = np.asarray(t.keypoints, np.float64)
+        if np.isinf(kp).any():
+            raise InputError(f"{p}: track {t.track_id} has infinite keypoint coordinates")
+        fin = kp[np.isfinite(kp)]
+        if fin.size and np.abs(fin).max() > limit:
+            raise InputError(f"{p}: track {t.track_id} has keypoints up to {np.abs(fin).max():.3g} px from the "
+                             f"origin, far outside the {w} x {h} frame; keypoints must be pixels of that frame")
+    return tracks, w, h, float(fps)
+
+
+def _read_keypoints(p: Path) -> Tuple[List[Track2D], float, float, float]:
     if not p.exists():
         raise InputError(f"{p}: no such file")
     if p.is_dir():
@@ -537,17 +653,17 @@ def load_keypoints(path: Union[str, os.PathLike]) -> Tuple[List[Track2D], int, i
     return _load_plain_npz(p, data)
 
 
-def _load_export(p: Path) -> Tuple[List[Track2D], int, int, float]:
+def _load_export(p: Path) -> Tuple[List[Track2D], float, float, float]:
     try:
         tracks, info = load_tracks2d(p)
     except HotdemoError:
         raise
     except Exception as e:
         raise InputError(f"{p}: not a readable hotdemo export ({type(e).__name__}: {e})") from None
-    return list(tracks), int(info.width), int(info.height), float(info.fps or 0.0)
+    return list(tracks), float(info.width), float(info.height), float(info.fps or 0.0)
 
 
-def _load_plain_npz(p: Path, data: dict) -> Tuple[List[Track2D], int, int, float]:
+def _load_plain_npz(p: Path, data: dict) -> Tuple[List[Track2D], float, float, float]:
     missing = [k for k in ("keypoints", "width", "height") if k not in data]
     if missing:
         raise InputError(f"{p}: missing {', '.join(missing)} (a plain keypoints NPZ needs keypoints (T, 17, 2) "
@@ -581,4 +697,4 @@ def _load_plain_npz(p: Path, data: dict) -> Tuple[List[Track2D], int, int, float
     boxes = np.concatenate([kp.min(axis=1), kp.max(axis=1)], axis=1).astype(np.float32)
     track = Track2D(track_id=0, frames=np.arange(T, dtype=np.int64), keypoints=kp, scores=scores, boxes=boxes,
                     joint_format=fmt)
-    return [track], int(round(width)), int(round(height)), fps
+    return [track], width, height, fps

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Optional, Tuple, Union
+from typing import Callable, Optional, Tuple, Union
 
 import numpy as np
 import torch
@@ -158,20 +158,32 @@ class Lifter:
         outf, _ = m.forward_tokens(flip_h36m(x), index)
         return (y + flip_h36m(outf[rows, pos][:, None].float())) / 2
 
-    def _run_windows(self, xn: torch.Tensor, idx: np.ndarray) -> torch.Tensor:
-        """Gather windows ``xn[idx]`` (idx (W, F), clipped frame indices) and run them in batches."""
+    def _run_windows(self, xn: torch.Tensor, idx: np.ndarray,
+                     progress: Optional[Callable[[int], None]] = None) -> torch.Tensor:
+        """Gather windows ``xn[idx]`` (idx (W, F), clipped frame indices) and run them in batches;
+        ``progress(n)`` (optional) is told the frames of the sequence done after each batch."""
         outs = []
         idx_t = torch.from_numpy(idx).to(self.device)
         autocast = torch.autocast("cuda", dtype=torch.float16) if self.half else _null()
+        T, W, told = len(xn), len(idx), 0
         with autocast:
-            for b in range(0, len(idx), self.batch_size):
+            for b in range(0, W, self.batch_size):
                 outs.append(self._forward(xn[idx_t[b: b + self.batch_size]]))
+                if progress is not None:
+                    done = T * min(b + self.batch_size, W) // W
+                    if done > told:
+                        progress(done - told)
+                        told = done
         return torch.cat(outs)
 
     # ---------------------------------------------------------------- public API
     @torch.inference_mode()
-    def lift_sequence(self, kp: np.ndarray, width: float, height: float) -> np.ndarray:
-        """(T, 17, 2) Human3.6M-order pixels -> (T, 17, 3) float32 metres, root-relative, camera frame."""
+    def lift_sequence(self, kp: np.ndarray, width: float, height: float,
+                      progress: Optional[Callable[[int], None]] = None) -> np.ndarray:
+        """(T, 17, 2) Human3.6M-order pixels -> (T, 17, 3) float32 metres, root-relative, camera frame.
+
+        ``progress(n)``: called as the windows run, with the number of frames newly done (they
+        add up to T): a per-frame progress bar."""
         kp = np.asarray(kp)
         if kp.ndim != 3 or kp.shape[1:] != (17, 2):
             raise ValueError(f"expected keypoints of shape (T, 17, 2), got {kp.shape}")
@@ -185,7 +197,7 @@ class Lifter:
         if self.seq2seq:
             starts, blended = window_starts(T, F, self.overlap)
             pos = starts[:, None] + np.arange(F)[None, :]  # (W, F) frame of each window slot
-            y = self._run_windows(xn, np.clip(pos, 0, T - 1))  # (W, F, 17, 3)
+            y = self._run_windows(xn, np.clip(pos, 0, T - 1), progress)  # (W, F, 17, 3)
             valid = (pos >= 0) & (pos < T)
             w = (window_weight(F)[None, :] if blended else np.ones((1, F))) * valid
             w_t = torch.from_numpy(w.astype(np.float32)).to(y.device)
@@ -197,7 +209,7 @@ class Lifter:
         else:
             c = (F - 1) // 2
             pos = np.arange(T)[:, None] - c + np.arange(F)[None, :]
-            out = self._run_windows(xn, np.clip(pos, 0, T - 1))[:, 0]
+            out = self._run_windows(xn, np.clip(pos, 0, T - 1), progress)[:, 0]
         out = out.cpu().numpy().astype(np.float32)
         if self.root == "subtract":
             out -= out[:, :1]
@@ -206,12 +218,14 @@ class Lifter:
         out[:, 0, :] = 0.0
         return out
 
-    def __call__(self, track: Track2D, width: float, height: float) -> Track3D:
-        """Lift one Human3.6M-17 track (convert COCO tracks first, e.g. ``hotdemo.track.to_h36m``)."""
+    def __call__(self, track: Track2D, width: float, height: float,
+                 progress: Optional[Callable[[int], None]] = None) -> Track3D:
+        """Lift one Human3.6M-17 track (convert COCO tracks first, e.g. ``hotdemo.track.to_h36m``);
+        ``progress``: see :meth:`lift_sequence`."""
         if track.joint_format != "h36m17":
             raise ValueError(f"the lifter needs Human3.6M-17 keypoints, got {track.joint_format!r}; "
                              "convert the track first (hotdemo.track.to_h36m)")
-        joints = self.lift_sequence(track.keypoints, width, height)
+        joints = self.lift_sequence(track.keypoints, width, height, progress)
         return Track3D(track_id=track.track_id, frames=np.asarray(track.frames, np.int64), joints_cam=joints,
                        joint_format="h36m17")
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, TypeVar
 
+import numpy as np
+
 from .device import resolve_device
 from .errors import InputError
 from .export import DEFAULT_FORMATS
@@ -150,17 +152,24 @@ class _Progress:
 
 def lift_to_world(lifter, tracks2d: Sequence[Track2D], info: VideoInfo,
                   progress: Optional[_Progress] = None, config: Optional[PipelineConfig] = None) -> List[Track3D]:
-    """Lift every track (COCO-17 ones converted to Human3.6M-17 first), apply ``config``'s
-    frame-rate filters (one-euro smoothing) and put them all in one upright world frame
-    (:mod:`hotdemo.world`): the 3D tracks have ``joints_world``."""
+    """Lift every track (converted to Human3.6M-17 with missing / low-score joints repaired,
+    :func:`hotdemo.track.to_h36m`), apply ``config``'s frame-rate filters (one-euro smoothing)
+    and put them all in one upright world frame (:mod:`hotdemo.world`): the 3D tracks have
+    ``joints_world``. The "3D" progress bar counts frames. A lifter output that is not finite
+    is an :class:`InputError` (raised before any export is written)."""
     from .track import to_h36m
     from .world import estimate_world_rotation, to_world
 
-    tick = (progress or _Progress(False)).task("3D", len(tracks2d))
+    tick = (progress or _Progress(False)).task("3D", sum(len(t) for t in tracks2d))
     out = []
     for t in tracks2d:
-        out.append(lifter(t if t.joint_format == "h36m17" else to_h36m(t), info.width, info.height))
-        tick()
+        t3 = lifter(to_h36m(t), info.width, info.height, progress=tick)
+        bad = ~np.isfinite(t3.joints_cam).all(axis=(1, 2))
+        if bad.any():
+            raise InputError(f"track {t.track_id}: the lifter gave no valid 3D pose for {int(bad.sum())} of "
+                             f"{len(bad)} frames; check that the 2D keypoints are pixels of the "
+                             f"{info.width} x {info.height} frame")
+        out.append(t3)
     if config is not None:
         out = _post_filter(out, config, float(info.fps or 0.0))
     if out:
@@ -304,10 +313,11 @@ def lift_keypoints_file(path, out_dir, config: Optional[PipelineConfig] = None, 
     if path.is_dir():
         raise InputError(f"{path} is a folder; expected a keypoints file (.json or .npz)")
     tracks2d, width, height, fps = load_keypoints(path)
+    n_frames = int(max((t.frames.max() + 1 for t in tracks2d if len(t)), default=0))
+    tracks2d = _select_lift_tracks(path, tracks2d, config)
     if lifter is None:
         lifter = _load_lifter(config, resolve_device(config.device))
     out_dir = prepare_output_dir(Path(out_dir))
-    n_frames = int(max((t.frames.max() + 1 for t in tracks2d if len(t)), default=0))
     info = VideoInfo(path=str(path), width=int(width), height=int(height), fps=float(fps or 0.0),
                      frame_count=n_frames)
     stage: Dict[str, float] = {}
@@ -315,3 +325,17 @@ def lift_keypoints_file(path, out_dir, config: Optional[PipelineConfig] = None, 
         tracks3d, outputs = lift_and_export(lifter, tracks2d, info, out_dir, path.stem, config.exports,
                                             progress, stage, config)
     return RunResult(path, out_dir, n_frames, len(tracks3d), outputs, time.perf_counter() - t0, stage)
+
+
+def _select_lift_tracks(path: Path, tracks2d: List[Track2D], config: PipelineConfig) -> List[Track2D]:
+    """``--people`` / ``--track-id`` for ``hotdemo lift`` (every track otherwise, however short)."""
+    from .track import select_tracks
+
+    if config.people is None and config.track_id is None:
+        return tracks2d
+    chosen = select_tracks(tracks2d, people=config.people, track_id=config.track_id, min_length=0)
+    if not chosen:
+        ids = sorted({int(t.track_id) for t in tracks2d})
+        raise InputError(f"{path.name} has no track {config.track_id}; its track IDs are "
+                         f"{', '.join(map(str, ids)) if ids else '(none)'}")
+    return chosen

@@ -1,0 +1,94 @@
+"""Peak memory of ``hotdemo lift`` on a long keypoint file, with and without every export.
+
+Writes a plain keypoints NPZ of ``--frames`` frames (one person walking, the sample clip
+``samples/walk_coco2d.npz`` repeated), then runs ``hotdemo lift`` on it in a fresh process per
+measurement and reports that process's peak RSS (``ru_maxrss``) and wall time, for
+``--export none`` and ``--export json,npz,csv,bvh``. With ``--compare DIR`` (another checkout,
+e.g. a worktree of an older commit) both code trees run side by side, alternating, so the
+ratios come from one run on the same machine. Target: peak RSS < 2 GB at 100k frames with
+all exports.
+
+    python benchmarks/lift_memory.py                              # 100k frames, this checkout
+    python benchmarks/lift_memory.py --frames 20000 --compare /path/to/old/checkout
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+
+RUNNER = """
+import resource, sys
+from hotdemo.cli import app
+try:
+    app(sys.argv[1:], standalone_mode=True)
+except SystemExit as e:
+    code = e.code
+else:
+    code = 0
+print("PEAK_RSS_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "EXIT", code, file=sys.stderr)
+"""
+
+
+def make_keypoints(path: Path, frames: int) -> None:
+    d = dict(np.load(ROOT / "samples" / "walk_coco2d.npz"))
+    kp, sc = d["keypoints"], d["scores"]
+    reps = -(-frames // len(kp))
+    # back and forth so that the repeats join without a jump
+    kp = np.concatenate([kp if i % 2 == 0 else kp[::-1] for i in range(reps)])[:frames]
+    sc = np.concatenate([sc if i % 2 == 0 else sc[::-1] for i in range(reps)])[:frames]
+    np.savez(path, keypoints=kp, scores=sc, width=d["width"], height=d["height"], fps=d["fps"])
+
+
+def measure(tree: Path, kp: Path, out: Path, export: str, threads: int) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(tree), OMP_NUM_THREADS=str(threads))
+    cmd = [sys.executable, "-c", RUNNER, "lift", str(kp), "-o", str(out), "--export", export, "--device", "cpu"]
+    t0 = time.perf_counter()
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    line = [x for x in r.stderr.splitlines() if x.startswith("PEAK_RSS_KB")]
+    if not line or not line[-1].endswith("EXIT 0"):
+        raise SystemExit(f"lift failed in {tree} ({export}):\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
+    return {"tree": str(tree), "export": export, "peak_rss_mb": int(line[-1].split()[1]) / 1024, "wall_s": wall}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--frames", type=int, default=100_000)
+    ap.add_argument("--compare", type=Path, default=None, help="another checkout to measure side by side")
+    ap.add_argument("--exports", default="none;json,npz,csv,bvh", help="';'-separated --export values")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--json", type=Path, default=None)
+    a = ap.parse_args()
+    trees = [ROOT] + ([a.compare.resolve()] if a.compare else [])
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        kp = Path(tmp) / "long.npz"
+        make_keypoints(kp, a.frames)
+        for export in a.exports.split(";"):
+            for i, tree in enumerate(trees):  # alternate the trees for each setting
+                out = Path(tmp) / f"out{i}"
+                rows.append(measure(tree, kp, out, export, a.threads))
+                r = rows[-1]
+                print(f"{a.frames} frames  --export {export:<18} {r['peak_rss_mb']:8.0f} MB peak RSS  "
+                      f"{r['wall_s']:6.1f} s  ({tree})", flush=True)
+    if a.compare:
+        for export in a.exports.split(";"):
+            new, old = [r for r in rows if r["export"] == export]
+            print(f"--export {export}: this / compare peak RSS = {new['peak_rss_mb'] / old['peak_rss_mb']:.2f}")
+    if a.json:
+        a.json.write_text(json.dumps({"frames": a.frames, "rows": rows}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

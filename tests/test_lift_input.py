@@ -1,0 +1,176 @@
+"""`hotdemo lift` on bad or unusual input: one-line errors before anything is written, streamed
+exports, a per-frame 3D progress bar, the shared lifter options and --people / --track-id."""
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import hotdemo.export as export
+from hotdemo.cli import app
+from hotdemo.errors import InputError
+from hotdemo.export import load_export, write_exports
+from hotdemo.synthetic import synthetic_scene
+from hotdemo.types import Track2D, Track3D, VideoInfo
+from hotdemo.world import estimate_world_rotation, to_world
+
+runner = CliRunner()
+SAMPLE = dict(np.load(__import__("pathlib").Path(__file__).parent.parent / "samples" / "walk_coco2d.npz"))
+
+
+def _npz(path, **over):
+    d = {k: v[:60] if k in ("keypoints", "scores") else v for k, v in SAMPLE.items()}
+    d.update(over)
+    np.savez(path, **d)
+    return path
+
+
+def _json(tmp_path, name="clip", people=2, T=40, edit=None):
+    info, t2, _, _, _ = synthetic_scene(people, T, fps=25.0)
+    write_exports(tmp_path, name, info, t2, [], formats=("json",))
+    p = tmp_path / f"{name}.json"
+    if edit is not None:
+        doc = json.loads(p.read_text())
+        edit(doc)
+        p.write_text(json.dumps(doc))
+    return p
+
+
+def _lift(args):
+    return runner.invoke(app, ["lift", *map(str, args), "--allow-untrained", "--device", "cpu"])
+
+
+def _assert_one_line_error(r, what):
+    assert r.exit_code == 2, r.output
+    assert "Traceback" not in r.output and r.exception is None or isinstance(r.exception, SystemExit)
+    lines = [x for x in r.output.splitlines() if x.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and what in lines[0], r.output
+
+
+@pytest.mark.parametrize("name,over,what", [
+    ("w04", dict(width=np.float64(0.4)), "width and height"),
+    ("winf", dict(width=np.float64(np.inf)), "width and height"),
+    ("fnan", dict(fps=np.float64(np.nan)), "fps"),
+    ("finf", dict(fps=np.float64(np.inf)), "fps"),
+    ("fneg", dict(fps=np.float64(-5)), "fps"),
+    ("huge", dict(keypoints=SAMPLE["keypoints"][:60] * 1e30), "far outside"),
+])
+def test_bad_plain_npz_is_one_line_and_writes_nothing(tmp_path, name, over, what):
+    out = tmp_path / "out"
+    r = _lift([_npz(tmp_path / f"{name}.npz", **over), "-o", out, "--export", "json,npz,csv,bvh"])
+    _assert_one_line_error(r, what)
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize("edit,what", [
+    (lambda d: d["video"].update(width=0), "width and height"),
+    (lambda d: d["video"].update(fps=float("nan")), "fps"),
+    (lambda d: [t.update(keypoints_2d=(np.array(t["keypoints_2d"]) * 1e30).tolist()) for t in d["tracks"]],
+     "far outside"),
+])
+def test_bad_json_export_is_one_line_and_writes_nothing(tmp_path, edit, what):
+    p = _json(tmp_path, edit=edit)
+    out = tmp_path / "out"
+    r = _lift([p, "-o", out, "--export", "json,npz,csv,bvh"])
+    _assert_one_line_error(r, what)
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_every_format_is_checked_before_any_is_written(tmp_path):
+    """A 3D track the BVH writer cannot hold fails before the JSON, NPZ and CSV are written."""
+    info, t2, t3, _, _ = synthetic_scene(1, 20)
+    t3 = to_world(t3, estimate_world_rotation(t3), t2, info)
+    bad = Track3D(t3[0].track_id, t3[0].frames, t3[0].joints_cam, joints_world=np.full_like(t3[0].joints_cam, np.nan))
+    with pytest.raises(InputError, match="BVH for track"):
+        write_exports(tmp_path, "c", info, t2, [bad], formats=("json", "npz", "csv", "bvh"))
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(InputError, match="video fps is nan"):
+        write_exports(tmp_path, "c", VideoInfo("v", 64, 48, float("nan"), 1), [], [], formats=("json",))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_lifter_output_that_is_not_finite_fails_before_the_exports(tmp_path):
+    from hotdemo.pipeline import lift_and_export
+
+    info, t2, _, _, _ = synthetic_scene(1, 20)
+
+    def broken(track, w, h, progress=None):
+        return Track3D(track.track_id, track.frames, np.full((len(track), 17, 3), np.nan, np.float32))
+
+    with pytest.raises(InputError, match="no valid 3D pose for 20 of 20 frames"):
+        lift_and_export(broken, t2, info, tmp_path, "c", ("json",))
+    assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------- streamed writers
+def test_streamed_json_and_csv_do_not_depend_on_the_chunk_size(tmp_path, monkeypatch):
+    """JSON and CSV are formatted a chunk of frames at a time; the bytes are the same for any
+    chunk size, with people entering and leaving, missing values and unsorted tracks."""
+    info, t2, t3, _, _ = synthetic_scene(3, 50, noise_px=0.5, seed=1)
+    t3 = to_world(t3, estimate_world_rotation(t3), t2, info)
+    late = t2[1]
+    t2[1] = Track2D(late.track_id, late.frames[::-1] + 7, late.keypoints[::-1], late.scores[::-1], late.boxes[::-1])
+    t2[0].keypoints[13, 4] = np.nan
+    t3[2].joints_cam[40, 1] = np.nan
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    write_exports(tmp_path / "a", "c", info, t2, t3, formats=("json", "csv"))
+    monkeypatch.setattr(export, "_CHUNK", 3)
+    write_exports(tmp_path / "b", "c", info, t2, t3, formats=("json", "csv"))
+    for f in ("c.json", "c.csv"):
+        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()
+    rows = export.read_csv(tmp_path / "b" / "c.csv")
+    key = np.stack([rows["frame"], rows["track_id"], rows["skeleton"] == "h36m17", rows["joint_index"]], 1)
+    assert (np.diff(key[:, 0]) >= 0).all()  # frame order across people
+    assert len(np.unique(key, axis=0)) == len(key) == 17 * 2 * 150
+    d = load_export(tmp_path / "b" / "c.json")
+    assert np.isnan(d.tracks2d[0].keypoints[13, 4]).all() and np.isnan(d.tracks3d[2].joints_cam[40, 1]).all()
+
+
+# ---------------------------------------------------------------- progress
+def test_3d_progress_counts_frames():
+    from hotdemo.lift import load_lifter
+
+    lifter = load_lifter(None, allow_untrained=True, device="cpu", batch_size=2)
+    kp = SAMPLE["keypoints"][:200].astype(np.float32)
+    from hotdemo.track import to_h36m
+
+    h = to_h36m(Track2D(0, np.arange(200), kp, SAMPLE["scores"][:200], np.zeros((200, 4), np.float32)))
+    ticks = []
+    out = lifter(h, 1000, 600, progress=ticks.append)
+    assert sum(ticks) == 200 and len(ticks) > 2 and len(out) == 200
+    assert np.array_equal(out.joints_cam, lifter(h, 1000, 600).joints_cam)  # the callback changes nothing
+
+
+# ---------------------------------------------------------------- options
+@pytest.mark.parametrize("cmd", ["run", "batch", "lift"])
+def test_lifter_options_are_shared(cmd, monkeypatch, tmp_path):
+    import hotdemo.cli as cli
+    import hotdemo.video as video
+
+    seen = {}
+    monkeypatch.setattr(video, "probe", lambda p: None)
+    monkeypatch.setattr(cli, "_config", lambda **kw: seen.update(kw) or (_ for _ in ()).throw(SystemExit(0)))
+    runner.invoke(app, [cmd, "x", "-o", str(tmp_path), "--no-flip", "--no-overlap", "--no-smooth"])
+    assert seen["no_flip"] and seen["no_overlap"] and seen["no_smooth"], seen
+
+
+def test_config_turns_the_no_flags_into_lifter_settings():
+    from hotdemo.cli import _config
+
+    c = _config(export="json", no_flip=True, no_overlap=False, no_smooth=True)
+    assert (c.flip, c.overlap, c.smooth) == (False, True, False)
+
+
+def test_lift_people_and_track_id(tmp_path):
+    p = _json(tmp_path, people=3, T=30)
+    ids = [t.track_id for t in load_export(p).tracks2d]
+    r = _lift([p, "-o", tmp_path / "one", "--track-id", ids[1], "--export", "npz"])
+    assert r.exit_code == 0, r.output
+    d = load_export(tmp_path / "one" / "clip.npz")
+    assert [t.track_id for t in d.tracks3d] == [ids[1]] and [t.track_id for t in d.tracks2d] == [ids[1]]
+    r = _lift([p, "-o", tmp_path / "two", "--people", "2", "--export", "npz"])
+    assert r.exit_code == 0 and len(load_export(tmp_path / "two" / "clip.npz").tracks3d) == 2
+    r = _lift([p, "-o", tmp_path / "none", "--track-id", "99"])
+    _assert_one_line_error(r, f"no track 99; its track IDs are {', '.join(map(str, sorted(ids)))}")
