@@ -371,7 +371,7 @@ def test_load_lifter_official_checkpoint(tmp_path):
         assert np.array_equal(lifter.lift_sequence(kp, 1000, 600), want)
     mix = tmp_path / "mixste.pth"
     torch.save(build_model("mixste", frames=27, dim=32, depth=8).state_dict(), mix)
-    with pytest.raises(WeightsError, match="mixste.pth: not a HoT-MixSTE checkpoint: key pos_embed_token"):
+    with pytest.raises(WeightsError, match="mixste.pth: not a hot_mixste checkpoint: key pos_embed_token"):
         load_lifter("hot_mixste", str(mix), device="cpu")
     with pytest.raises(WeightsError, match="unexpected keys: .*pos_embed_token"):
         load_lifter("mixste", str(path), device="cpu")  # a HoT checkpoint is not a MixSTE one
