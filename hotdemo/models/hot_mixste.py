@@ -312,6 +312,7 @@ HOT_SPEC = LifterSpec(
     tiny=dict(frames=81, dim=64, depth=4, heads=4, token_num=27, layer_index=2),
     weights="shipped (hotdemo, trained here); official: HoT repository checkpoint/pretrained, HoT-MixSTE 243 frames",
     root="zero", output="metres", loss="mixste", paper="Li et al., CVPR 2024",
+    baseline="mixste",
 )
 
 TPC_SPEC = LifterSpec(
@@ -324,4 +325,5 @@ TPC_SPEC = LifterSpec(
     tiny=dict(frames=27, dim=32, depth=3, heads=4, token_num=9, layer_index=1),
     weights="HoT repository (github NationalGAILab/HoT), checkpoint/pretrained: TPC-MixSTE 243 frames",
     root="zero", output="metres", loss="mixste", paper="Li et al., CVPR 2024",
+    baseline="mixste",
 )

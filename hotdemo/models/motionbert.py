@@ -301,4 +301,5 @@ HOT_SPEC = LifterSpec(
     tiny=dict(frames=27, dim=32, depth=3, heads=4, mlp_ratio=2.0, dim_rep=32, token_num=9, layer_index=1),
     weights="none published (HoT repository has the model code only); train with hotdemo train --model hot_motionbert",
     root="zero", output="normalised", loss="motionbert", paper="Li et al., CVPR 2024",
+    baseline="motionbert",
 )

@@ -44,7 +44,9 @@ class LifterSpec:
     official size (for benchmarks and ``hotdemo lifters``), ``tiny`` a small config for plumbing
     tests and ``--allow-untrained``. ``root`` / ``output`` are the conventions of the family's
     official checkpoints (hotdemo's trainer writes its own into every checkpoint). ``loss``
-    names the official training loss in :data:`hotdemo.train.losses.LOSSES`.
+    names the official training loss in :data:`hotdemo.train.losses.LOSSES`. ``baseline``: the
+    family this one modifies (HoT/TPC variants), compared with it at the same size by
+    ``benchmarks/lifter.py``.
     """
 
     name: str
@@ -62,6 +64,7 @@ class LifterSpec:
     output: str = "metres"
     loss: str = "mixste"
     paper: str = ""
+    baseline: str = ""
 
     def __post_init__(self) -> None:
         if self.input_channels not in (2, 3):
