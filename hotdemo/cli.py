@@ -80,8 +80,9 @@ DetectorOpt = typer.Option(
 )
 Pose2dOpt = typer.Option(
     None, "--pose2d",
-    help="2D keypoint model: a built-in name (default hrnet_w32_coco_256x192), an HRNet .pth "
-         "checkpoint (HRNet-authors or mmpose layout), or a top-down .onnx model (heatmap or SimCC).",
+    help="2D keypoint model: a built-in name (default hrnet_w32_coco_256x192), a .pth checkpoint "
+         "(family and size read from its contents), a top-down .onnx model (heatmap or SimCC), or a "
+         ".json 2D model spec.",
 )
 LifterOpt = typer.Option(
     None, "--lifter",
@@ -111,6 +112,11 @@ PeopleOpt = typer.Option(None, "--people", min=1, help="Lift only the N largest/
 TrackIdOpt = typer.Option(None, "--track-id", help="Lift only this track ID.")
 NoRenderOpt = typer.Option(False, "--no-render", help="Skip the rendered video; write only the exports.")
 SpinOpt = typer.Option(10.0, "--spin", help="Degrees per second the 3D view turns around the people (0: fixed).")
+ViewOpt = typer.Option(
+    "main", "--view",
+    help="3D panel: main (the main person centred and large, others around it), scene (everyone), "
+         "grid (one panel per person, up to 4).",
+)
 
 
 def _parse_exports(value: str) -> tuple:
@@ -129,6 +135,12 @@ def _config(**kw):
     from .pipeline import PipelineConfig
 
     kw["exports"] = _parse_exports(kw.pop("export"))
+    if "view" in kw:
+        from .render import VIEWS
+
+        kw["view"] = kw["view"].strip().lower()
+        if kw["view"] not in VIEWS:
+            raise InputError(f"unknown --view {kw['view']!r}; choose from {', '.join(VIEWS)}")
     return PipelineConfig(**kw)
 
 
@@ -156,6 +168,7 @@ def run(
     export: str = ExportOpt,
     no_render: bool = NoRenderOpt,
     spin: float = SpinOpt,
+    view: str = ViewOpt,
 ) -> None:
     """Run the whole pipeline on one video: detect, track, 2D keypoints, lift to 3D, render, export."""
     from .pipeline import Pipeline, default_output_dir, prepare_output_dir
@@ -168,7 +181,7 @@ def run(
         detector=detector, pose2d=pose2d, lifter=lifter, lifter_checkpoint=lifter_checkpoint,
         allow_untrained=allow_untrained, device=device, weights_dir=weights_dir, people=people,
         det_conf=det_conf, det_iou=det_iou, det_imgsz=det_size, pose_flip=pose_flip,
-        track_id=track_id, export=export, render=not no_render, spin_deg_per_s=spin,
+        track_id=track_id, export=export, render=not no_render, spin_deg_per_s=spin, view=view,
     )
     out = output or default_output_dir(video)
     with Pipeline(cfg, verbose=True) as pipe:
@@ -230,6 +243,7 @@ def batch(
     export: str = ExportOpt,
     no_render: bool = NoRenderOpt,
     spin: float = SpinOpt,
+    view: str = ViewOpt,
 ) -> None:
     """Process every video in a folder (models loaded once, resumable, with a report)."""
     from .batch import run_batch
@@ -238,7 +252,7 @@ def batch(
         detector=detector, pose2d=pose2d, lifter=lifter, lifter_checkpoint=lifter_checkpoint,
         allow_untrained=allow_untrained, device=device, weights_dir=weights_dir, people=people,
         det_conf=det_conf, det_iou=det_iou, det_imgsz=det_size, pose_flip=pose_flip,
-        export=export, render=not no_render, spin_deg_per_s=spin,
+        export=export, render=not no_render, spin_deg_per_s=spin, view=view,
     )
     report = run_batch(
         folder, output, config=cfg, recursive=recursive, pattern=pattern, overwrite=overwrite, ray=ray

@@ -45,7 +45,7 @@ __all__ = [
     "config_class", "get_spec", "load_lifter_model", "lifter_table", "spec_of",
     "MixSTE", "MixSTEBackbone", "MixSTEConfig", "HoTMixSTE", "HoTMixSTEConfig", "TPCMixSTE",
     "TPCMixSTEConfig", "cluster_index", "dpc_knn_scores", "interpolate_tokens", "motion_index",
-    "uniform_index",
+    "uniform_index", "load_pose2d_model",
 ]
 
 
@@ -128,3 +128,15 @@ def lifter_table() -> list:
                      "params": cost["params"], "flops_per_frame": cost["flops_per_frame"],
                      "weights": spec.weights, "summary": spec.summary})
     return rows
+
+
+def load_pose2d_model(path) -> nn.Module:
+    """The 2D keypoint network a checkpoint holds (HRNet, SimDR, TokenPose ... in their official
+    key layouts; the family and size are read from the keys and shapes), weights loaded, eval
+    mode. Its forward takes the official input tensor (B, 3, H, W), ImageNet-normalised RGB, and
+    returns the official outputs: heatmaps (B, J, h, w), or the SimCC x and y vectors. An unknown
+    layout raises :class:`~hotdemo.errors.CheckpointError` listing the supported ones.
+    See :func:`hotdemo.pose2d.registry.load_pose2d_model`."""
+    from ..pose2d.registry import load_pose2d_model as _load
+
+    return _load(path)

@@ -5,6 +5,7 @@ Examples::
     python -m hotdemo.train train --run-dir /work/train_runs/hot --steps 3000 --max-minutes 70
     python -m hotdemo.train eval --checkpoint /work/train_runs/hot/best.pt --json eval.json
     python -m hotdemo.train export /work/train_runs/hot/best.pt weights/hot_mixste_h36m.pt
+    python -m hotdemo.train cache .device/h36m17_f16.npz    # compact float16 data for a GPU machine
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="start a new run from these weights (a run's last.pt or best.pt, or a shipped file)")
     defaults = TrainConfig()
     for name, typ, hlp in [
-        ("model", str, "mixste, hot_mixste or tpc_mixste"), ("frames", int, "frames per clip (model window)"),
+        ("model", str, "lifter family (see hotdemo lifters)"), ("frames", int, "frames per clip (model window)"),
         ("dim", int, "channels"), ("depth", int, "block pairs"), ("heads", int, "attention heads"),
         ("mlp_ratio", float, "MLP hidden / dim"), ("token_num", int, "HoT: tokens kept after pruning"),
         ("layer_index", int, "HoT: block pair after which tokens are pruned"), ("drop_path", float, "stochastic depth"),
@@ -66,9 +67,16 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--noise", default="both", choices=["clean", "noisy", "both"])
     e.add_argument("--no-flip", action="store_true", help="turn off flip test-time augmentation")
     e.add_argument("--max-sequences", type=int, default=None, help="evaluate a subset of sequences (quick)")
+    e.add_argument("--lifter", default=None, help="family of an official checkpoint whose keys fit several")
+    e.add_argument("--no-smooth", action="store_true", help="turn off the output smoothing (on in run/lift)")
     e.add_argument("--threads", type=int, default=2)
     e.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda[:N]")
     e.add_argument("--json", default=None, help="write the results as JSON here")
+
+    c = sub.add_parser("cache", help="write the compact float16 17-joint motion file (for a GPU machine)")
+    c.add_argument("dst", help="output .npz (e.g. .device/h36m17_f16.npz)")
+    c.add_argument("--data", default=None, help="data_3d_h36m.npz-style file (default: $HOTDEMO_SHARED's)")
+    c.add_argument("--cache-dir", default=None)
 
     x = sub.add_parser("export", help="write a run's best.pt as a shippable fp16 lifter file")
     x.add_argument("src")
@@ -91,7 +99,14 @@ def main(argv: Optional[List[str]] = None) -> int:
 
             run_evaluation(args.checkpoint, args.data, args.cameras, noise=args.noise, flip=not args.no_flip,
                            max_sequences=args.max_sequences, json_out=args.json, cache_dir=args.cache_dir,
-                           threads=args.threads, device=args.device)
+                           threads=args.threads, device=args.device, lifter=args.lifter, smooth=not args.no_smooth)
+        elif args.command == "cache":
+            from .commands import resolve_inputs
+            from .data import load_motion, save_compact
+
+            data_path, _ = resolve_inputs(args.data, None)
+            out = save_compact(load_motion(data_path, args.cache_dir), args.dst)
+            print(f"{out} ({out.stat().st_size / 1e6:.1f} MB)")
         else:
             from .commands import export_weights
 
