@@ -236,11 +236,11 @@ class Lifter:
         out = out.cpu().numpy().astype(np.float32)
         if self.root == "subtract":
             out -= out[:, :1]
-        if self.output == "normalised":
-            out *= body_scale(out - out[:, :1])
         if self.smooth_sigma > 0:
             out = gaussian_smooth(out, self.smooth_sigma)
         out[:, 0, :] = 0.0
+        if self.output == "normalised":
+            out *= body_scale(out)
         return out
 
     def __call__(self, track: Track2D, width: float, height: float) -> Track3D:

@@ -178,7 +178,8 @@ def test_old_trainer_best_pt_runs_with_subtract_root(tmp_path):
     assert np.abs(got - zero).max() > 1e-3  # the two handlings differ on these weights
 
 
-@pytest.mark.parametrize("name", ["mixste", "hot_mixste", "tpc_mixste", "motionbert", "hot_motionbert"])
+@pytest.mark.parametrize("name", ["mixste", "hot_mixste", "tpc_mixste", "motionbert", "hot_motionbert", "mhformer",
+                                  "tpc_mhformer"])
 def test_official_files_read_with_the_familys_conventions(tmp_path, name):
     from hotdemo.checkpoint import read_lifter_checkpoint
     from hotdemo.models import get_spec
@@ -186,8 +187,9 @@ def test_official_files_read_with_the_familys_conventions(tmp_path, name):
     spec = get_spec(name)
     src = randomized(build_model(name, **spec.tiny))
     path = official_file(tmp_path, src, "model_pos" if "motionbert" in name else None)
-    # mixste and tpc_mixste have the same keys: the family must be named
-    family = name if name in ("mixste", "tpc_mixste") else None
+    # mixste / tpc_mixste and mhformer / tpc_mhformer have the same keys: the family must be named
+    pairs = {"mixste": "tpc_mixste", "tpc_mixste": "mixste", "mhformer": "tpc_mhformer", "tpc_mhformer": "mhformer"}
+    family = name if name in pairs else None
     unseen = {k: spec.tiny[k] for k in ("heads", "layer_index") if k in spec.tiny}  # not in the shapes
     ck = read_lifter_checkpoint(path, family, **unseen)
     assert (ck.family, ck.kind, ck.root, ck.output) == (name, "official", spec.root, spec.output)
@@ -195,8 +197,8 @@ def test_official_files_read_with_the_familys_conventions(tmp_path, name):
     x = torch.randn(2, src.cfg.frames, 17, spec.input_channels)
     with torch.no_grad():
         torch.testing.assert_close(model(x), src(x), rtol=0, atol=0)
-    if name in ("mixste", "tpc_mixste"):
-        with pytest.raises(CheckpointError, match="fit mixste and tpc_mixste; say which"):
+    if name in pairs:
+        with pytest.raises(CheckpointError, match=f"fit .*{pairs[name]}.*; say which"):
             read_lifter_checkpoint(path)
 
 

@@ -377,7 +377,8 @@ def test_training_and_evaluation_run_on_the_gpu(tmp_path, motion):
     assert train(cfg, data=motion, cameras=_cameras(), log=logs.append)["step"] == 4
 
 
-@pytest.mark.parametrize("family", ["mixste", "hot_mixste", "tpc_mixste", "motionbert", "hot_motionbert"])
+@pytest.mark.parametrize("family", ["mixste", "hot_mixste", "tpc_mixste", "motionbert", "hot_motionbert", "mhformer",
+                                    "tpc_mhformer"])
 def test_every_family_trains_with_its_loss_and_writes_family_config_and_root(tmp_path, motion, family):
     from hotdemo.checkpoint import read_checkpoint, read_lifter_checkpoint
     from hotdemo.models import build_model, get_spec

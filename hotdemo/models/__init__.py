@@ -22,7 +22,7 @@ from typing import Dict, Optional, Tuple, Type, Union
 
 import torch.nn as nn
 
-from . import hot_mixste, mixste, motionbert
+from . import hot_mixste, mhformer, mixste, motionbert
 from .hot_mixste import (PRUNINGS, RECOVERIES, HoTMixSTE, HoTMixSTEConfig, TPCMixSTE, TPCMixSTEConfig,
                          cluster_index, dpc_knn_scores, interpolate_tokens, motion_index, uniform_index)
 from .mixste import MixSTE, MixSTEBackbone, MixSTEConfig
@@ -35,6 +35,8 @@ LIFTERS: Dict[str, LifterSpec] = {s.name: s for s in (
     hot_mixste.TPC_SPEC,
     motionbert.SPEC,
     motionbert.HOT_SPEC,
+    mhformer.SPEC,
+    mhformer.TPC_SPEC,
 )}
 
 #: name -> (config class, model class), derived from :data:`LIFTERS`

@@ -12,10 +12,12 @@ Model interface the spec promises (``cfg`` is the family's config dataclass):
 * ``model(x)`` with ``x`` (B, T, 17, C), C = ``input_channels``: (x, y) screen-normalised as
   ``X / w * 2 - [1, h / w]`` (the official HoT / MotionBERT Human3.6M convention), plus the 2D
   confidence in [0, 1] as third channel when C is 3;
-* seq2seq families return (B, T, 17, 3); seq2frame families return the centre frame (B, 1, 17, 3)
-  and also have ``predict_centre(x, reuse=None) -> (y (B, 1, 17, 3), reuse)`` (``reuse``: what the
-  mirrored pass may share with the plain one, e.g. the kept frames) and
-  ``train_forward(x, target) -> (pred, target)`` (what the family's official training supervises).
+* seq2seq families return (B, T, 17, 3); seq2frame families return the official model's output
+  (the centre frame (B, 1, 17, 3) for TPC-MixSTE, every frame for MHFormer, the kept frames and
+  their indices for TPC-MHFormer) and also have ``predict_centre(x, reuse=None) -> (y (B, 1, 17,
+  3), reuse)`` (``reuse``: what the mirrored pass may share with the plain one, e.g. the kept
+  frames) and ``train_forward(x, target) -> (pred, target)`` (what the family's official training
+  supervises).
 """
 
 from __future__ import annotations

@@ -64,5 +64,11 @@ def motionbert_loss(pred: torch.Tensor, target: torch.Tensor) -> Dict[str, torch
     return {"loss": mp + W_MB_SCALE * nm + W_MB_VELOCITY * mv, "mpjpe": mp, "n_mpjpe": nm, "velocity": mv}
 
 
+def mpjpe_loss(pred: torch.Tensor, target: torch.Tensor) -> Dict[str, torch.Tensor]:
+    """MHFormer's training loss: plain MPJPE over every supervised frame."""
+    mp = torch.linalg.vector_norm(pred - target, dim=-1).mean()
+    return {"loss": mp, "mpjpe": mp}
+
+
 #: loss name (``LifterSpec.loss``) -> function(pred, target) -> {'loss': total, term: value}
-LOSSES = {"mixste": training_loss, "motionbert": motionbert_loss}
+LOSSES = {"mixste": training_loss, "motionbert": motionbert_loss, "mpjpe": mpjpe_loss}

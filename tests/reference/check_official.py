@@ -76,10 +76,21 @@ def randomize(model: nn.Module, seed: int) -> nn.Module:
                 p.copy_(1 + 0.1 * torch.randn(p.shape, generator=g))
             else:
                 p.copy_(torch.randn(p.shape, generator=g) * (p.shape[-1] ** -0.5 if p.dim() > 1 else 0.1))
+        for name, b in model.named_buffers():
+            if name.endswith("running_mean"):
+                b.copy_(0.1 * torch.randn(b.shape, generator=g))
+            elif name.endswith("running_var"):
+                b.copy_(0.5 + torch.rand(b.shape, generator=g))
     return model.eval()
 
 
+ONLY: set = set()
+
+
 def compare(name, official, ours_path, x, runs=1, ours_fn=None, off_fn=None, **over):
+    if ONLY and name not in ONLY:
+        print(f"{name:16s} skipped")
+        return
     ours = load_lifter_model(ours_path, name, **over)
     off_fn = off_fn or (lambda m, x: m(x))
     ours_fn = ours_fn or (lambda m, x: m(x))
@@ -95,6 +106,13 @@ def compare(name, official, ours_path, x, runs=1, ours_fn=None, off_fn=None, **o
           f"largest {max(dist):.2e}); official run-to-run spread {spread:.2e}")
 
 
+def official_centre(m, x):
+    """The centre frame of an official TPC model's (kept frames, indices) output, as its test takes it."""
+    out, index = m(x)
+    pos = (index == (x.shape[1] - 1) // 2).long().argmax(dim=1)
+    return out[torch.arange(len(x)), pos][:, None]
+
+
 def save_official(model, path, wrap=None):
     sd = {"module." + k: v for k, v in model.state_dict().items()}
     torch.save(sd if wrap is None else {wrap: sd, "epoch": 1}, path)
@@ -107,13 +125,17 @@ def main() -> None:
     ap.add_argument("--motionbert", required=True)
     ap.add_argument("--deps", default=None, help="folder holding einops")
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--only", default="", help="comma-separated families to check (default: all)")
     a = ap.parse_args()
+    ONLY.update(n for n in a.only.split(",") if n)
     if a.deps:
         sys.path.insert(0, a.deps)
     torch.set_num_threads(2)
     tmp = Path(tempfile.mkdtemp(prefix="official_"))
     copy_files(a.hot, ["model/mixste/mixste.py", "model/mixste/hot_mixste.py", "model/mixste/tpc_mixste.py",
-                       "model/motionbert/hot_motionbert.py"], tmp / "hot")
+                       "model/motionbert/hot_motionbert.py", "model/mhformer/mhformer.py", "model/mhformer/tpc_mhformer.py",
+                       "model/mhformer/module/trans.py", "model/mhformer/module/trans_hypothesis.py",
+                       "model/mhformer/module/trans_hypothesis_cluster.py"], tmp / "hot")
     copy_files(a.motionbert, ["lib/model/DSTformer.py", "lib/model/drop.py"], tmp / "mb")
     install_timm_shim()
     sys.path.insert(0, str(tmp / "hot"))
@@ -131,9 +153,21 @@ def main() -> None:
             compare(fam, m, p, x2, **over)
         elif fam == "hot_mixste":
             compare(fam, m, p, x2, runs=a.runs, layer_index=2, **over)
-        else:  # official returns every kept frame and their indices; compare the kept frames' 3D
+        else:  # official returns every kept frame and their indices; compare the centre frame (the output)
             compare(fam, m, p, x2, runs=a.runs, layer_index=2, token_num=9, **over,
-                    off_fn=lambda m, x: m(x)[0], ours_fn=lambda m, x: m.forward_tokens(x)[0])
+                    off_fn=official_centre, ours_fn=lambda m, x: m.predict_centre(x)[0])
+    for frames in (27, 45):  # <= 27: embeddings with BatchNorm; > 27: plain 1x1 convolutions
+        ns = argparse.Namespace(frames=frames, n_joints=17, out_joints=17, channel=64, d_hid=128, token_num=frames // 3,
+                                layer_index=1)
+        xm = torch.randn(2, frames, 17, 2, generator=torch.Generator().manual_seed(5))
+        m = randomize(importlib.import_module("model.mhformer.mhformer").Model(ns), 4)
+        print(f"[{frames} frames]", end=" ")
+        compare("mhformer", m, save_official(m, tmp / f"mhformer{frames}.pth"), xm)
+        m = randomize(importlib.import_module("model.mhformer.tpc_mhformer").Model(ns), 5)
+        print(f"[{frames} frames]", end=" ")
+        compare("tpc_mhformer", m, save_official(m, tmp / f"tpc_mhformer{frames}.pth"), xm, runs=a.runs,
+                token_num=frames // 3, layer_index=1, off_fn=official_centre,
+                ours_fn=lambda m, x: m.predict_centre(x)[0])
     sys.path.insert(0, str(tmp / "mb"))
     DST = importlib.import_module("lib.model.DSTformer").DSTformer
     from functools import partial
