@@ -46,8 +46,6 @@ from .types import Track2D, Track3D
 DEFAULT_OVERLAP = 0.5
 #: default sigma (frames) of the output's temporal Gaussian smoothing
 DEFAULT_SMOOTH_SIGMA = 1.0
-#: file name of the shipped weights in :func:`hotdemo.paths.bundled_weights_dir`
-BUNDLED_WEIGHTS = "hot_mixste_h36m.pt"
 #: summed length (metres) of the 16 Human3.6M-17 bones of the S1 skeleton (../shared's motion data,
 #: every frame): the body size that "normalised" (MotionBERT 2.5D) output is rescaled to
 REFERENCE_BONE_SUM_M = 4.15
@@ -272,10 +270,10 @@ class _null:
 
 # -------------------------------------------------------------------- loading
 def default_weights_path() -> Path:
-    """Where the shipped HoT-MixSTE weights live."""
-    from .paths import bundled_weights_dir
+    """Where the shipped HoT-MixSTE weights live (:func:`hotdemo.paths.bundled_lifter_path`)."""
+    from .paths import bundled_lifter_path
 
-    return bundled_weights_dir() / BUNDLED_WEIGHTS
+    return bundled_lifter_path()
 
 
 def _is_checkpoint_path(s: str) -> bool:
