@@ -110,6 +110,11 @@ PeopleOpt = typer.Option(None, "--people", min=1, help="Lift only the N largest/
 TrackIdOpt = typer.Option(None, "--track-id", help="Lift only this track ID.")
 NoRenderOpt = typer.Option(False, "--no-render", help="Skip the rendered video; write only the exports.")
 SpinOpt = typer.Option(10.0, "--spin", help="Degrees per second the 3D view turns around the people (0: fixed).")
+ViewOpt = typer.Option(
+    "main", "--view",
+    help="3D panel: main (the main person centred and large, others around it), scene (everyone), "
+         "grid (one panel per person, up to 4).",
+)
 
 
 def _parse_exports(value: str) -> tuple:
@@ -128,6 +133,12 @@ def _config(**kw):
     from .pipeline import PipelineConfig
 
     kw["exports"] = _parse_exports(kw.pop("export"))
+    if "view" in kw:
+        from .render import VIEWS
+
+        kw["view"] = kw["view"].strip().lower()
+        if kw["view"] not in VIEWS:
+            raise InputError(f"unknown --view {kw['view']!r}; choose from {', '.join(VIEWS)}")
     return PipelineConfig(**kw)
 
 
@@ -155,6 +166,7 @@ def run(
     export: str = ExportOpt,
     no_render: bool = NoRenderOpt,
     spin: float = SpinOpt,
+    view: str = ViewOpt,
     overwrite: bool = typer.Option(
         False, "--overwrite", help="Replace the outputs of another video in the output folder (two videos with the same name)."),
 ) -> None:
@@ -170,7 +182,7 @@ def run(
         detector=detector, pose2d=pose2d, lifter=lifter, lifter_checkpoint=lifter_checkpoint,
         allow_untrained=allow_untrained, device=device, weights_dir=weights_dir, people=people,
         det_conf=det_conf, det_iou=det_iou, det_imgsz=det_size, pose_flip=pose_flip,
-        track_id=track_id, export=export, render=not no_render, spin_deg_per_s=spin,
+        track_id=track_id, export=export, render=not no_render, spin_deg_per_s=spin, view=view,
     )
     out = output or default_output_dir(video)
     with Pipeline(cfg, verbose=True) as pipe:
@@ -232,6 +244,7 @@ def batch(
     export: str = ExportOpt,
     no_render: bool = NoRenderOpt,
     spin: float = SpinOpt,
+    view: str = ViewOpt,
 ) -> None:
     """Process every video in a folder (models loaded once, resumable, with a report)."""
     from .batch import run_batch
@@ -240,7 +253,7 @@ def batch(
         detector=detector, pose2d=pose2d, lifter=lifter, lifter_checkpoint=lifter_checkpoint,
         allow_untrained=allow_untrained, device=device, weights_dir=weights_dir, people=people,
         det_conf=det_conf, det_iou=det_iou, det_imgsz=det_size, pose_flip=pose_flip,
-        export=export, render=not no_render, spin_deg_per_s=spin,
+        export=export, render=not no_render, spin_deg_per_s=spin, view=view,
     )
     report = run_batch(
         folder, output, config=cfg, recursive=recursive, pattern=pattern, overwrite=overwrite, ray=ray

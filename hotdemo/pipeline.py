@@ -51,6 +51,7 @@ class PipelineConfig:
     exports: Tuple[str, ...] = ("json", "npz")
     render: bool = True
     spin_deg_per_s: float = 10.0
+    view: str = "main"  # 3D panel: main, scene or grid (hotdemo.render.VIEWS)
     batch_size: int = 8  # frames per detector / pose batch
     flip: bool = True
     overlap: bool = True
@@ -291,7 +292,8 @@ class Pipeline:
         from .render import Renderer
         from .video import Prefetcher, VideoWriter, iter_frames
 
-        renderer = Renderer(info, tracks2d, tracks3d, deg_per_s=self.config.spin_deg_per_s)
+        renderer = Renderer(info, tracks2d, tracks3d, deg_per_s=self.config.spin_deg_per_s,
+                            view=self.config.view)
         path = out_dir / f"{video.stem}_hotdemo.mp4"
         tick = progress.task("render", n_frames)
         with VideoWriter(path, info.fps, renderer.output_size, audio_from=video) as w:

@@ -158,3 +158,27 @@ def synthetic_scene(n_people: int = 2, T: int = 90, *, width: int = 1280, height
         t3.append(Track3D(k + 1, frames, (Jc - Jc[:, :1]).astype(np.float32)))
         truth.append(Jw)
     return info, t2, t3, truth, R
+
+
+def depth_scene(T: int = 60, *, width: int = 1280, height: int = 720, fps: float = 30.0,
+                places: Tuple[Tuple[float, float], ...] = ((0.3, 0.0), (-6.0, 22.0), (5.0, 14.0))
+                ) -> Tuple[VideoInfo, List[Track2D], List[Track3D]]:
+    """People at very different distances (a near main person and far ones, as in broadcast
+    sport), seen by a level camera 4 m behind the first place. Returns ``(info, tracks2d (COCO-17
+    pixels), tracks3d (root-relative camera-frame joints, no world))``; track IDs 1, 2, ...
+    """
+    cam = np.array([0.0, -4.0, 1.5])
+    R = look_at(cam, np.array([0.0, 0.0, 1.0]))
+    f = 0.87 * max(width, height)
+    info = VideoInfo(path="synthetic.mp4", width=width, height=height, fps=fps, frame_count=T)
+    t2, t3 = [], []
+    for k, (cx, cy) in enumerate(places):
+        Jw = walking_h36m(T, fps, radius=0.4, centre=(cx, cy), phase0=1.3 * k)
+        kp = project(h36m_to_coco_world(Jw), R, cam, f, width, height)
+        lo, hi = kp.min(axis=1), kp.max(axis=1)
+        pad = 0.08 * (hi - lo)
+        t2.append(Track2D(k + 1, np.arange(T), kp.astype(np.float32), np.full((T, 17), 0.9, np.float32),
+                          np.concatenate([lo - pad, hi + pad], axis=1).astype(np.float32)))
+        Jc = (Jw - cam) @ R
+        t3.append(Track3D(k + 1, np.arange(T), (Jc - Jc[:, :1]).astype(np.float32)))
+    return info, t2, t3

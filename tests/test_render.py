@@ -4,7 +4,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from hotdemo.render import LEFT_RGB, RIGHT_RGB, Renderer
+from hotdemo.render import LEFT_RGB, RIGHT_RGB, Renderer, main_track_index
 from hotdemo.skeletons import COCO17
 from hotdemo.synthetic import synthetic_scene
 from hotdemo.types import VideoInfo
@@ -92,7 +92,7 @@ def test_3d_panel_turns_with_spin_and_stays_with_fixed_view():
 
 def test_3d_people_are_inside_the_panel_for_every_view():
     info, t2, t3 = _scene(T=48)
-    r = Renderer(info, t2, t3, deg_per_s=90.0)
+    r = Renderer(info, t2, t3, deg_per_s=90.0, view="scene")
     for i in range(0, 48, 4):
         cam, M = r.view(i)
         rows = r.rows3d[:, i]
@@ -137,3 +137,62 @@ def test_rendered_video_is_h264_yuv420p_at_source_fps_with_every_frame(tmp_path)
     assert f"{r.output_size[0]}x{r.output_size[1]}" in video
     assert re.search(r"\b24 fps\b", video)
     assert frames == info.frame_count
+
+
+def _depth_scene(T=60):
+    from hotdemo.synthetic import depth_scene
+
+    info, t2, t3 = depth_scene(T)
+    return info, t2, to_world(t3, estimate_world_rotation(t3), t2, info)
+
+
+def _extent(r, i, p, k=0):
+    """Vertical pixel extent of track p's 3D joints in 3D panel k at frame i, and its centre."""
+    cam, M = r.view(i, k)
+    uv, z = r.project(r.jw[p][r.rows3d[p, i]], cam, M, k)
+    assert (z > 0).all()
+    return np.ptp(uv[:, 1]), uv.mean(axis=0)
+
+
+def test_main_view_centres_the_main_person_large_and_steady():
+    info, t2, t3 = _depth_scene()
+    assert main_track_index(t3, t2) == 0  # the near person: largest boxes
+    scene = Renderer(info, t2, t3, view="scene", deg_per_s=20.0)
+    main = Renderer(info, t2, t3, view="main", deg_per_s=20.0)
+    ext = []
+    for i in range(0, 60, 3):
+        e, c = _extent(main, i, 0)
+        ext.append(e)
+        assert e >= 0.6 * main.h  # fills at least 60 % of the panel height
+        assert abs(c[0] - main.right_w / 2) < 0.12 * main.right_w  # centred
+        assert _extent(scene, i, 0)[0] < 0.3 * scene.h  # the whole-scene view shows it small
+    assert np.std(ext) / np.mean(ext) < 0.1  # steady scale: no pumping
+    # the others are drawn at their places: the far people are smaller and off-centre
+    e2, c2 = _extent(main, 30, 1)
+    assert e2 < 0.5 * ext[10] and abs(c2[0] - main.right_w / 2) > 0.1 * main.right_w
+    out = main.render(_frame(info), 30)
+    assert out.shape[::-1][1:] == main.output_size
+
+
+def test_grid_view_has_one_panel_per_person_up_to_four():
+    info, t2, t3 = _depth_scene()
+    r = Renderer(info, t2, t3, view="grid")
+    assert len(r.views) == 3
+    for k, v in enumerate(r.views):
+        assert v.x0 + v.w <= r.right_w and v.y0 + v.h <= r.h
+        p = int(v.only[0])
+        e, c = _extent(r, 20, p, k)
+        assert e >= 0.5 * v.h and abs(c[0] - v.w / 2) < 0.15 * v.w
+    panel = r.render(_frame(info), 20)[:, r.left_w:]
+    for v in r.views:  # every sub-panel has a skeleton drawn in it (left/right colours)
+        sub = panel[v.y0: v.y0 + v.h, v.x0: v.x0 + v.w].astype(int)
+        assert (np.abs(sub - LEFT_RGB).sum(-1) < 60).sum() > 20
+    many = [t3[0]] + [t3[0].__class__(t3[0].track_id + 10 * k, t3[0].frames, t3[0].joints_cam,
+                                       joints_world=t3[0].joints_world) for k in range(1, 6)]
+    assert len(Renderer(info, [], many, view="grid").views) == 4
+
+
+def test_unknown_view_is_rejected():
+    info, t2, t3 = _scene(T=5)
+    with pytest.raises(ValueError, match="view"):
+        Renderer(info, t2, t3, view="side")
