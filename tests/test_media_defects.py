@@ -288,3 +288,19 @@ def test_a_complete_run_replaces_the_previous_runs_files(tmp_path, fake_frontend
     assert runner.invoke(app, args + ["--export", "npz", "--no-render"]).exit_code == 0
     # the folder holds one run's outputs: the old video, JSON and CSV would be stale; other files stay
     assert sorted(p.name for p in out.iterdir()) == sorted(["walk.npz", RUN_RECORD, "my notes.txt"])
+
+
+def test_batch_refuses_a_clip_folder_of_another_input(tmp_path):
+    from hotdemo.batch import run_batch
+
+    for sub, n in (("a", 12), ("b", 15)):
+        (tmp_path / sub).mkdir()
+        write_video(tmp_path / sub / "clip.mp4", person_frames(n))
+    out = tmp_path / "out"
+    kw = dict(config=pipeline().config, pipeline_factory=lambda cfg: pipeline(), verbose=False)
+    assert run_batch(tmp_path / "a", out, **kw).ok
+    r = run_batch(tmp_path / "b", out, **kw)
+    assert not r.ok and "already holds the outputs of" in r.clips[0].error
+    assert json.loads((out / "clip" / "clip.json").read_text())["video"]["frame_count"] == 12
+    assert run_batch(tmp_path / "b", out, overwrite=True, **kw).ok
+    assert json.loads((out / "clip" / RUN_RECORD).read_text())["input"] == str((tmp_path / "b" / "clip.mp4").resolve())
