@@ -3,7 +3,8 @@
 Where a weights file is looked for, in order (first hit wins):
 
 1. ``weights_dir`` (the ``--weights-dir`` option) or ``$HOTDEMO_WEIGHTS_DIR``;
-2. the project's bundled ``weights/`` folder (weights we train and ship);
+2. the weights that ship inside the package (``hotdemo/bundled/``, package data: the lifter
+   we train, see :func:`hotdemo.paths.bundled_lifter_path`);
 3. the download cache, ``$HOTDEMO_HOME/weights`` (default ``~/.cache/hotdemo/weights``);
 4. otherwise it is downloaded from the manifest URL into the cache: streamed to a hidden
    temporary file in the cache folder while its sha256 is computed, then renamed into
@@ -22,6 +23,10 @@ their ``publish_model`` convention); for those files the manifest holds that pre
 :func:`verify` checks it — a 32-bit check that catches corruption and truncation, not a
 cryptographic pin. :attr:`WeightSpec.full_hash` says which is which, and ``hotdemo
 weights list`` shows it.
+
+The shipped lifter is not downloaded: :func:`shipped_specs` describes it, with the sha256
+pinned in ``<file>.sha256`` beside it (``sha256sum`` format), so ``hotdemo weights verify``
+checks it, or a copy of it, like any other file.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Tuple, Union
 
 from .errors import WeightsError
-from .paths import bundled_weights_dir, cache_dir
+from .paths import bundled_lifter_path, bundled_weights_dir, cache_dir
 
 PathLike = Union[str, os.PathLike]
 
@@ -56,6 +61,7 @@ class WeightSpec:
     kind: str  #: "detector", "pose2d" or "lifter"
     description: str
     hash_source: str = ""  #: where the checksum comes from
+    shipped: bool = False  #: inside the package (no download, ``url`` empty)
 
     @property
     def full_hash(self) -> bool:
@@ -94,11 +100,37 @@ MANIFEST: Dict[str, WeightSpec] = {
 }
 
 
+def _read_sha256_file(path: Path) -> str:
+    """The digest in a ``sha256sum``-format file, or "" when it is missing or malformed."""
+    try:
+        word = path.read_text(encoding="ascii").split()[0].lower()
+    except (OSError, UnicodeDecodeError, IndexError):
+        return ""
+    return word if len(word) == 64 and all(c in "0123456789abcdef" for c in word) else ""
+
+
+def shipped_specs() -> List[WeightSpec]:
+    """The weights that ship inside the package (the default lifter), checksums from the
+    ``.sha256`` files beside them."""
+    p = bundled_lifter_path()
+    return [WeightSpec(
+        name=p.stem, url="", sha256=_read_sha256_file(p.with_name(p.name + ".sha256")), size=None,
+        licence="research only (trained by hotdemo on Human3.6M motion)", filename=p.name, kind="lifter",
+        description="HoT-MixSTE lifter trained by hotdemo, shipped in the package (model card: README.md beside it)",
+        hash_source=f"{p.name}.sha256 shipped beside it", shipped=True,
+    )]
+
+
+def all_specs() -> List[WeightSpec]:
+    """The downloadable manifest entries, then the shipped ones."""
+    return list(MANIFEST.values()) + shipped_specs()
+
+
 # ------------------------------------------------------------------ lookup
 def get_spec(name: str) -> Optional[WeightSpec]:
-    """The manifest entry for a manifest name or its file name (case-insensitive), else None."""
+    """The entry (downloadable or shipped) for a name or its file name (case-insensitive), else None."""
     key = str(name).strip().lower()
-    for s in MANIFEST.values():
+    for s in all_specs():
         if key in (s.name.lower(), s.filename.lower()) or key == Path(s.filename).stem.lower():
             return s
     return None
@@ -131,7 +163,11 @@ def search_dirs(weights_dir: Optional[PathLike] = None) -> List[Path]:
 
 
 def find_local(spec: WeightSpec, weights_dir: Optional[PathLike] = None) -> Optional[Path]:
-    """First existing copy of ``spec``'s file in :func:`search_dirs`, unverified; None if none."""
+    """First existing copy of ``spec``'s file in :func:`search_dirs` (for a shipped entry: the
+    package's own copy), unverified; None if none."""
+    if spec.shipped:
+        p = bundled_lifter_path().with_name(spec.filename)
+        return p if p.is_file() else None
     for d in search_dirs(weights_dir):
         p = d / spec.filename
         if p.is_file():
@@ -149,6 +185,8 @@ def sha256_file(path: PathLike) -> str:
 
 
 def _redownload_hint(spec: WeightSpec) -> str:
+    if spec.shipped:
+        return "reinstall hotdemo to get the shipped file back"
     return f"delete it and run `hotdemo weights download {spec.name}`"
 
 
@@ -157,6 +195,8 @@ def check_file(path: PathLike, spec: WeightSpec) -> Path:
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"{path}: no such weights file")
+    if not spec.sha256:
+        raise WeightsError(f"{path}: no checksum to verify it against ({spec.hash_source or 'none recorded'} is missing)")
     n = path.stat().st_size
     if spec.size is not None and n != spec.size:
         raise WeightsError(
@@ -188,7 +228,7 @@ def verify(name_or_path: PathLike, *, weights_dir: Optional[PathLike] = None) ->
     if spec is None:
         if os.sep in s or "/" in s:
             raise WeightsError(f"{p}: no such weights file")
-        raise WeightsError(f"unknown weights {s!r}; known: {', '.join(MANIFEST)}")
+        raise WeightsError(f"unknown weights {s!r}; known: {', '.join(x.name for x in all_specs())}")
     local = find_local(spec, weights_dir)
     if local is None:
         raise WeightsError(f"{spec.filename} is not downloaded; run `hotdemo weights download {spec.name}`")
@@ -313,12 +353,15 @@ def resolve(name_or_path: PathLike, *, weights_dir: Optional[PathLike] = None, d
     if p.is_dir():
         raise WeightsError(f"{p} is a folder; expected a weights file")
     if spec is None:
-        raise WeightsError(f"{p}: no such weights file (and not a built-in name: {', '.join(MANIFEST)})")
+        raise WeightsError(f"{p}: no such weights file (and not a built-in name: {', '.join(x.name for x in all_specs())})")
     if os.sep in s or "/" in s:
         raise WeightsError(f"{p}: no such weights file")
     local = find_local(spec, weights_dir)
     if local is not None:
         return check_file(local, spec)
+    if spec.shipped:
+        raise WeightsError(f"{spec.filename}, which ships with hotdemo, is missing from {bundled_lifter_path().parent}; "
+                           "reinstall hotdemo")
     if not download:
         dirs = ", ".join(str(d) for d in search_dirs(weights_dir))
         raise WeightsError(f"{spec.filename} not found in {dirs}; download {spec.url} and put it in one of those folders")
@@ -326,12 +369,27 @@ def resolve(name_or_path: PathLike, *, weights_dir: Optional[PathLike] = None, d
 
 
 def status(weights_dir: Optional[PathLike] = None) -> List[Tuple[WeightSpec, Optional[Path]]]:
-    """Every manifest entry with its local copy (unverified) or None."""
-    return [(s, find_local(s, weights_dir)) for s in MANIFEST.values()]
+    """Every entry (downloadable, then shipped) with its local copy (unverified) or None."""
+    return [(s, find_local(s, weights_dir)) for s in all_specs()]
+
+
+def download_all(specs: Iterable[WeightSpec], *, weights_dir: Optional[PathLike] = None, progress: bool = True
+                 ) -> List[Tuple[WeightSpec, Union[Path, WeightsError]]]:
+    """Fetch (or find, verified) every spec; one failing file does not stop the others.
+
+    Returns ``(spec, path)`` for each success and ``(spec, WeightsError)`` for each failure,
+    in order. Shipped entries are only checked for presence."""
+    out: List[Tuple[WeightSpec, Union[Path, WeightsError]]] = []
+    for spec in specs:
+        try:
+            out.append((spec, resolve(spec.name, weights_dir=weights_dir, progress=progress)))
+        except WeightsError as e:
+            out.append((spec, e))
+    return out
 
 
 def names(kind: Optional[str] = None) -> List[str]:
-    return [s.name for s in MANIFEST.values() if kind is None or s.kind == kind]
+    return [s.name for s in all_specs() if kind is None or s.kind == kind]
 
 
 def format_size(n: Optional[int]) -> str:
@@ -345,6 +403,7 @@ def format_size(n: Optional[int]) -> str:
 
 
 __all__: Iterable[str] = [
-    "WeightSpec", "MANIFEST", "get_spec", "resolve", "verify", "fetch", "check_file", "sha256_file",
+    "WeightSpec", "MANIFEST", "shipped_specs", "all_specs", "get_spec", "resolve", "verify", "fetch",
+    "download_all", "check_file", "sha256_file",
     "search_dirs", "find_local", "weights_cache_dir", "status", "names", "format_size",
 ]

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from hotdemo.errors import CheckpointError, WeightsError
+from hotdemo.errors import CheckpointError, InputError, WeightsError
 from hotdemo.models.hrnet import HRNet, convert_state_dict, load_hrnet
-from hotdemo.pose2d import TorchHeatmapPose, _input_wh_from_name, build_pose2d
+from hotdemo.pose2d import HeatmapHead, TorchRunner, build_pose2d
 
 torch.set_num_threads(1)
 
@@ -62,16 +62,48 @@ def test_loads_checkpoint_layouts(small, tmp_path, layout):
         torch.testing.assert_close(loaded(x), y)
 
 
-def test_build_pose2d_reads_width_and_input_size(small, tmp_path):
+def test_build_pose2d_reads_width_from_contents_never_the_file_name(small, tmp_path, caplog):
     m, _, _ = small
-    assert _input_wh_from_name("pose_hrnet_w48_384x288.pth") == (288, 384)
-    path = tmp_path / "pose_hrnet_w8_128x96.pth"
+    # a file named like a 384x288 W48 model still runs as what its contents say: W8, and the
+    # HRNet default 256x192 (HRNet weights do not record an input size), with a warning
+    path = tmp_path / "pose_hrnet_w48_384x288.pth"
     torch.save(m.state_dict(), path)
-    est = build_pose2d(str(path))
-    assert isinstance(est, TorchHeatmapPose) and est.input_wh == (96, 128) and est.model.width == 8
+    with caplog.at_level("WARNING", logger="hotdemo"):
+        est = build_pose2d(str(path))
+    assert "does not record its input size" in caplog.text
+    assert isinstance(est.runner, TorchRunner) and isinstance(est.head, HeatmapHead)
+    assert est.input_wh == (192, 256) and est.runner.model.width == 8 and est.spec.family == "hrnet"
     frame = np.random.default_rng(0).integers(0, 255, (120, 160, 3), dtype=np.uint8)
     (kp, sc), = est([frame], [np.array([[40, 10, 100, 110]], np.float32)])
     assert kp.shape == (1, 17, 2) and sc.shape == (1, 17) and np.isfinite(kp).all()
+
+
+def test_input_size_from_an_mmpose_config_in_the_file_or_a_json_spec(small, tmp_path):
+    m, _, _ = small
+    sd = m.state_dict()
+    cfg = "codec = dict(type='MSRAHeatmap', input_size=(96, 128), heatmap_size=(24, 32), sigma=2)"
+    obj = {"state_dict": {(("head." + k) if k.startswith("final_layer") else "backbone." + k): v
+                          for k, v in sd.items()}, "meta": {"cfg": cfg}}
+    torch.save(obj, tmp_path / "renamed.pth")
+    assert build_pose2d(str(tmp_path / "renamed.pth")).input_wh == (96, 128)
+    torch.save(sd, tmp_path / "plain.pth")
+    (tmp_path / "w8.json").write_text('{"family": "hrnet", "weights": "plain.pth", "input_wh": [288, 384]}')
+    est = build_pose2d(str(tmp_path / "w8.json"))
+    assert est.input_wh == (288, 384) and est.spec.name == "w8" and est.runner.model.width == 8
+    assert build_pose2d(str(tmp_path / "plain.pth"), input_wh=(144, 192)).input_wh == (144, 192)
+    (tmp_path / "bad.json").write_text('{"family": "hrnet", "weights": "plain.pth", "size": [1, 2]}')
+    with pytest.raises(InputError, match="unknown field"):
+        build_pose2d(str(tmp_path / "bad.json"))
+
+
+def test_unknown_layout_is_one_line_listing_the_supported_ones(tmp_path):
+    torch.save({"encoder.weight": torch.zeros(3, 3)}, tmp_path / "other.pth")
+    with pytest.raises(CheckpointError) as e:
+        build_pose2d(str(tmp_path / "other.pth"))
+    msg = str(e.value)
+    assert "\n" not in msg and "unknown 2D checkpoint layout" in msg and "hrnet:" in msg
+    with pytest.raises(InputError, match="unknown 2D pose model"):
+        build_pose2d("no_such_model")
 
 
 def test_bad_checkpoints_raise_clear_errors(small, tmp_path):

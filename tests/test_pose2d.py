@@ -5,8 +5,8 @@ import cv2
 import numpy as np
 import pytest
 
-from hotdemo.pose2d import (PoseEstimator, _HeatmapMixin, _flip_heatmaps, apply_affines, box_to_center_scale,
-                            crop_affines, crop_images, decode_heatmaps, decode_simcc, invert_affines)
+from hotdemo.pose2d import (HeatmapHead, PoseEstimator, Runner, apply_affines, box_to_center_scale, crop_affines,
+                            crop_images, decode_heatmaps, decode_simcc, flip_heatmaps, invert_affines)
 from hotdemo.skeletons import COCO17
 
 
@@ -103,22 +103,23 @@ def test_flip_heatmaps_mirrors_and_swaps_sides():
     pts[0, :, 1] = 30
     hm = gaussian_maps(pts)
     flipped = np.ascontiguousarray(hm[..., ::-1])  # what the model would see on a mirrored crop
-    back = _flip_heatmaps(flipped, shift=0.0)
+    back = flip_heatmaps(flipped, shift=0.0)
     perm = COCO17.flip_permutation
     np.testing.assert_allclose(back, hm[:, perm])
 
 
-class BlobPose(_HeatmapMixin, PoseEstimator):
+class BlobRunner(Runner):
     """A stand-in 'model': every joint's heatmap is the crop's red channel sampled at every 4th
     pixel (heatmap pixel i <-> crop pixel 4 i, the HRNet training convention), so the decoded
     keypoint is wherever the bright blob is."""
 
-    input_wh = (192, 256)
-
-    def _infer(self, crops):
+    def __call__(self, crops):
         hm = crops[:, ::4, ::4, 0].astype(np.float32) / 255
-        return np.repeat(hm[:, None], 17, axis=1)
+        return (np.repeat(hm[:, None], 17, axis=1),)
 
+
+def BlobPose(**kw):
+    return PoseEstimator(BlobRunner(), HeatmapHead(), (192, 256), **kw)
 
 
 @pytest.mark.parametrize("flip", [False, True])
@@ -172,7 +173,7 @@ def test_simplepose_on_real_people(indoor_frame):
     boxes = det([frame])[0][:, :4]
     assert len(boxes) == 2
     pose = build_pose2d(str(sh / "models/ultralight-simplepose/simplepose_256x192.onnx"))
-    assert pose.kind == "heatmap" and pose.input_wh == (192, 256)
+    assert pose.kind == "heatmap" and pose.input_wh == (192, 256) and isinstance(pose.head, HeatmapHead)
     (kp, sc), = pose([frame], [boxes])
     assert kp.shape == (2, 17, 2)
     for k, s, b in zip(kp, sc, boxes):

@@ -217,3 +217,60 @@ def test_given_path_with_a_manifest_file_name_is_verified(tmp_path, env, monkeyp
     f.write_bytes(PAYLOAD[:-1] + b"!")
     with pytest.raises(WeightsError, match="fake_model.bin: checksum mismatch"):
         W.resolve(f)
+
+
+# ------------------------------------------------------------------ the shipped lifter, the CLI
+def _cli(args, **kw):
+    from typer.testing import CliRunner
+
+    from hotdemo.cli import app
+
+    r = CliRunner().invoke(app, args, **kw)
+    return r, re.sub(r"\x1b\[[0-9;]*m", "", r.output)
+
+
+def test_weights_list_shows_the_shipped_lifter_with_its_sha256():
+    from hotdemo.paths import bundled_lifter_path
+
+    p = bundled_lifter_path()
+    r, out = _cli(["weights", "list"], env={"COLUMNS": "100"})
+    assert r.exit_code == 0, out
+    assert "hot_mixste_h36m" in out and "lifter" in out
+    # its full sha256, copyable in sha256sum format, equal to the file's
+    assert f"{W.sha256_file(p)}  {p.name}" in out
+
+
+def test_weights_verify_accepts_the_shipped_lifter_and_a_copy_of_it(tmp_path):
+    from hotdemo.paths import bundled_lifter_path
+
+    r, out = _cli(["weights", "verify", str(bundled_lifter_path())])
+    assert r.exit_code == 0 and out.startswith("ok"), out
+    r, out = _cli(["weights", "verify", "hot_mixste_h36m"])
+    assert r.exit_code == 0 and out.startswith("ok"), out
+    copy = tmp_path / bundled_lifter_path().name
+    data = bytearray(bundled_lifter_path().read_bytes())
+    copy.write_bytes(bytes(data))
+    assert W.verify(copy) == copy
+    data[len(data) // 2] ^= 0xFF
+    copy.write_bytes(bytes(data))
+    r, out = _cli(["weights", "verify", str(copy)])
+    assert r.exit_code == 3 and out.startswith("error:") and "checksum mismatch" in out and "Traceback" not in out
+
+
+def test_download_carries_on_past_a_failing_file_and_reports_all(server, env, monkeypatch):
+    www, base = server
+    other = PAYLOAD[::-1]
+    (www / "good.bin").write_bytes(other)
+    good = W.WeightSpec(name="good_model", url=f"{base}/good.bin", sha256=hashlib.sha256(other).hexdigest(),
+                        size=len(other), licence="test", filename="good.bin", kind="pose2d", description="t")
+    monkeypatch.setitem(W.MANIFEST, good.name, good)
+    fake_spec(monkeypatch, f"{base}/missing/fake_model.bin")  # 404; listed first
+    r, out = _cli(["weights", "download", "fake_model", "good_model", "hot_mixste_h36m"])
+    assert r.exit_code == 3, out
+    lines = [l for l in out.splitlines() if l.strip()]
+    assert any(l.startswith("error:") and "fake_model.bin" in l and "404" in l for l in lines), out
+    assert any(l.startswith("ok good_model") for l in lines), out  # tried after the failure
+    assert any(l.startswith("ok hot_mixste_h36m") and "shipped" in l for l in lines), out
+    assert lines[-1].startswith("error: 1 of 3") and "fake_model" in lines[-1]
+    assert (env / "good.bin").read_bytes() == other and not (env / "fake_model.bin").exists()
+    assert "Traceback" not in out

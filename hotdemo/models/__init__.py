@@ -32,7 +32,7 @@ __all__ = [
     "MODELS", "PRUNINGS", "RECOVERIES", "build_model", "model_config", "model_name", "config_class",
     "MixSTE", "MixSTEBackbone", "MixSTEConfig", "HoTMixSTE", "HoTMixSTEConfig", "TPCMixSTE",
     "TPCMixSTEConfig", "cluster_index", "dpc_knn_scores", "interpolate_tokens", "motion_index",
-    "uniform_index",
+    "uniform_index", "load_pose2d_model",
 ]
 
 
@@ -71,3 +71,15 @@ def model_config(model: nn.Module) -> dict:
     """The config of ``model`` as a plain dict: ``build_model(model_name(model), **model_config(model))``."""
     model_name(model)
     return model.cfg.to_dict()
+
+
+def load_pose2d_model(path) -> nn.Module:
+    """The 2D keypoint network a checkpoint holds (HRNet, SimDR, TokenPose ... in their official
+    key layouts; the family and size are read from the keys and shapes), weights loaded, eval
+    mode. Its forward takes the official input tensor (B, 3, H, W), ImageNet-normalised RGB, and
+    returns the official outputs: heatmaps (B, J, h, w), or the SimCC x and y vectors. An unknown
+    layout raises :class:`~hotdemo.errors.CheckpointError` listing the supported ones.
+    See :func:`hotdemo.pose2d.registry.load_pose2d_model`."""
+    from ..pose2d.registry import load_pose2d_model as _load
+
+    return _load(path)

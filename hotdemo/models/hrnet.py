@@ -26,7 +26,8 @@ from ..errors import CheckpointError, WeightsError
 
 log = logging.getLogger("hotdemo")
 
-__all__ = ["HRNet", "load_hrnet", "convert_state_dict", "width_from_state_dict"]
+__all__ = ["HRNet", "load_hrnet", "convert_state_dict", "width_from_state_dict", "match_checkpoint",
+           "build_from_arch"]
 
 _BLOCKS_PER_BRANCH = 4
 # (modules, branches) for stages 2, 3 and 4 of every COCO pose HRNet
@@ -242,6 +243,27 @@ def width_from_state_dict(sd: Mapping[str, torch.Tensor]) -> Tuple[int, int]:
     except KeyError as e:
         raise CheckpointError(f"not an HRNet pose checkpoint: key {e.args[0]!r} is missing") from None
     return width, joints
+
+
+def match_checkpoint(sd: Mapping[str, torch.Tensor]):
+    """A 2D-registry :class:`~hotdemo.pose2d.registry.CheckpointInfo` for an HRNet heatmap state
+    dict (already converted), else None. The input size is not in the weights (fully
+    convolutional), so ``input_wh`` is None."""
+    from ..pose2d.registry import CheckpointInfo
+
+    if "transition1.0.0.weight" not in sd or "final_layer.weight" not in sd or "conv1.weight" not in sd:
+        return None
+    if any(k.startswith(("mlp_head", "transformer", "keypoint_token")) for k in sd):
+        return None  # an HRNet backbone under another family's head
+    if sd["final_layer.weight"].ndim != 4:
+        return None
+    width, joints = width_from_state_dict(sd)
+    return CheckpointInfo(variant=f"HRNet-W{width}", arch={"width": width, "num_joints": joints},
+                          head="heatmap", num_joints=joints)
+
+
+def build_from_arch(arch: Mapping) -> HRNet:
+    return HRNet(int(arch.get("width", 32)), int(arch.get("num_joints", 17)))
 
 
 def load_hrnet(path: Union[str, Path], *, map_location: str = "cpu") -> HRNet:

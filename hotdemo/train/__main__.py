@@ -4,7 +4,8 @@ Examples::
 
     python -m hotdemo.train train --run-dir /work/train_runs/hot --steps 3000 --max-minutes 70
     python -m hotdemo.train eval --checkpoint /work/train_runs/hot/best.pt --json eval.json
-    python -m hotdemo.train export /work/train_runs/hot/best.pt weights/hot_mixste_h36m.pt
+    python -m hotdemo.train export /work/train_runs/hot/best.pt hotdemo/bundled/hot_mixste_h36m.pt
+    python -m hotdemo.train cache .device/h36m17_f16.npz    # compact float16 data for a GPU machine
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     S = argparse.SUPPRESS
     t.add_argument("--config", default=None,
                    help="JSON config to start from (e.g. a run's config.json); other options override it")
-    t.add_argument("--data", default=S, help="data_3d_h36m.npz-style file (default: ../shared's)")
-    t.add_argument("--cameras", default=S, help="cameras.json (default: beside --data, else ../shared's)")
+    t.add_argument("--data", default=S, help="data_3d_h36m.npz-style file (default: $HOTDEMO_SHARED's data/h36m/data_3d_h36m_expmap.npz)")
+    t.add_argument("--cameras", default=S, help="cameras.json (default: beside --data, else $HOTDEMO_SHARED's)")
     t.add_argument("--run-dir", default=S, help="run folder; an existing run resumes from its last.pt (required)")
     t.add_argument("--cache-dir", default=S, help="folder for the compact 17-joint cache")
     t.add_argument("--init-from", default=S,
@@ -59,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
                            help=f"augmentation {f.name} (default {v})")
 
     e = sub.add_parser("eval", help="MPJPE / P-MPJPE / MPJVE per action on S9/S11")
-    e.add_argument("--checkpoint", default=None, help="checkpoint (default: weights/hot_mixste_h36m.pt)")
+    e.add_argument("--checkpoint", default=None, help="checkpoint (default: the shipped hotdemo/bundled/hot_mixste_h36m.pt)")
     e.add_argument("--data", default=None)
     e.add_argument("--cameras", default=None)
     e.add_argument("--cache-dir", default=None)
@@ -69,6 +70,11 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--threads", type=int, default=2)
     e.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda[:N]")
     e.add_argument("--json", default=None, help="write the results as JSON here")
+
+    c = sub.add_parser("cache", help="write the compact float16 17-joint motion file (for a GPU machine)")
+    c.add_argument("dst", help="output .npz (e.g. .device/h36m17_f16.npz)")
+    c.add_argument("--data", default=None, help="data_3d_h36m.npz-style file (default: $HOTDEMO_SHARED's)")
+    c.add_argument("--cache-dir", default=None)
 
     x = sub.add_parser("export", help="write a run's best.pt as a shippable fp16 lifter file")
     x.add_argument("src")
@@ -92,6 +98,13 @@ def main(argv: Optional[List[str]] = None) -> int:
             run_evaluation(args.checkpoint, args.data, args.cameras, noise=args.noise, flip=not args.no_flip,
                            max_sequences=args.max_sequences, json_out=args.json, cache_dir=args.cache_dir,
                            threads=args.threads, device=args.device)
+        elif args.command == "cache":
+            from .commands import resolve_inputs
+            from .data import load_motion, save_compact
+
+            data_path, _ = resolve_inputs(args.data, None)
+            out = save_compact(load_motion(data_path, args.cache_dir), args.dst)
+            print(f"{out} ({out.stat().st_size / 1e6:.1f} MB)")
         else:
             from .commands import export_weights
 

@@ -137,15 +137,70 @@ def _cache_key(path: Path) -> str:
     return f"h36m17_{path.stem}_{h}.npz"
 
 
-def load_motion(path: Union[str, Path], cache_dir: Optional[Union[str, Path]] = None) -> MotionData:
-    """Load a ``data_3d_h36m.npz``-style file as :class:`MotionData`, through a 17-joint cache.
+COMPACT_FORMAT = "hotdemo-h36m17-f16-v1"
 
-    ``cache_dir``: where the compact cache (float32 17-joint positions + sequence table) is
-    kept; None disables the cache. The cache is keyed by the source's path, size and mtime.
+
+def save_compact(data: MotionData, path: Union[str, Path]) -> Path:
+    """Write ``data`` as a small, self-contained float16 file (for carrying to a GPU machine).
+
+    Layout (``np.savez_compressed``): ``format`` = :data:`COMPACT_FORMAT`; ``root`` float32
+    (N, 3) pelvis positions, metres; ``rel`` uint8 (2, 16, 3, N): the other 16 joints relative
+    to the pelvis as little-endian float16, stored time-major and split into low / high byte
+    planes (which roughly halves the compressed size); ``table`` str (S, 4): subject, sequence,
+    first row, length. Rounding error of the relative joints: at most 0.5 mm (float16 has 11
+    significant bits and no joint is more than 1.1 m from the pelvis). Written atomically.
+    """
+    path = Path(path)
+    pos = np.asarray(data.positions, dtype=np.float32)
+    root = pos[:, 0]
+    rel = (pos[:, 1:] - pos[:, :1]).astype("<f2")  # (N, 16, 3)
+    planes = np.ascontiguousarray(
+        np.ascontiguousarray(rel.transpose(1, 2, 0)).view(np.uint8).reshape(16, 3, -1, 2).transpose(3, 0, 1, 2))
+    table = np.array([(s.subject, s.name, s.start, s.length) for s in data.sequences], dtype=object).astype(str)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npz")
+    os.close(fd)
+    try:
+        np.savez_compressed(tmp, format=np.array(COMPACT_FORMAT), root=root, rel=planes, table=table)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _load_compact(z) -> MotionData:
+    root = np.asarray(z["root"], dtype=np.float32)
+    planes = z["rel"]
+    if planes.dtype != np.uint8 or planes.shape != (2, 16, 3, len(root)):
+        raise InputError(f"compact motion file: 'rel' has shape {planes.shape}, expected (2, 16, 3, {len(root)})")
+    rel = np.ascontiguousarray(planes.transpose(1, 2, 3, 0)).view("<f2")[..., 0]  # (16, 3, N)
+    pos = np.empty((len(root), 17, 3), np.float32)
+    pos[:, 0] = root
+    pos[:, 1:] = rel.transpose(2, 0, 1).astype(np.float32) + root[:, None]
+    infos = [SequenceInfo(str(s), str(n), action_of(str(n)), int(a), int(b)) for s, n, a, b in z["table"]]
+    return MotionData(pos, infos)
+
+
+def load_motion(path: Union[str, Path], cache_dir: Optional[Union[str, Path]] = None) -> MotionData:
+    """Load a ``data_3d_h36m.npz``-style file, or a compact file from :func:`save_compact`, as
+    :class:`MotionData`, through a 17-joint cache.
+
+    ``cache_dir``: where the 17-joint cache (float32 positions + sequence table) is kept; None
+    disables the cache. The cache is keyed by the source's path, size and mtime. Compact files
+    are read directly (they are already small).
     """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"3D motion file not found: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if "format" in z.files and str(z["format"]) == COMPACT_FORMAT:
+                return _load_compact(z)
+    except ValueError:
+        pass  # a pickled data_3d_h36m.npz: read below
+    except (OSError, KeyError) as e:
+        raise InputError(f"{path}: cannot read the motion file ({e})") from None
     cache = Path(cache_dir) / _cache_key(path) if cache_dir is not None else None
     if cache is not None and cache.is_file():
         with np.load(cache, allow_pickle=False) as z:

@@ -1,0 +1,34 @@
+"""Top-down 2D keypoints (COCO-17): specs, runners, heads, crops and decoding.
+
+* :mod:`.registry` — :class:`Pose2DSpec` (a 2D model declared as data), the family registry
+  and :func:`build_pose2d`, which resolves ``--pose2d NAME|FILE``;
+* :mod:`.runners` — :class:`TorchRunner` (a PyTorch module) and :class:`OnnxRunner` (an ONNX
+  Runtime session): execution, device, input normalisation;
+* :mod:`.heads` — :class:`HeatmapHead` and :class:`SimCCHead`: flip-back and decoding;
+* :mod:`.estimator` — :class:`PoseEstimator` = runner x head: crops, batches, flip test,
+  mapping back to image pixels;
+* :mod:`.geometry` and :mod:`.decode` — the crop affines and the decoders (DARK as the
+  reference computes it, SimCC argmax / split ratio).
+
+Coordinate convention (the same as HRNet / mmpose): the crop maps the box centre to the
+input pixel ``(W/2, H/2)`` and output bin ``u`` to input pixel ``u * W / n`` (``n`` = the
+output width: heatmap pixels or SimCC bins).
+"""
+
+from .decode import decode_heatmaps, decode_simcc, flip_heatmaps, flip_shift, flip_simcc
+from .estimator import PoseEstimator, PoseResult
+from .geometry import (PADDING, apply_affines, box_to_center_scale, crop_affines, crop_images,
+                       invert_affines)
+from .heads import FLIP_ALIGN, Head, HeatmapHead, SimCCHead
+from .registry import (DEFAULT_POSE2D, FAMILIES, POSE2D_SPECS, CheckpointInfo, Pose2DFamily, Pose2DSpec,
+                       build_pose2d, inspect_pose2d_checkpoint, load_pose2d_model, make_head, supported_layouts)
+from .runners import IMAGENET_MEAN, IMAGENET_STD, Normalize, OnnxRunner, Runner, TorchRunner
+
+__all__ = [
+    "PoseEstimator", "PoseResult", "Runner", "TorchRunner", "OnnxRunner", "Normalize", "Head", "HeatmapHead",
+    "SimCCHead", "FLIP_ALIGN", "Pose2DSpec", "Pose2DFamily", "CheckpointInfo", "FAMILIES", "POSE2D_SPECS",
+    "DEFAULT_POSE2D", "build_pose2d", "load_pose2d_model", "inspect_pose2d_checkpoint", "make_head",
+    "supported_layouts", "box_to_center_scale", "crop_affines", "crop_images", "invert_affines",
+    "apply_affines", "decode_heatmaps", "decode_simcc", "flip_heatmaps", "flip_simcc", "flip_shift",
+    "PADDING", "IMAGENET_MEAN", "IMAGENET_STD",
+]
