@@ -12,7 +12,8 @@
   file system, with Ctrl-C held off for that moment) and removes the files of the previous
   run of the same input that this run did not write. On any failure or Ctrl-C the staging
   folder is deleted: the folder holds the previous run's outputs, untouched, or this run's,
-  never a mix; a folder the run created is removed again if it is left empty.
+  never a mix; a folder the run created is removed again if it is left empty. (A run killed
+  outright, SIGKILL or power loss, leaves its staging folder; the next run there removes it.)
 """
 
 from __future__ import annotations
@@ -214,9 +215,9 @@ class OutputFolder:
         try:
             self._lock.try_acquire()
             check_owner(self.out_dir, self.video, self.overwrite)
+            for old in self.out_dir.glob(STAGING_PREFIX + "*"):  # left by a killed run: we hold the lock
+                shutil.rmtree(old, ignore_errors=True)
             self.stage = self.out_dir / f"{STAGING_PREFIX}{os.getpid()}-{threading.get_ident() % 100000}"
-            if self.stage.exists():
-                shutil.rmtree(self.stage, ignore_errors=True)
             try:
                 self.stage.mkdir()
             except OSError as e:

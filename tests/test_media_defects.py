@@ -253,8 +253,10 @@ def test_a_second_process_sees_the_lock(tmp_path):
     finally:
         holder.kill()
         holder.wait()
-    with OutputFolder(out, v):  # a killed holder leaves no stale lock
+    assert list(out.glob(".hotdemo-staging-*"))  # a killed run's staging folder is left...
+    with OutputFolder(out, v):  # ...and a killed holder leaves no stale lock
         pass
+    assert sorted(p.name for p in out.iterdir()) == []  # the next run cleared the leftovers
 
 
 def test_ctrl_c_during_render_keeps_the_previous_outputs_only(tmp_path, fake_frontend, monkeypatch):
