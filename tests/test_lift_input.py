@@ -150,7 +150,7 @@ def test_lifter_options_are_shared(cmd, monkeypatch, tmp_path):
     import hotdemo.video as video
 
     seen = {}
-    monkeypatch.setattr(video, "probe", lambda p: None)
+    monkeypatch.setattr(video, "probe", lambda p, **k: None)
     monkeypatch.setattr(cli, "_config", lambda **kw: seen.update(kw) or (_ for _ in ()).throw(SystemExit(0)))
     runner.invoke(app, [cmd, "x", "-o", str(tmp_path), "--no-flip", "--no-overlap", "--no-smooth"])
     assert seen["no_flip"] and seen["no_overlap"] and seen["no_smooth"], seen
