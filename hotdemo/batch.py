@@ -286,7 +286,7 @@ def run_batch(folder, output=None, *, config=None, recursive: bool = False, patt
     con = _console(verbose)
     if con:
         n_skip = len(jobs) - len(todo)
-        con.print(f"{len(jobs)} clip{'s' if len(jobs) != 1 else ''} in {folder}"
+        con.print(f"{len(jobs)} clip{'s' if len(jobs) != 1 else ''} in {escape(str(folder))}"
                   + (f", {n_skip} already done (skipped; --overwrite redoes them)" if n_skip else ""), highlight=False)
 
     def record(r: ClipResult) -> None:
@@ -306,7 +306,7 @@ def run_batch(folder, output=None, *, config=None, recursive: bool = False, patt
                 try:
                     for j in todo:
                         if con:
-                            con.print(f"[bold]→[/] {j.rel_input}", highlight=False)
+                            con.print(f"[bold]→[/] {escape(j.rel_input)}", highlight=False, soft_wrap=True)
                         record(process_clip(pipeline, j, fp))
                 finally:
                     close = getattr(pipeline, "__exit__", None)
@@ -320,7 +320,7 @@ def run_batch(folder, output=None, *, config=None, recursive: bool = False, patt
         report.seconds = time.perf_counter() - t0
         _write_json_atomic(out_root / REPORT_NAME, report.to_dict())
         if con:
-            con.print(f"[yellow]interrupted[/]: report written to {out_root / REPORT_NAME}; "
+            con.print(f"[yellow]interrupted[/]: report written to {escape(str(out_root / REPORT_NAME))}; "
                       "run the same command again to resume", highlight=False)
         raise KeyboardInterrupt from None
     report.clips = [results[j.rel_input] for j in jobs]
@@ -433,6 +433,13 @@ def run_on_ray(address: str, jobs: Sequence[_Job], config, fp, factory, record, 
 
 
 # ---------------------------------------------------------------- output
+def escape(text: str) -> str:
+    """``text`` (a path, an error message) shown literally by rich: ``Title [id].mp4`` is not markup."""
+    from rich.markup import escape as _escape
+
+    return _escape(str(text))
+
+
 def _console(verbose: bool):
     if not verbose:
         return None
@@ -444,9 +451,10 @@ def _console(verbose: bool):
 def _print_clip_line(con, r: ClipResult, done: int, total: int) -> None:
     colour = {"ok": "green", "failed": "red", "interrupted": "yellow"}.get(r.status, "white")
     detail = (f"{r.frames} frames, {r.people} people, {r.seconds:.1f} s" if r.status == "ok" else (r.error or ""))
-    con.print(f"[{colour}]{r.status}[/] [{done}/{total}] {r.input}: {detail}", highlight=False, soft_wrap=True)
+    con.print(f"[{colour}]{r.status}[/] \\[{done}/{total}] {escape(r.input)}: {escape(detail)}", highlight=False,
+              soft_wrap=True)
     for w in r.warnings:
-        con.print(f"  [yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
+        con.print(f"  [yellow]warning:[/] {escape(w)}", highlight=False, soft_wrap=True)
 
 
 def print_summary(report: BatchReport, con=None) -> None:
@@ -461,9 +469,10 @@ def print_summary(report: BatchReport, con=None) -> None:
     colour = {"ok": "green", "skipped": "cyan", "failed": "red", "interrupted": "yellow"}
     for c in report.clips:
         note = c.error or ("; ".join(c.warnings) if c.warnings else "")
-        t.add_row(c.input, f"[{colour.get(c.status, 'white')}]{c.status}[/]",
+        t.add_row(escape(c.input), f"[{colour.get(c.status, 'white')}]{c.status}[/]",
                   "" if c.frames is None else str(c.frames), "" if c.people is None else str(c.people),
-                  "" if c.seconds is None else f"{c.seconds:.1f}", note)
+                  "" if c.seconds is None else f"{c.seconds:.1f}", escape(note))
     con.print(t)
     counts = ", ".join(f"{v} {k}" for k, v in report.counts().items())
-    con.print(f"{counts} in {report.seconds:.1f} s; report: {Path(report.output) / REPORT_NAME}", highlight=False)
+    con.print(f"{counts} in {report.seconds:.1f} s; report: {escape(str(Path(report.output) / REPORT_NAME))}",
+              highlight=False, soft_wrap=True)

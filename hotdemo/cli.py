@@ -7,6 +7,7 @@ Errors the user can cause (hotdemo.errors.HotdemoError) are printed as one line,
 from __future__ import annotations
 
 import functools
+import math
 import os
 import sys
 from pathlib import Path
@@ -135,6 +136,9 @@ def _config(**kw):
     from .pipeline import PipelineConfig
 
     kw["exports"] = _parse_exports(kw.pop("export"))
+    spin = kw.get("spin_deg_per_s")
+    if spin is not None and not math.isfinite(spin):
+        raise InputError(f"--spin must be a finite number of degrees per second (0 for a fixed view), got {spin}")
     if "view" in kw:
         from .render import VIEWS
 
@@ -174,15 +178,15 @@ def run(
     from .pipeline import Pipeline, default_output_dir, prepare_output_dir
     from .video import probe
 
-    # a bad input or an unwritable output folder fails here, before any model is loaded
-    probe(video)
-    prepare_output_dir(output or default_output_dir(video))
+    # bad options, a bad input or an unwritable output folder fail here, before any model is loaded
     cfg = _config(
         detector=detector, pose2d=pose2d, lifter=lifter, lifter_checkpoint=lifter_checkpoint,
         allow_untrained=allow_untrained, device=device, weights_dir=weights_dir, people=people,
         det_conf=det_conf, det_iou=det_iou, det_imgsz=det_size, pose_flip=pose_flip,
         track_id=track_id, export=export, render=not no_render, spin_deg_per_s=spin, view=view,
     )
+    probe(video)
+    prepare_output_dir(output or default_output_dir(video))
     out = output or default_output_dir(video)
     with Pipeline(cfg, verbose=True) as pipe:
         result = pipe.run(video, out)

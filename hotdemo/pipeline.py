@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, TypeVar
 
 import numpy as np
+from rich.markup import escape
 
 from .errors import InputError, OutputError
 from .types import Track2D, Track3D, VideoInfo
@@ -245,14 +246,14 @@ class Pipeline:
             for c in caught:
                 if issubclass(c.category, VideoWarning):
                     warnings.append(str(c.message))
-                    progress.print(f"[yellow]warning:[/] {c.message}")
+                    progress.print(f"[yellow]warning:[/] {escape(str(c.message))}")
                 else:
                     _warnings.showwarning(c.message, c.category, c.filename, c.lineno)
             stage["2d"] = time.perf_counter() - ts
             if not tracks2d:
                 msg = f"no person was found in {video.name} (or none long enough to lift); outputs have no tracks"
                 warnings.append(msg)
-                progress.print(f"[yellow]warning:[/] {msg}")
+                progress.print(f"[yellow]warning:[/] {escape(msg)}")
             ts = time.perf_counter()
             tracks3d = self.lift_tracks(tracks2d, info, progress)
             if tracks3d:

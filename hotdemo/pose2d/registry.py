@@ -170,6 +170,19 @@ def make_head(spec: Pose2DSpec, **overrides) -> Head:
 
 # ----------------------------------------------------------------------------- checkpoints
 
+#: what ``--pose2d`` takes, for error messages
+POSE2D_EXPECTED = (f"a 2D pose model: a built-in name ({DEFAULT_POSE2D}), an HRNet-style .pth/.pt checkpoint, "
+                   "a top-down .onnx model (heatmap or SimCC) or a .json spec")
+
+
+def _is_ultralytics_checkpoint(obj: Any) -> bool:
+    """An ultralytics YOLO ``.pt`` (a pickled ``model`` object from the ultralytics package)."""
+    if not isinstance(obj, Mapping):
+        return False
+    model = obj.get("model") or obj.get("ema")
+    return type(model).__module__.split(".")[0] == "ultralytics" or {"train_args", "date", "version"} <= set(obj)
+
+
 def _read(path: Path) -> Any:
     import torch
 
@@ -185,6 +198,9 @@ def _read(path: Path) -> Any:
         except Exception:
             msg = str(first).strip().splitlines()[0] if str(first).strip() else type(first).__name__
             raise CheckpointError(f"cannot read 2D checkpoint {path}: {msg}") from None
+        if _is_ultralytics_checkpoint(obj):
+            raise InputError(f"--pose2d {path}: an ultralytics YOLO checkpoint is a detector, give it to --detector; "
+                             f"expected {POSE2D_EXPECTED}")
         log.warning("%s: loaded with full unpickling (it holds more than tensors)", path.name)
         return obj
 
@@ -337,7 +353,10 @@ def _onnx_estimator(path: Path, *, spec: Optional[Pose2DSpec], device: str, inpu
     elif len(shapes) >= 2 and len(shapes[0]) == 3 and len(shapes[1]) == 3:
         head_kind = "simcc"
     else:
-        raise WeightsError(f"{path.name}: outputs {shapes} are neither heatmaps (B, J, h, w) nor SimCC vectors")
+        looks = "; a single (B, C, N) output is a YOLO detector's, give it to --detector" if (
+            len(shapes) == 1 and len(shapes[0]) == 3) else ""
+        raise InputError(f"{path}: outputs {shapes} are neither heatmaps (B, J, h, w) nor SimCC vectors{looks}; "
+                         f"expected {POSE2D_EXPECTED}")
     wh = input_wh or (base.input_wh if spec is not None else None) or runner.input_wh
     if wh is None:
         raise InputError(f"{path.name}: input size is dynamic; give input_wh=(W, H) or a .json spec")
@@ -358,6 +377,19 @@ def _resolve_weights(name: str, weights_dir: Optional[str]) -> Path:
     from ..weights import resolve
 
     return Path(resolve(name, weights_dir=weights_dir))
+
+
+def manifest_name(spec: "Optional[str | Pose2DSpec]") -> Optional[str]:
+    """The weights-manifest name that :func:`build_pose2d` would fetch for ``spec``, or None
+    when it names local files."""
+    s = spec if isinstance(spec, Pose2DSpec) else None
+    if s is None:
+        text = str(spec or DEFAULT_POSE2D).strip()
+        s = POSE2D_SPECS.get(text) or POSE2D_SPECS.get(text.lower())
+    if s is None or not s.weights:
+        return None
+    w = str(s.weights)
+    return None if Path(w).expanduser().is_file() or os.sep in w or "/" in w else w
 
 
 def build_pose2d(spec: "Optional[str | Pose2DSpec]" = None, *, device: str = "cpu", flip_test: bool = False,
@@ -386,6 +418,9 @@ def build_pose2d(spec: "Optional[str | Pose2DSpec]" = None, *, device: str = "cp
                 if not p.is_file():
                     raise InputError(f"{text}: no such 2D model spec file")
                 s = _spec_from_json(p)
+            elif low.endswith((".weights", ".cfg")):
+                raise InputError(f"--pose2d {text}: a Darknet file is a detector, give the .weights file to "
+                                 f"--detector; expected {POSE2D_EXPECTED}")
             elif low.endswith(".onnx"):
                 return _onnx_estimator(_resolve_weights(text, weights_dir), spec=None, device=device,
                                        input_wh=input_wh, heatmap_decoding=heatmap_decoding,
