@@ -15,6 +15,7 @@ from typing import List, Optional
 
 import typer
 from rich.console import Console
+from typer.core import TyperCommand, TyperGroup
 from rich.markup import escape
 
 from . import __version__
@@ -24,7 +25,76 @@ os.environ.setdefault("YOLO_OFFLINE", "1")
 
 console = Console(stderr=True)
 
-app = typer.Typer(
+
+# ---------------------------------------------------------------- help that reads right
+# Typer renders help with rich markup, so help text is escaped here (``hotdemo[ray]`` and
+# ``[default: 128]`` stay as written); flags get no ``<bool>`` type, and the usage line names
+# arguments the usual way (``VIDEO``, ``[NAMES]...``) whatever the Typer version draws.
+# tests/test_cli.py checks the rendered help.
+def _tidy_help(cmd) -> None:
+    if cmd.help:
+        cmd.help = escape(cmd.help)
+    for p in cmd.params:
+        _tidy_param(p)
+
+
+def _tidy_param(p) -> None:
+    if getattr(p, "help", None):
+        p.help = escape(p.help)
+    if getattr(p, "is_flag", False):
+        p.metavar = ""
+
+
+def _usage_pieces(cmd, ctx) -> List[str]:
+    rv = [cmd.options_metavar] if cmd.options_metavar else []
+    for p in cmd.get_params(ctx):
+        if getattr(p, "param_type_name", "") != "argument":
+            continue
+        name = (p.metavar or p.name or "ARG").upper() + ("..." if p.nargs != 1 else "")
+        rv.append(name if p.required else f"[{name}]")
+    return rv
+
+
+class _Command(TyperCommand):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _tidy_help(self)
+
+    def collect_usage_pieces(self, ctx):
+        return _usage_pieces(self, ctx)
+
+    def get_help_option(self, ctx):
+        opt = super().get_help_option(ctx)
+        if opt is not None:
+            _tidy_param(opt)
+        return opt
+
+
+class _Group(TyperGroup):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _tidy_help(self)
+
+    def get_help_option(self, ctx):
+        opt = super().get_help_option(ctx)
+        if opt is not None:
+            _tidy_param(opt)
+        return opt
+
+
+class _Typer(typer.Typer):
+    """A Typer whose commands use :class:`_Command` unless told otherwise."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("cls", _Group)
+        kwargs.setdefault("rich_markup_mode", "rich")
+        super().__init__(**kwargs)
+
+    def command(self, *args, cls=None, **kwargs):
+        return super().command(*args, cls=cls or _Command, **kwargs)
+
+
+app = _Typer(
     name="hotdemo",
     help=(
         "Turn an ordinary video into 3D human poses: YOLO person detection and tracking, "
@@ -319,7 +389,7 @@ def eval_cmd(
                    json_out=json_out, threads=threads, log=lambda m: typer.echo(m), device=device)
 
 
-weights_app = typer.Typer(help="List, download and verify model weights.", no_args_is_help=True)
+weights_app = _Typer(help="List, download and verify model weights.", no_args_is_help=True)
 app.add_typer(weights_app, name="weights")
 
 WeightNamesArg = typer.Argument(None, help="Manifest names (default: all).", show_default=False)

@@ -79,18 +79,20 @@ def build_frontend(detector: Optional[str] = None, pose2d: Optional[str] = None,
                    max_people: Optional[int] = None, **tracker_opts) -> FrontEnd2D:
     """Build the front end from detector / pose specs (see :func:`hotdemo.detect.build_detector`
     and :func:`hotdemo.pose2d.build_pose2d`); extra keyword options go to :class:`Tracker`."""
-    from pathlib import Path
-
-    from .detect import check_detector_file
     from .detect import manifest_name as detector_weights
     from .pose2d.registry import manifest_name as pose2d_weights
     from .weights import ensure_local
 
-    if detector and Path(detector).expanduser().is_file():  # a wrong file fails before any download
-        check_detector_file(Path(detector).expanduser())
+    def make_detector():
+        return build_detector(detector, device=device, conf=conf, iou=iou, imgsz=imgsz, weights_dir=weights_dir)
+
+    det_name = detector_weights(detector)
+    # a local detector is built first, so that a wrong file or option fails before any download
+    det = make_detector() if det_name is None else None
     # every default model that must be downloaded, at once: offline, one error names them all
-    ensure_local([detector_weights(detector), pose2d_weights(pose2d)], weights_dir=weights_dir)
-    det = build_detector(detector, device=device, conf=conf, iou=iou, imgsz=imgsz, weights_dir=weights_dir)
+    ensure_local([det_name, pose2d_weights(pose2d)], weights_dir=weights_dir)
+    if det is None:
+        det = make_detector()
     pose = build_pose2d(pose2d, device=device, flip_test=flip_test, weights_dir=weights_dir)
     return FrontEnd2D(det, tracker if tracker is not None else Tracker(**tracker_opts), pose,
                       max_people=max_people)
