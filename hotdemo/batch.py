@@ -7,7 +7,9 @@
   get ``x_mp4/`` and ``x_mov/``.)
 * Resumable: after a clip succeeds, a small manifest ``.hotdemo_clip.json`` is written
   (atomically) into its output folder with the input's size and modification time, the
-  settings that change the outputs, and the list of output files. A later batch skips a
+  settings that change the outputs, the weights files they resolve to (size and
+  modification time of local files and of the shipped lifter; the pinned sha256 of
+  downloaded ones), and the list of output files. A later batch skips a
   clip whose manifest matches the input and settings and whose outputs all still exist;
   ``overwrite=True`` redoes it. The manifest is removed before a clip is (re)processed,
   so an interrupted clip is never mistaken for a complete one.
@@ -150,12 +152,58 @@ def plan_jobs(folder: Path, out_root: Path, videos: Sequence[Path]) -> List[_Job
 
 
 def config_fingerprint(config: Any) -> Dict[str, Any]:
-    """The settings that change a clip's outputs (JSON-friendly)."""
+    """The settings that change a clip's outputs (JSON-friendly): every option that selects or
+    tunes a stage, and under ``"weights_files"`` the identity of the weights files they resolve
+    to (:func:`weights_signature`), so that a replaced model file redoes the clips."""
     if config is None:
         return {}
     d = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else dict(vars(config))
-    return {k: (list(v) if isinstance(v, tuple) else (str(v) if isinstance(v, Path) else v))
-            for k, v in sorted(d.items()) if k not in _IRRELEVANT_FIELDS}
+    fp = {k: (list(v) if isinstance(v, tuple) else (str(v) if isinstance(v, Path) else v))
+          for k, v in sorted(d.items()) if k not in _IRRELEVANT_FIELDS}
+    fp["weights_files"] = weights_signature(config)
+    return fp
+
+
+def _file_signature(path: Path) -> Dict[str, Any]:
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return {"path": str(path), "missing": True}
+    return {"path": str(Path(path).resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def weights_signature(config: Any) -> Dict[str, Any]:
+    """What each stage's weights are, without loading or downloading anything: a local file (and
+    a Darknet model's ``.cfg``) by path, size and modification time; a built-in downloadable model
+    by its pinned sha256 (it is verified against it before use); the shipped lifter by its file."""
+    from .detect import manifest_name as detector_weights
+    from .pose2d.registry import manifest_name as pose2d_weights
+    from .weights import get_spec
+
+    def named_or_file(manifest: Optional[str], given: Optional[Any]) -> Any:
+        if manifest is not None:
+            spec = get_spec(manifest)
+            return {"name": manifest, "sha256": spec.sha256 if spec else None}
+        if given is None:
+            return None
+        p = Path(str(given)).expanduser()
+        sig = _file_signature(p)
+        if p.suffix.lower() == ".weights":
+            return [sig, _file_signature(p.with_suffix(".cfg"))]
+        return sig
+
+    det, pose = getattr(config, "detector", None), getattr(config, "pose2d", None)
+    lifter, ckpt = getattr(config, "lifter", None), getattr(config, "lifter_checkpoint", None)
+    if ckpt is not None:
+        lift_sig: Any = _file_signature(Path(ckpt))
+    elif lifter is not None and (Path(str(lifter)).expanduser().is_file() or "." in Path(str(lifter)).name):
+        lift_sig = _file_signature(Path(str(lifter)).expanduser())
+    else:  # a built-in lifter name: the shipped weights (only hot_mixste has them; others run untrained)
+        from .paths import bundled_lifter_path
+
+        lift_sig = {"name": lifter or "hot_mixste", "shipped": _file_signature(bundled_lifter_path())}
+    return {"detector": named_or_file(detector_weights(det), det),
+            "pose2d": named_or_file(pose2d_weights(pose), pose), "lifter": lift_sig}
 
 
 def _input_signature(video: Path) -> Dict[str, Any]:
