@@ -112,6 +112,7 @@ class _YoloLike(nn.Module):
 
 
 def _onnx(model, path):
+    pytest.importorskip("onnx", reason="torch.onnx.export needs the onnx package")
     torch.onnx.export(model, torch.zeros(1, 3, 64, 48), str(path), input_names=["input"], output_names=["out"],
                       dynamo=False)
     return path
@@ -127,12 +128,16 @@ def test_detector_given_a_video_or_a_pose_model(tmp_path, video):
     other = write_video(tmp_path / "other.mp4", person_frames(3))
     _one_line_error(runner.invoke(app, base + ["--detector", str(other)]), 2, "other.mp4", "video",
                     "expected a detector")
-    pose = _onnx(_Heatmaps(), tmp_path / "pose.onnx")
-    _one_line_error(runner.invoke(app, base + ["--detector", str(pose)]), 2, "pose.onnx", "--pose2d",
-                    "expected a detector")
     hrnet = tmp_path / "hrnet_w32.pth"
     torch.save({"state_dict": {"conv1.weight": torch.zeros(1)}}, hrnet)
     _one_line_error(runner.invoke(app, base + ["--detector", str(hrnet)]), 2, "--pose2d", "expected a detector")
+
+
+def test_detector_given_an_onnx_pose_model(tmp_path, video):
+    base = ["run", str(video), "-o", str(tmp_path / "o"), "--allow-untrained", "--device", "cpu"]
+    pose = _onnx(_Heatmaps(), tmp_path / "pose.onnx")
+    _one_line_error(runner.invoke(app, base + ["--detector", str(pose)]), 2, "pose.onnx", "--pose2d",
+                    "expected a detector")
 
 
 def test_pose2d_given_a_detector(tmp_path, video, monkeypatch):
@@ -145,14 +150,20 @@ def test_pose2d_given_a_detector(tmp_path, video, monkeypatch):
     for f in (darknet, darknet.with_suffix(".cfg")):
         _one_line_error(runner.invoke(app, base + ["--pose2d", str(f)]), 2, f.name, "--detector",
                         "expected a 2D pose model")
-    yolo_onnx = _onnx(_YoloLike(), tmp_path / "yolo.onnx")
-    _one_line_error(runner.invoke(app, base + ["--pose2d", str(yolo_onnx)]), 2, "yolo.onnx", "--detector",
-                    "expected a 2D pose model")
     from ultralytics import YOLO
 
     pt = tmp_path / "yolo_det.pt"
     YOLO("yolo11n.yaml").save(str(pt))
     _one_line_error(runner.invoke(app, base + ["--pose2d", str(pt)]), 2, "yolo_det.pt", "--detector",
+                    "expected a 2D pose model")
+
+
+def test_pose2d_given_a_yolo_onnx(tmp_path, video, monkeypatch):
+    monkeypatch.setattr(frontend_mod, "build_detector", lambda *a, **k: None)
+    monkeypatch.setattr("hotdemo.detect.manifest_name", lambda spec: None)
+    base = ["run", str(video), "-o", str(tmp_path / "o"), "--allow-untrained", "--device", "cpu"]
+    yolo_onnx = _onnx(_YoloLike(), tmp_path / "yolo.onnx")
+    _one_line_error(runner.invoke(app, base + ["--pose2d", str(yolo_onnx)]), 2, "yolo.onnx", "--detector",
                     "expected a 2D pose model")
 
 
