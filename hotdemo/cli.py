@@ -158,11 +158,12 @@ Pose2dOpt = typer.Option(
 )
 LifterOpt = typer.Option(
     None, "--lifter",
-    help="2D-to-3D lifter: hot_mixste (default, our trained weights), mixste or tpc_mixste, "
-         "or a checkpoint file.",
+    help="2D-to-3D lifter: a family listed by `hotdemo lifters` (default hot_mixste, our trained "
+         "weights), or a checkpoint file.",
 )
 LifterCkptOpt = typer.Option(
-    None, "--lifter-checkpoint", help="Weights for --lifter, e.g. an official HoT-MixSTE .pth file."
+    None, "--lifter-checkpoint", help="Weights for --lifter: an official file (HoT, MixSTE, MotionBERT layouts) "
+                                      "or a hotdemo one (shipped, a run's best.pt / last.pt)."
 )
 UntrainedOpt = typer.Option(
     False, "--allow-untrained", help="Run the lifter with random weights when no trained weights are found (testing only)."
@@ -173,7 +174,9 @@ WeightsDirOpt = typer.Option(
     help="Folder with pre-downloaded weights files (searched before the download cache).",
 )
 ExportOpt = typer.Option(
-    "json,npz", "--export", help="Comma-separated export formats: json, npz, csv, bvh (or 'none')."
+    "json,npz", "--export",
+    help="Comma-separated export formats: json, npz, csv, bvh, html (3D viewer), angles (joint angles CSV + "
+         "plots), trc (OpenSim markers), or 'none'.",
 )
 ConfOpt = typer.Option(0.25, "--det-conf", min=0.0, max=1.0, help="Detector confidence threshold.")
 IouOpt = typer.Option(None, "--det-iou", min=0.0, max=1.0, help="Detector NMS IoU threshold (default: ultralytics 0.7, Darknet 0.55).")
@@ -183,6 +186,16 @@ PeopleOpt = typer.Option(None, "--people", min=1, help="Lift only the N largest/
 TrackIdOpt = typer.Option(None, "--track-id", help="Lift only this track ID.")
 NoRenderOpt = typer.Option(False, "--no-render", help="Skip the rendered video; write only the exports.")
 SpinOpt = typer.Option(10.0, "--spin", help="Degrees per second the 3D view turns around the people (0: fixed).")
+SmoothOpt = typer.Option(
+    "gaussian", "--smooth",
+    help="Temporal filter of the 3D output: none, gaussian (zero-phase, offline) or one-euro (causal, "
+         "adapts to speed).",
+)
+SmoothParamOpt = typer.Option(
+    None, "--smooth-param",
+    help="The filter's parameter: gaussian sigma in frames (default 1), one-euro minimum cut-off in Hz "
+         "(default 2; lower = smoother, more lag).",
+)
 ViewOpt = typer.Option(
     "main", "--view",
     help="3D panel: main (the main person centred and large, others around it), scene (everyone), "
@@ -199,6 +212,10 @@ def _parse_exports(value: str) -> tuple:
     bad = [x for x in items if x not in FORMATS]
     if bad:
         raise InputError(f"unknown export format {', '.join(bad)!r}; choose from {', '.join(FORMATS)}")
+    if "angles" in items:  # fail before any model is loaded when its plotting dependency is missing
+        from .angles import require_matplotlib
+
+        require_matplotlib()
     return items
 
 
@@ -209,6 +226,10 @@ def _config(**kw):
     spin = kw.get("spin_deg_per_s")
     if spin is not None and not math.isfinite(spin):
         raise InputError(f"--spin must be a finite number of degrees per second (0 for a fixed view), got {spin}")
+    if "smooth_method" in kw:
+        from .smooth import check_smooth
+
+        kw["smooth_method"], _ = check_smooth(kw["smooth_method"], kw.get("smooth_param"))
     if "view" in kw:
         from .render import VIEWS
 
@@ -243,23 +264,29 @@ def run(
     no_render: bool = NoRenderOpt,
     spin: float = SpinOpt,
     view: str = ViewOpt,
+    smooth: str = SmoothOpt,
+    smooth_param: Optional[float] = SmoothParamOpt,
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Replace the outputs of another video in the output folder (two videos with the same name)."),
 ) -> None:
     """Run the whole pipeline on one video: detect, track, 2D keypoints, lift to 3D, render, export."""
-    from .pipeline import Pipeline, default_output_dir, prepare_output_dir
+    from .outdir import check_output_folder
+    from .pipeline import Pipeline, default_output_dir
     from .video import probe
 
-    # bad options, a bad input or an unwritable output folder fail here, before any model is loaded
+    # a bad input or an unusable output folder fails here, before any model is loaded; nothing is created
+    probe(video, count=False)
+    check_output_folder(output or default_output_dir(video), video, overwrite=overwrite)
     cfg = _config(
         detector=detector, pose2d=pose2d, lifter=lifter, lifter_checkpoint=lifter_checkpoint,
         allow_untrained=allow_untrained, device=device, weights_dir=weights_dir, people=people,
         det_conf=det_conf, det_iou=det_iou, det_imgsz=det_size, pose_flip=pose_flip,
         track_id=track_id, export=export, render=not no_render, spin_deg_per_s=spin, view=view,
+        smooth_method=smooth, smooth_param=smooth_param,
     )
-    probe(video)
-    prepare_output_dir(output or default_output_dir(video))
     out = output or default_output_dir(video)
     with Pipeline(cfg, verbose=True) as pipe:
-        result = pipe.run(video, out)
+        result = pipe.run(video, out, overwrite=overwrite)
     _print_result(result)
 
 
@@ -279,7 +306,9 @@ def lift(
     export: str = ExportOpt,
     no_flip: bool = typer.Option(False, "--no-flip", help="Turn off left/right flip averaging."),
     no_overlap: bool = typer.Option(False, "--no-overlap", help="Non-overlapping windows, as the official demo."),
-    no_smooth: bool = typer.Option(False, "--no-smooth", help="Turn off temporal smoothing of the 3D output."),
+    no_smooth: bool = typer.Option(False, "--no-smooth", help="Turn off temporal smoothing of the 3D output (= --smooth none)."),
+    smooth: str = SmoothOpt,
+    smooth_param: Optional[float] = SmoothParamOpt,
 ) -> None:
     """Lift a 2D keypoint file to 3D, without the video stages."""
     from .pipeline import lift_keypoints_file
@@ -287,6 +316,7 @@ def lift(
     cfg = _config(
         lifter=lifter, lifter_checkpoint=lifter_checkpoint, allow_untrained=allow_untrained,
         device=device, export=export, flip=not no_flip, overlap=not no_overlap, smooth=not no_smooth,
+        smooth_method=smooth, smooth_param=smooth_param,
     )
     out = output or keypoints.resolve().parent / f"{keypoints.stem}_3d"
     result = lift_keypoints_file(keypoints, out, cfg, verbose=True)
@@ -318,6 +348,8 @@ def batch(
     no_render: bool = NoRenderOpt,
     spin: float = SpinOpt,
     view: str = ViewOpt,
+    smooth: str = SmoothOpt,
+    smooth_param: Optional[float] = SmoothParamOpt,
 ) -> None:
     """Process every video in a folder (models loaded once, resumable, with a report)."""
     from .batch import run_batch
@@ -327,6 +359,7 @@ def batch(
         allow_untrained=allow_untrained, device=device, weights_dir=weights_dir, people=people,
         det_conf=det_conf, det_iou=det_iou, det_imgsz=det_size, pose_flip=pose_flip,
         export=export, render=not no_render, spin_deg_per_s=spin, view=view,
+        smooth_method=smooth, smooth_param=smooth_param,
     )
     report = run_batch(
         folder, output, config=cfg, recursive=recursive, pattern=pattern, overwrite=overwrite, ray=ray
@@ -343,7 +376,7 @@ def train_cmd(
     data: Optional[Path] = typer.Option(None, "--data", help="data_3d_h36m.npz-style 3D motion (default: $HOTDEMO_SHARED/data/h36m/data_3d_h36m_expmap.npz)."),
     cameras: Optional[Path] = typer.Option(None, "--cameras", help="Human3.6M cameras.json (default: beside --data)."),
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Folder for the compact 17-joint cache."),
-    model: Optional[str] = typer.Option(None, "--model", help="mixste, hot_mixste or tpc_mixste [default: hot_mixste]."),
+    model: Optional[str] = typer.Option(None, "--model", help="Lifter family, see `hotdemo lifters` [default: hot_mixste]."),
     frames: Optional[int] = typer.Option(None, "--frames", help="Frames per clip (the model's window) [default: 27]."),
     dim: Optional[int] = typer.Option(None, "--dim", help="[default: 128]"),
     depth: Optional[int] = typer.Option(None, "--depth", help="[default: 4]"),
@@ -372,7 +405,9 @@ def train_cmd(
 @app.command("eval")
 @handle_errors
 def eval_cmd(
-    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Lifter checkpoint (default: the shipped lifter, hotdemo/bundled/hot_mixste_h36m.pt)."),
+    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Lifter checkpoint, any file --lifter-checkpoint takes (default: the shipped lifter, hotdemo/bundled/hot_mixste_h36m.pt)."),
+    lifter: Optional[str] = typer.Option(None, "--lifter", help="Lifter family, for an official file whose keys fit several (see `hotdemo lifters`)."),
+    no_smooth: bool = typer.Option(False, "--no-smooth", help="Turn off the output smoothing (on in run/lift)."),
     data: Optional[Path] = typer.Option(None, "--data", help="data_3d_h36m.npz-style 3D motion (default: $HOTDEMO_SHARED/data/h36m/data_3d_h36m_expmap.npz)."),
     cameras: Optional[Path] = typer.Option(None, "--cameras", help="Human3.6M cameras.json (default: beside --data)."),
     noise: str = typer.Option("both", "--noise", help="clean, noisy (detector-like 2D noise) or both."),
@@ -386,7 +421,26 @@ def eval_cmd(
     from .train.commands import run_evaluation
 
     run_evaluation(checkpoint, data, cameras, noise=noise, flip=not no_flip, max_sequences=max_sequences,
-                   json_out=json_out, threads=threads, log=lambda m: typer.echo(m), device=device)
+                   json_out=json_out, threads=threads, log=lambda m: typer.echo(m), device=device, lifter=lifter,
+                   smooth=not no_smooth)
+
+
+@app.command("lifters")
+@handle_errors
+def lifters_cmd() -> None:
+    """List the 2D-to-3D lifter families: frames, input, FLOPs per output frame at the official size,
+    and where official weights come from."""
+    from rich.table import Table
+
+    from .models import lifter_table
+
+    table = Table(title="hotdemo lifters (official sizes)")
+    for col in ("name", "kind", "frames", "input", "params", "GFLOPs / output frame", "weights"):
+        table.add_column(col, overflow="fold")
+    for r in lifter_table():
+        table.add_row(r["name"], r["kind"], str(r["frames"]), r["input"], f"{r['params'] / 1e6:.1f} M",
+                      f"{r['flops_per_frame'] / 1e9:.3g}", r["weights"])
+    Console().print(table)
 
 
 weights_app = _Typer(help="List, download and verify model weights.", no_args_is_help=True)
