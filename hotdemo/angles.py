@@ -254,7 +254,7 @@ def write_angles(out_dir, stem: str, info: VideoInfo, tracks3d: Sequence[Track3D
 
     The plotting dependency is checked before anything is written.
     """
-    from .export import atomic_write
+    from .fileio import atomic_write
 
     require_matplotlib()
     out_dir = Path(out_dir)

@@ -104,7 +104,7 @@ def read_trc(path) -> Dict:
 
 def write_trc_files(out_dir, stem: str, tracks3d: Sequence[Track3D], fps: float) -> List[Path]:
     """One ``<stem>_track<ID>.trc`` per person with world joints; returns the paths."""
-    from .export import atomic_write
+    from .fileio import atomic_write
 
     out = []
     for t in tracks3d:

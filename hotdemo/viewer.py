@@ -113,7 +113,7 @@ def read_viewer_data(path) -> Dict:
 
 def write_html(path, info: VideoInfo, tracks3d: Sequence[Track3D], fps: Optional[float] = None) -> Path:
     """Write the viewer page atomically; returns its path."""
-    from .export import atomic_write
+    from .fileio import atomic_write
 
     path = Path(path)
     text = viewer_html(info, tracks3d, fps, title=path.stem)
