@@ -80,3 +80,14 @@ def test_device_rule():
         for d in ("cuda", "cuda:0"):
             with pytest.raises(InputError, match="no CUDA GPU"):
                 resolve_device(d)
+
+
+def test_bvh_and_export_import_without_a_cycle():
+    """bvh takes atomic_write from fileio, not from export (which imports bvh)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, hotdemo.bvh; assert 'hotdemo.export' not in sys.modules; "
+            "import hotdemo.export; print('ok')")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
