@@ -81,7 +81,7 @@ DetectorOpt = typer.Option(
 )
 Pose2dOpt = typer.Option(
     None, "--pose2d",
-    help="2D keypoint model: a built-in name (default rtmpose_m_body7_256x192; also rtmpose_t/s/l_body7_256x192, "
+    help="2D keypoint model: a built-in name (default rtmpose_s_body7_256x192; also rtmpose_t/m/l_body7_256x192, "
          "rtmpose_l/x_body7_384x288, hrnet_w32_coco_256x192), a .pth checkpoint "
          "(family and size read from its contents), a top-down .onnx model (heatmap or SimCC), or a "
          ".json 2D model spec.",

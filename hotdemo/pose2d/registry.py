@@ -4,7 +4,7 @@ A :class:`Pose2DSpec` declares a 2D model as data: family, input size, normalisa
 order, head (heatmap or SimCC with its split ratio), and where its weights come from.
 :func:`build_pose2d` turns ``--pose2d`` into a :class:`~hotdemo.pose2d.estimator.PoseEstimator`:
 
-* a name in :data:`POSE2D_SPECS` (default ``rtmpose_m_body7_256x192``, RTMPose-m run by ONNX
+* a name in :data:`POSE2D_SPECS` (default ``rtmpose_s_body7_256x192``, RTMPose-s run by ONNX
   Runtime; ``hrnet_w32_coco_256x192`` and the other RTMPose sizes are built in too);
 * a ``.pth`` / ``.pt`` checkpoint: its family, architecture and input size are read from its
   contents (key names and tensor shapes; an mmpose / mmengine config stored in the file) by
@@ -39,7 +39,7 @@ from .runners import IMAGENET_MEAN, IMAGENET_STD, Normalize, OnnxRunner, TorchRu
 
 log = logging.getLogger("hotdemo")
 
-DEFAULT_POSE2D = "rtmpose_m_body7_256x192"
+DEFAULT_POSE2D = "rtmpose_s_body7_256x192"  # chosen with benchmarks/e2e.py (README)
 _MEAN255 = tuple(round(255 * m, 3) for m in IMAGENET_MEAN)
 _STD255 = tuple(round(255 * s, 3) for s in IMAGENET_STD)
 
