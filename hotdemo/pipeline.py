@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 import warnings as _warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, TypeVar
 
@@ -26,7 +26,7 @@ from .video import VideoWarning
 
 log = logging.getLogger("hotdemo")
 
-EXPORT_FORMATS = ("json", "npz", "csv", "bvh")
+EXPORT_FORMATS = ("json", "npz", "csv", "bvh", "html", "angles", "trc")
 
 T = TypeVar("T")
 
@@ -61,7 +61,9 @@ class PipelineConfig:
     batch_size: int = 8  # frames per detector / pose batch
     flip: bool = True
     overlap: bool = True
-    smooth: bool = True
+    smooth: bool = True  # False: no temporal filter at all (same as smooth_method="none")
+    smooth_method: str = "gaussian"  # none | gaussian | one-euro (hotdemo.smooth)
+    smooth_param: Optional[float] = None  # gaussian sigma (frames) / one-euro min cut-off (Hz)
     min_track_length: int = 10  # frames; shorter tracks are not lifted
 
 
@@ -124,12 +126,22 @@ def prepare_output_dir(out_dir: Path) -> Path:
 def _load_lifter(config: PipelineConfig, device: str):
     """The lifter that ``config`` selects (see :func:`hotdemo.lift.load_lifter`)."""
     from .lift import load_lifter
+    from .smooth import check_smooth
 
+    method, param = check_smooth(config.smooth_method if config.smooth else "none", config.smooth_param)
     return load_lifter(
         config.lifter, str(config.lifter_checkpoint) if config.lifter_checkpoint else None,
         device=device, allow_untrained=config.allow_untrained,
-        flip=config.flip, overlap=config.overlap, smooth=config.smooth,
+        flip=config.flip, overlap=config.overlap, smooth=param if method == "gaussian" else False,
     )
+
+
+def _post_filter(tracks3d: List[Track3D], config: PipelineConfig, fps: float) -> List[Track3D]:
+    """The causal filters that need the frame rate (one-euro); the lifter applies the Gaussian."""
+    from .smooth import check_smooth, smooth_tracks
+
+    method, param = check_smooth(config.smooth_method if config.smooth else "none", config.smooth_param)
+    return smooth_tracks(tracks3d, method, param, fps) if method == "one-euro" else tracks3d
 
 
 class _Progress:
@@ -223,6 +235,13 @@ class Pipeline:
         if n == 0:
             raise InputError(f"{video}: no frame could be decoded")
         tracks = assemble_tracks(per_frame, min_length=1)
+        if self.config.track_id is not None and not any(t.track_id == self.config.track_id for t in tracks):
+            found = {}
+            for t in tracks:
+                found[t.track_id] = found.get(t.track_id, 0) + len(t)
+            listing = (", ".join(f"{k} ({v} frames)" for k, v in sorted(found.items())) if found
+                       else "none (no person was found)")
+            raise InputError(f"{video.name}: there is no track {self.config.track_id}; the track IDs are: {listing}")
         selected = select_tracks(
             tracks, people=self.config.people, track_id=self.config.track_id,
             min_length=min(self.config.min_track_length, n),
@@ -237,20 +256,28 @@ class Pipeline:
         for t in tracks2d:
             out.append(self.lifter(to_h36m(t), info.width, info.height))
             tick()
-        return out
+        return _post_filter(out, self.config, info.fps)
 
-    def run(self, video, out_dir) -> RunResult:
+    def run(self, video, out_dir, *, overwrite: bool = False) -> RunResult:
+        """Process ``video`` into ``out_dir``. The outputs appear together at the end (see
+        :mod:`hotdemo.outdir`): on an error or Ctrl-C the folder keeps what it had. A folder
+        holding another input's outputs is refused unless ``overwrite``."""
         from .export import write_exports
+        from .outdir import OutputFolder
         from .video import probe
         from .world import estimate_world_rotation, to_world
 
         t0 = time.perf_counter()
         video = Path(video)
         info = probe(video)
-        out_dir = prepare_output_dir(Path(out_dir))
+        out_dir = Path(out_dir)
         stage: Dict[str, float] = {}
         warnings: List[str] = []
-        with _Progress(self.verbose) as progress:
+        with OutputFolder(out_dir, video, overwrite=overwrite) as folder, _Progress(self.verbose) as progress:
+            if not info.fps_known:
+                msg = f"{video.name}: the frame rate is unknown; assuming 25 fps"
+                warnings.append(msg)
+                progress.print(f"[yellow]warning:[/] {msg}")
             ts = time.perf_counter()
             with _warnings.catch_warnings(record=True) as caught:  # a damaged video: one line, kept in the result
                 _warnings.simplefilter("always", VideoWarning)
@@ -262,6 +289,7 @@ class Pipeline:
                 else:
                     _warnings.showwarning(c.message, c.category, c.filename, c.lineno)
             stage["2d"] = time.perf_counter() - ts
+            info = replace(info, frame_count=n_frames)  # exports and the renderer use the decoded count
             if not tracks2d:
                 msg = f"no person was found in {video.name} (or none long enough to lift); outputs have no tracks"
                 warnings.append(msg)
@@ -273,12 +301,14 @@ class Pipeline:
                 tracks3d = to_world(tracks3d, R, tracks2d, info)
             stage["3d"] = time.perf_counter() - ts
             ts = time.perf_counter()
-            outputs = list(write_exports(out_dir, video.stem, info, tracks2d, tracks3d, formats=self.config.exports))
+            outputs = list(write_exports(folder.stage, video.stem, info, tracks2d, tracks3d,
+                                         formats=self.config.exports))
             stage["export"] = time.perf_counter() - ts
             if self.config.render:
                 ts = time.perf_counter()
-                outputs.append(self.render(video, info, tracks2d, tracks3d, out_dir, n_frames, progress))
+                outputs.append(self.render(video, info, tracks2d, tracks3d, folder.stage, n_frames, progress))
                 stage["render"] = time.perf_counter() - ts
+            outputs = folder.commit(outputs)
         return RunResult(video, out_dir, n_frames, len(tracks3d), outputs,
                          time.perf_counter() - t0, stage, warnings)
 
@@ -324,6 +354,7 @@ def lift_keypoints_file(path, out_dir, config: Optional[PipelineConfig] = None, 
         for t in tracks2d:
             tracks3d.append(lifter(t if t.joint_format == "h36m17" else to_h36m(t), width, height))
             tick()
+    tracks3d = _post_filter(tracks3d, config, float(fps or 0.0))
     n_frames = int(max((t.frames.max() + 1 for t in tracks2d if len(t)), default=0))
     info = VideoInfo(path=str(path), width=int(width), height=int(height), fps=float(fps or 0.0),
                      frame_count=n_frames)
