@@ -14,10 +14,8 @@ Every field, unit and coordinate frame is documented in ``docs/formats.md``. In 
 
 from __future__ import annotations
 
-import io
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
@@ -26,6 +24,7 @@ import numpy as np
 
 from . import __version__
 from .errors import InputError, OutputError
+from .fileio import atomic_write  # noqa: F401  (the one helper; kept importable from here)
 from .skeletons import get_skeleton
 from .types import Track2D, Track3D, VideoInfo
 
@@ -54,34 +53,6 @@ class ExportData:
     fps: float
     tracks2d: List[Track2D] = field(default_factory=list)
     tracks3d: List[Track3D] = field(default_factory=list)
-
-
-# ------------------------------------------------------------------ atomic writing
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
-
-
-def atomic_write(path: Path, write: Callable[[io.IOBase], None], *, binary: bool = True) -> Path:
-    """Call ``write(f)`` on a temporary file beside ``path``, then rename it onto ``path``."""
-    path = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as e:
-        raise OutputError(f"cannot write {path}: {e.strerror or e}") from None
-    try:
-        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8", "newline": ""})) as f:
-            write(f)
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException as e:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        if isinstance(e, OSError):
-            raise OutputError(f"cannot write {path}: {e.strerror or e}") from None
-        raise
-    return path
 
 
 # ------------------------------------------------------------------ helpers
