@@ -292,18 +292,15 @@ def write_exports(out_dir: PathLike, stem: str, info: VideoInfo, tracks2d: Seque
             paths.append(write_csv(out_dir / f"{stem}.csv", info, tracks2d, tracks3d, fps))
         elif fmt == "bvh":
             paths.extend(write_bvh_files(out_dir, stem, tracks3d, _effective_fps(info, fps)))
-        elif fmt == "html":
-            from .viewer import write_html
+        elif fmt in ("html", "angles", "trc"):  # writers that take one job (out_dir, stem, info, tracks, fps)
+            import importlib
+            from types import SimpleNamespace
 
-            paths.append(write_html(out_dir / f"{stem}.html", info, tracks3d, _effective_fps(info, fps)))
-        elif fmt == "angles":
-            from .angles import write_angles
-
-            paths.extend(write_angles(out_dir, stem, info, tracks3d, _effective_fps(info, fps)))
-        elif fmt == "trc":
-            from .trc import write_trc_files
-
-            paths.extend(write_trc_files(out_dir, stem, tracks3d, _effective_fps(info, fps)))
+            module, func = {"html": ("viewer", "export_html"), "angles": ("angles", "export_angles"),
+                            "trc": ("trc", "export_trc")}[fmt]
+            job = SimpleNamespace(out_dir=out_dir, stem=stem, info=info, tracks2d=tracks2d, tracks3d=tracks3d,
+                                  fps=_effective_fps(info, fps))
+            paths.extend(getattr(importlib.import_module(f"hotdemo.{module}"), func)(job))
     return paths
 
 
