@@ -177,7 +177,7 @@ class _Progress:
 
     def print(self, msg: str) -> None:
         if self._p is not None:
-            self._p.console.print(msg, highlight=False)
+            self._p.console.print(msg, highlight=False, soft_wrap=True)  # one line, never wrapped
         else:
             log.info(msg)
 
