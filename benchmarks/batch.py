@@ -60,7 +60,7 @@ def main() -> None:
     import torch
 
     from hotdemo.batch import default_pipeline_factory, run_batch
-    from hotdemo.paths import bundled_weights_dir, shared_dir
+    from hotdemo.paths import bundled_lifter_path, shared_dir
     from hotdemo.pipeline import PipelineConfig
 
     if args.threads:
@@ -72,7 +72,7 @@ def main() -> None:
     cfg = PipelineConfig(
         detector=str(m / "yolo-fastest-1.1-body" / "yolo-fastest-1.1_body.weights"),
         pose2d=str(m / "ultralight-simplepose" / "simplepose_256x192.onnx"),
-        device="cpu", allow_untrained=not (bundled_weights_dir() / "hot_mixste_h36m.pt").exists(),
+        device="cpu", allow_untrained=not bundled_lifter_path().exists(),
         exports=("json", "npz"), render=not args.no_render,
     )
     load = {}

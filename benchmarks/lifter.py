@@ -4,7 +4,7 @@
     python benchmarks/lifter.py --frames 81 --dim 96 --depth 4 --heads 4 --token-num 27 --layer-index 1
     python benchmarks/lifter.py --skip-official --repeats 5 --json out.json
 
-The shipped size defaults to the config stored in the bundled weights (weights/hot_mixste_h36m.pt)
+The shipped size defaults to the config stored in the bundled weights (hotdemo/bundled/hot_mixste_h36m.pt)
 when that file exists, else to the options' defaults. FLOPs are counted with
 ``torch.utils.flop_counter.FlopCounterMode`` (matmuls and attention; 1 multiply-add = 2 FLOPs) for
 one clip. Times are medians over ``--repeats`` runs after one warm-up, the two models measured

@@ -87,7 +87,7 @@ def main() -> None:
     os.environ.setdefault("YOLO_OFFLINE", "1")
     import torch
 
-    from hotdemo.paths import bundled_weights_dir, shared_dir
+    from hotdemo.paths import bundled_lifter_path, shared_dir
     from hotdemo.pipeline import Pipeline, PipelineConfig
     from hotdemo.video import probe
 
@@ -101,7 +101,7 @@ def main() -> None:
     else:
         det = pose = None  # the default models (downloaded on first use)
     cfg = PipelineConfig(detector=det, pose2d=pose, device=args.device,
-                         allow_untrained=not (bundled_weights_dir() / "hot_mixste_h36m.pt").exists(),
+                         allow_untrained=not bundled_lifter_path().exists(),
                          exports=("json", "npz"), render=not args.no_render)
 
     with tempfile.TemporaryDirectory(prefix="hotdemo_long_") as tmp:

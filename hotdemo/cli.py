@@ -14,6 +14,7 @@ from typing import List, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from . import __version__
 from .errors import HotdemoError, InputError
@@ -38,7 +39,7 @@ app = typer.Typer(
 
 
 def _fail(message: str, code: int) -> None:
-    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -265,7 +266,7 @@ def train_cmd(
     run_dir: Optional[Path] = typer.Option(None, "--run-dir", help="Run folder (logs, checkpoints); an existing run resumes. Required unless in --config."),
     config: Optional[Path] = typer.Option(None, "--config", help="JSON training config (e.g. a run's config.json); the options below override it."),
     init_from: Optional[Path] = typer.Option(None, "--init-from", help="Start a new run from these weights (a run's last.pt / best.pt, or a shipped file)."),
-    data: Optional[Path] = typer.Option(None, "--data", help="data_3d_h36m.npz-style 3D motion (default: ../shared's)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="data_3d_h36m.npz-style 3D motion (default: $HOTDEMO_SHARED/data/h36m/data_3d_h36m_expmap.npz)."),
     cameras: Optional[Path] = typer.Option(None, "--cameras", help="Human3.6M cameras.json (default: beside --data)."),
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Folder for the compact 17-joint cache."),
     model: Optional[str] = typer.Option(None, "--model", help="mixste, hot_mixste or tpc_mixste [default: hot_mixste]."),
@@ -283,7 +284,7 @@ def train_cmd(
     threads: Optional[int] = typer.Option(None, "--threads", help="torch CPU threads [default: 2]."),
     device: Optional[str] = typer.Option(None, "--device", help="auto (CUDA when available), cpu or cuda[:N] [default: auto]."),
 ) -> None:
-    """Train (or resume) a lifter on Human3.6M-style 3D motion (see weights/README.md).
+    """Train (or resume) a lifter on Human3.6M-style 3D motion (see the shipped lifter's model card, hotdemo/bundled/README.md).
 
     All options of `python -m hotdemo.train train` (augmentations included) are there too."""
     from .train import train
@@ -297,8 +298,8 @@ def train_cmd(
 @app.command("eval")
 @handle_errors
 def eval_cmd(
-    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Lifter checkpoint (default: the shipped weights/hot_mixste_h36m.pt)."),
-    data: Optional[Path] = typer.Option(None, "--data", help="data_3d_h36m.npz-style 3D motion (default: ../shared's)."),
+    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Lifter checkpoint (default: the shipped lifter, hotdemo/bundled/hot_mixste_h36m.pt)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="data_3d_h36m.npz-style 3D motion (default: $HOTDEMO_SHARED/data/h36m/data_3d_h36m_expmap.npz)."),
     cameras: Optional[Path] = typer.Option(None, "--cameras", help="Human3.6M cameras.json (default: beside --data)."),
     noise: str = typer.Option("both", "--noise", help="clean, noisy (detector-like 2D noise) or both."),
     no_flip: bool = typer.Option(False, "--no-flip", help="Turn off flip test-time augmentation."),
@@ -321,15 +322,15 @@ WeightNamesArg = typer.Argument(None, help="Manifest names (default: all).", sho
 
 
 def _weight_specs(names: Optional[List[str]]):
-    from .weights import MANIFEST, get_spec
+    from .weights import all_specs, get_spec
 
     if not names:
-        return list(MANIFEST.values())
+        return all_specs()
     specs = []
     for n in names:
         s = get_spec(n)
         if s is None:
-            raise InputError(f"unknown weights {n!r}; known: {', '.join(MANIFEST)}")
+            raise InputError(f"unknown weights {n!r}; known: {', '.join(x.name for x in all_specs())}")
         specs.append(s)
     return specs
 
@@ -337,7 +338,8 @@ def _weight_specs(names: Optional[List[str]]):
 @weights_app.command("list")
 @handle_errors
 def weights_list(weights_dir: Optional[Path] = WeightsDirOpt) -> None:
-    """Show the default models: file, size, licence, and whether a local copy exists."""
+    """Show the default models (downloaded and shipped): file, size, licence, sha256, local copy."""
+    from rich.markup import escape
     from rich.table import Table
 
     from .weights import format_size, search_dirs, status
@@ -345,26 +347,43 @@ def weights_list(weights_dir: Optional[Path] = WeightsDirOpt) -> None:
     table = Table(title="hotdemo weights")
     for col in ("name", "kind", "file", "size", "licence", "checksum", "local copy"):
         table.add_column(col, overflow="fold")
-    for spec, path in status(weights_dir):
+    rows = status(weights_dir)
+    for spec, path in rows:
+        size = spec.size if spec.size is not None or path is None else path.stat().st_size
         table.add_row(
-            spec.name, spec.kind, spec.filename, format_size(spec.size), spec.licence.split(" (")[0],
-            "sha256" if spec.full_hash else f"sha256 prefix {spec.sha256}",
-            str(path) if path else "[dim]not downloaded[/]",
+            spec.name, spec.kind, spec.filename, format_size(size), escape(spec.licence.split(" (")[0]),
+            "sha256 (below)" if spec.full_hash else f"sha256 prefix {spec.sha256} (all mmpose publishes)",
+            escape(str(path)) + (" (shipped)" if spec.shipped else "") if path
+            else ("[red]missing, reinstall hotdemo[/]" if spec.shipped else "[dim]not downloaded[/]"),
         )
     out = Console()
     out.print(table)
-    out.print("searched: " + ", ".join(str(d) for d in search_dirs(weights_dir)), highlight=False)
+    out.print("sha256 (sha256sum format):", highlight=False)
+    for spec, _ in rows:
+        if spec.full_hash:
+            out.print(f"  {spec.sha256}  {escape(spec.filename)}", highlight=False, soft_wrap=True)
+    out.print(escape("searched: " + ", ".join(str(d) for d in search_dirs(weights_dir))), highlight=False, soft_wrap=True)
 
 
 @weights_app.command("download")
 @handle_errors
 def weights_download(names: Optional[List[str]] = WeightNamesArg, weights_dir: Optional[Path] = WeightsDirOpt) -> None:
-    """Download weights into the cache ($HOTDEMO_HOME/weights), verifying their checksums."""
-    from .weights import resolve
+    """Download weights into the cache ($HOTDEMO_HOME/weights), verifying their checksums.
 
-    for spec in _weight_specs(names):
-        path = resolve(spec.name, weights_dir=weights_dir)
-        Console().print(f"[green]ok[/] {spec.name}: {path}", highlight=False)
+    Every file is tried; each failure is reported and the exit code is 3 if any failed."""
+    from .weights import download_all
+
+    out = Console()
+    results = download_all(_weight_specs(names), weights_dir=weights_dir)
+    failed = [(s, r) for s, r in results if isinstance(r, Exception)]
+    for spec, r in results:
+        if isinstance(r, Exception):
+            console.print(f"[bold red]error:[/] {escape(str(r))}", highlight=False, soft_wrap=True)
+        else:
+            note = " (shipped with hotdemo)" if spec.shipped else ""
+            out.print(f"[green]ok[/] {spec.name}: {escape(str(r))}{note}", highlight=False, soft_wrap=True)
+    if failed:
+        _fail(f"{len(failed)} of {len(results)} weights files failed: {', '.join(s.name for s, _ in failed)}", 3)
 
 
 @weights_app.command("verify")
@@ -384,10 +403,11 @@ def weights_verify(
         out.print("no weights downloaded yet; nothing to verify (`hotdemo weights download`)")
     for n in targets:
         try:
-            out.print(f"[green]ok[/] {n}: {verify(n, weights_dir=weights_dir)}", highlight=False)
+            out.print(f"[green]ok[/] {escape(n)}: {escape(str(verify(n, weights_dir=weights_dir)))}",
+                      highlight=False, soft_wrap=True)
         except WeightsError as e:
             bad += 1
-            console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+            console.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
     if bad:
         raise typer.Exit(3)
 
@@ -396,10 +416,11 @@ def _print_result(result) -> None:
     c = Console()
     c.print(
         f"[green]done[/] {result.frames} frames, {result.people} "
-        f"{'person' if result.people == 1 else 'people'} in {result.seconds:.1f} s -> {result.out_dir}"
+        f"{'person' if result.people == 1 else 'people'} in {result.seconds:.1f} s -> {escape(str(result.out_dir))}",
+        highlight=False, soft_wrap=True,
     )
     for p in result.outputs:
-        c.print(f"  {p}")
+        c.print(f"  {escape(str(p))}", highlight=False, soft_wrap=True)
 
 
 def main() -> None:

@@ -38,8 +38,6 @@ from .types import Track2D, Track3D
 DEFAULT_OVERLAP = 0.5
 #: default sigma (frames) of the output's temporal Gaussian smoothing
 DEFAULT_SMOOTH_SIGMA = 1.0
-#: file name of the shipped weights in :func:`hotdemo.paths.bundled_weights_dir`
-BUNDLED_WEIGHTS = "hot_mixste_h36m.pt"
 #: size of the random-weights model used with ``allow_untrained`` (plumbing tests only)
 UNTRAINED_CONFIG = dict(frames=81, dim=64, depth=4, heads=4, token_num=27, layer_index=2)
 
@@ -229,10 +227,10 @@ class _null:
 
 # -------------------------------------------------------------------- loading
 def default_weights_path() -> Path:
-    """Where the shipped HoT-MixSTE weights live."""
-    from .paths import bundled_weights_dir
+    """Where the shipped HoT-MixSTE weights live (:func:`hotdemo.paths.bundled_lifter_path`)."""
+    from .paths import bundled_lifter_path
 
-    return bundled_weights_dir() / BUNDLED_WEIGHTS
+    return bundled_lifter_path()
 
 
 def _is_checkpoint_path(s: str) -> bool:

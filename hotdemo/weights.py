@@ -3,7 +3,8 @@
 Where a weights file is looked for, in order (first hit wins):
 
 1. ``weights_dir`` (the ``--weights-dir`` option) or ``$HOTDEMO_WEIGHTS_DIR``;
-2. the project's bundled ``weights/`` folder (weights we train and ship);
+2. the weights that ship inside the package (``hotdemo/bundled/``, package data: the lifter
+   we train, see :func:`hotdemo.paths.bundled_lifter_path`);
 3. the download cache, ``$HOTDEMO_HOME/weights`` (default ``~/.cache/hotdemo/weights``);
 4. otherwise it is downloaded from the manifest URL into the cache: streamed to a hidden
    temporary file in the cache folder while its sha256 is computed, then renamed into
@@ -22,13 +23,29 @@ their ``publish_model`` convention); for those files the manifest holds that pre
 :func:`verify` checks it — a 32-bit check that catches corruption and truncation, not a
 cryptographic pin. :attr:`WeightSpec.full_hash` says which is which, and ``hotdemo
 weights list`` shows it.
+
+Archives: openmmlab publishes RTMPose for its SDK as a zip holding ``end2end.onnx``
+(:attr:`WeightSpec.archive_member`). Such a zip is downloaded and checked like any file (its
+8-hex-digit sha256 prefix), then its member is unpacked into the cache as
+``<zip name>.onnx`` (temporary file + rename) and the zip is deleted. On that first download
+the full sha256 of the unpacked file and of the zip are recorded beside it in
+``<zip name>.onnx.sha256`` (``sha256sum`` format, like the shipped lifter's); later uses check
+the unpacked file against that full digest.
+A zip found in a weights folder is unpacked the same way; an unpacked ``.onnx`` put in a
+weights folder by hand is used as is (no recorded digest to check it against).
+
+The shipped lifter is not downloaded: :func:`shipped_specs` describes it, with the sha256
+pinned in ``<file>.sha256`` beside it (``sha256sum`` format), so ``hotdemo weights verify``
+checks it, or a copy of it, like any other file.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import socket
+import zipfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -36,7 +53,7 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Tuple, Union
 
 from .errors import WeightsError
-from .paths import bundled_weights_dir, cache_dir
+from .paths import bundled_lifter_path, bundled_weights_dir, cache_dir
 
 PathLike = Union[str, os.PathLike]
 
@@ -56,10 +73,20 @@ class WeightSpec:
     kind: str  #: "detector", "pose2d" or "lifter"
     description: str
     hash_source: str = ""  #: where the checksum comes from
+    #: for a zip: the member to unpack (matched by the end of its path, e.g. ``end2end.onnx``)
+    archive_member: Optional[str] = None
+    shipped: bool = False  #: inside the package (no download, ``url`` empty)
 
     @property
     def full_hash(self) -> bool:
         return len(self.sha256) == 64
+
+    @property
+    def local_name(self) -> str:
+        """The file a caller gets: ``filename``, or for an archive ``<zip stem><member suffix>``."""
+        if self.archive_member:
+            return Path(self.filename).stem + Path(self.archive_member).suffix
+        return self.filename
 
 
 MANIFEST: Dict[str, WeightSpec] = {
@@ -93,13 +120,67 @@ MANIFEST: Dict[str, WeightSpec] = {
     )
 }
 
+_RTMPOSE_SDK = "https://download.openmmlab.com/mmpose/v1/projects/rtmposev1/onnx_sdk/"
+_RTMPOSE_MODELS = (
+    # name, zip file, description (COCO val AP / GFLOPs from mmpose's RTMPose README)
+    ("rtmpose_t_body7_256x192", "rtmpose-t_simcc-body7_pt-body7_420e-256x192-026a1439_20230504.zip",
+     "RTMPose-t body7 256x192 (COCO AP 65.9, 0.36 GFLOPs)"),
+    ("rtmpose_s_body7_256x192", "rtmpose-s_simcc-body7_pt-body7_420e-256x192-acd4a1ef_20230504.zip",
+     "RTMPose-s body7 256x192 (COCO AP 69.7, 0.68 GFLOPs)"),
+    ("rtmpose_m_body7_256x192", "rtmpose-m_simcc-body7_pt-body7_420e-256x192-e48f03d0_20230504.zip",
+     "RTMPose-m body7 256x192 (COCO AP 74.9, 1.93 GFLOPs)"),
+    ("rtmpose_l_body7_256x192", "rtmpose-l_simcc-body7_pt-body7_420e-256x192-4dba18fc_20230504.zip",
+     "RTMPose-l body7 256x192 (COCO AP 76.7, 4.16 GFLOPs)"),
+    ("rtmpose_l_body7_384x288", "rtmpose-l_simcc-body7_pt-body7_420e-384x288-3f5a1437_20230504.zip",
+     "RTMPose-l body7 384x288 (COCO AP 78.3, 9.35 GFLOPs)"),
+    ("rtmpose_x_body7_384x288", "rtmpose-x_simcc-body7_pt-body7_700e-384x288-71d7b7e9_20230629.zip",
+     "RTMPose-x body7 384x288 (COCO AP 78.8, 17.22 GFLOPs)"),
+)
+for _name, _zip, _desc in _RTMPOSE_MODELS:
+    MANIFEST[_name] = WeightSpec(
+        name=_name, url=_RTMPOSE_SDK + _zip, sha256=re.search(r"-([0-9a-f]{8})_\d{8}\.zip$", _zip).group(1), size=None,
+        licence="Apache-2.0 (OpenMMLab mmpose RTMPose); trained on body7 (COCO, AIC, CrowdPose, MPII, "
+                "sub-JHMDB, Halpe, PoseTrack18: see each dataset's terms)",
+        filename=_zip, kind="pose2d",
+        description=_desc + ", ONNX for the mmdeploy SDK, COCO-17 SimCC outputs",
+        hash_source="sha256 prefix in the openmmlab file name; the full digest is recorded on first download",
+        archive_member="end2end.onnx",
+    )
+del _name, _zip, _desc
+
+
+def _read_sha256_file(path: Path) -> str:
+    """The digest in a ``sha256sum``-format file, or "" when it is missing or malformed."""
+    try:
+        word = path.read_text(encoding="ascii").split()[0].lower()
+    except (OSError, UnicodeDecodeError, IndexError):
+        return ""
+    return word if len(word) == 64 and all(c in "0123456789abcdef" for c in word) else ""
+
+
+def shipped_specs() -> List[WeightSpec]:
+    """The weights that ship inside the package (the default lifter), checksums from the
+    ``.sha256`` files beside them."""
+    p = bundled_lifter_path()
+    return [WeightSpec(
+        name=p.stem, url="", sha256=_read_sha256_file(p.with_name(p.name + ".sha256")), size=None,
+        licence="research only (trained by hotdemo on Human3.6M motion)", filename=p.name, kind="lifter",
+        description="HoT-MixSTE lifter trained by hotdemo, shipped in the package (model card: README.md beside it)",
+        hash_source=f"{p.name}.sha256 shipped beside it", shipped=True,
+    )]
+
+
+def all_specs() -> List[WeightSpec]:
+    """The downloadable manifest entries, then the shipped ones."""
+    return list(MANIFEST.values()) + shipped_specs()
+
 
 # ------------------------------------------------------------------ lookup
 def get_spec(name: str) -> Optional[WeightSpec]:
-    """The manifest entry for a manifest name or its file name (case-insensitive), else None."""
+    """The entry (downloadable or shipped) for a name or its file name (case-insensitive), else None."""
     key = str(name).strip().lower()
-    for s in MANIFEST.values():
-        if key in (s.name.lower(), s.filename.lower()) or key == Path(s.filename).stem.lower():
+    for s in all_specs():
+        if key in (s.name.lower(), s.filename.lower(), s.local_name.lower()) or key == Path(s.filename).stem.lower():
             return s
     return None
 
@@ -131,11 +212,18 @@ def search_dirs(weights_dir: Optional[PathLike] = None) -> List[Path]:
 
 
 def find_local(spec: WeightSpec, weights_dir: Optional[PathLike] = None) -> Optional[Path]:
-    """First existing copy of ``spec``'s file in :func:`search_dirs`, unverified; None if none."""
-    for d in search_dirs(weights_dir):
-        p = d / spec.filename
-        if p.is_file():
-            return p
+    """First existing copy of ``spec``'s file in :func:`search_dirs` (for a shipped entry: the
+    package's own copy), unverified; None if none. For an archive: the unpacked file if there is
+    one anywhere, else the archive itself."""
+    if spec.shipped:
+        p = bundled_lifter_path().with_name(spec.filename)
+        return p if p.is_file() else None
+    names = [spec.local_name, spec.filename] if spec.archive_member else [spec.filename]
+    for name in names:
+        for d in search_dirs(weights_dir):
+            p = d / name
+            if p.is_file():
+                return p
     return None
 
 
@@ -149,6 +237,8 @@ def sha256_file(path: PathLike) -> str:
 
 
 def _redownload_hint(spec: WeightSpec) -> str:
+    if spec.shipped:
+        return "reinstall hotdemo to get the shipped file back"
     return f"delete it and run `hotdemo weights download {spec.name}`"
 
 
@@ -157,6 +247,10 @@ def check_file(path: PathLike, spec: WeightSpec) -> Path:
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"{path}: no such weights file")
+    if spec.archive_member and path.name == spec.local_name:
+        return _check_unpacked(path, spec)
+    if not spec.sha256:
+        raise WeightsError(f"{path}: no checksum to verify it against ({spec.hash_source or 'none recorded'} is missing)")
     n = path.stat().st_size
     if spec.size is not None and n != spec.size:
         raise WeightsError(
@@ -188,11 +282,83 @@ def verify(name_or_path: PathLike, *, weights_dir: Optional[PathLike] = None) ->
     if spec is None:
         if os.sep in s or "/" in s:
             raise WeightsError(f"{p}: no such weights file")
-        raise WeightsError(f"unknown weights {s!r}; known: {', '.join(MANIFEST)}")
+        raise WeightsError(f"unknown weights {s!r}; known: {', '.join(x.name for x in all_specs())}")
     local = find_local(spec, weights_dir)
     if local is None:
         raise WeightsError(f"{spec.filename} is not downloaded; run `hotdemo weights download {spec.name}`")
     return check_file(local, spec)
+
+
+# ------------------------------------------------------------------ archives
+def _record_path(unpacked: Path) -> Path:
+    return unpacked.with_name(unpacked.name + ".sha256")
+
+
+def recorded_hashes(unpacked: PathLike) -> Optional[dict]:
+    """The digests recorded when an archive was unpacked, or None: ``sha256`` (the unpacked file)
+    and ``archive_sha256`` (the zip), read from ``<file>.sha256`` (``sha256sum`` format, the
+    unpacked file on the first line, the zip it came from on the second)."""
+    try:
+        lines = [ln.split() for ln in _record_path(Path(unpacked)).read_text(encoding="ascii").splitlines() if ln.strip()]
+    except (OSError, UnicodeDecodeError):
+        return None
+    ok = [w for w in lines if len(w) >= 2 and len(w[0]) == 64 and all(c in "0123456789abcdef" for c in w[0].lower())]
+    if not ok:
+        return None
+    out = {"sha256": ok[0][0].lower()}
+    if len(ok) > 1:
+        out["archive_sha256"], out["archive"] = ok[1][0].lower(), ok[1][-1].lstrip("*")
+    return out
+
+
+def _check_unpacked(path: Path, spec: WeightSpec) -> Path:
+    rec = recorded_hashes(path)
+    if rec is None or "sha256" not in rec:
+        return path  # put there by hand: nothing recorded to check it against
+    digest = sha256_file(path)
+    if digest != rec["sha256"]:
+        raise WeightsError(
+            f"{path}: checksum mismatch with the digest recorded when it was unpacked (sha256 {digest[:16]}..., "
+            f"expected {rec['sha256'][:16]}...); {_redownload_hint(spec)}"
+        )
+    return path
+
+
+def unpack(archive: PathLike, spec: WeightSpec, dest_dir: Optional[PathLike] = None) -> Path:
+    """Unpack ``spec.archive_member`` of the (already verified) zip ``archive`` into ``dest_dir``
+    (default: the cache) as ``spec.local_name``, atomically, and record the full sha256 of the zip
+    and of the unpacked file beside it. Returns the unpacked file."""
+    from .export import atomic_write
+
+    archive = Path(archive)
+    dest_dir = Path(dest_dir) if dest_dir is not None else weights_cache_dir()
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with zipfile.ZipFile(archive) as z:
+            members = [m for m in z.namelist() if m == spec.archive_member or m.endswith("/" + spec.archive_member)]
+            if not members:
+                raise WeightsError(f"{archive}: holds no {spec.archive_member}; {_redownload_hint(spec)}")
+            h = hashlib.sha256()
+            with z.open(sorted(members, key=len)[0]) as src:
+                def write(f):
+                    for chunk in iter(lambda: src.read(_CHUNK), b""):
+                        f.write(chunk)
+                        h.update(chunk)
+                dest = dest_dir / spec.local_name
+                archive_digest = sha256_file(archive)
+                # unpack to a temporary file, record the digests, then rename into place
+                tmp = dest_dir / f".{spec.local_name}.unpack-{os.getpid()}"
+                try:
+                    atomic_write(tmp, write)
+                    record = f"{h.hexdigest()}  {dest.name}\n{archive_digest}  {spec.filename}\n"
+                    atomic_write(_record_path(dest), lambda f: f.write(record.encode("ascii")))
+                    os.replace(tmp, dest)
+                finally:
+                    if tmp.exists():
+                        tmp.unlink()
+    except zipfile.BadZipFile as e:
+        raise WeightsError(f"{archive}: not a valid zip archive ({e}); {_redownload_hint(spec)}") from None
+    return dest
 
 
 # ------------------------------------------------------------------ download
@@ -309,29 +475,59 @@ def resolve(name_or_path: PathLike, *, weights_dir: Optional[PathLike] = None, d
     spec = get_spec(s)
     if p.is_file():
         named = get_spec(p.name)
-        return check_file(p, named) if named is not None and p.name == named.filename else p
+        if named is not None and p.name == named.filename:
+            checked = check_file(p, named)
+            return unpack(checked, named) if named.archive_member else checked
+        return p
     if p.is_dir():
         raise WeightsError(f"{p} is a folder; expected a weights file")
     if spec is None:
-        raise WeightsError(f"{p}: no such weights file (and not a built-in name: {', '.join(MANIFEST)})")
+        raise WeightsError(f"{p}: no such weights file (and not a built-in name: {', '.join(x.name for x in all_specs())})")
     if os.sep in s or "/" in s:
         raise WeightsError(f"{p}: no such weights file")
     local = find_local(spec, weights_dir)
     if local is not None:
-        return check_file(local, spec)
+        checked = check_file(local, spec)
+        if spec.archive_member and checked.name == spec.filename:
+            return unpack(checked, spec)  # a zip put in a weights folder: unpack it into the cache
+        return checked
+    if spec.shipped:
+        raise WeightsError(f"{spec.filename}, which ships with hotdemo, is missing from {bundled_lifter_path().parent}; "
+                           "reinstall hotdemo")
     if not download:
         dirs = ", ".join(str(d) for d in search_dirs(weights_dir))
         raise WeightsError(f"{spec.filename} not found in {dirs}; download {spec.url} and put it in one of those folders")
-    return fetch(spec, progress=progress)
+    got = fetch(spec, progress=progress)
+    if not spec.archive_member:
+        return got
+    try:
+        return unpack(got, spec)
+    finally:
+        got.unlink(missing_ok=True)  # only the unpacked model is kept
 
 
 def status(weights_dir: Optional[PathLike] = None) -> List[Tuple[WeightSpec, Optional[Path]]]:
-    """Every manifest entry with its local copy (unverified) or None."""
-    return [(s, find_local(s, weights_dir)) for s in MANIFEST.values()]
+    """Every entry (downloadable, then shipped) with its local copy (unverified) or None."""
+    return [(s, find_local(s, weights_dir)) for s in all_specs()]
+
+
+def download_all(specs: Iterable[WeightSpec], *, weights_dir: Optional[PathLike] = None, progress: bool = True
+                 ) -> List[Tuple[WeightSpec, Union[Path, WeightsError]]]:
+    """Fetch (or find, verified) every spec; one failing file does not stop the others.
+
+    Returns ``(spec, path)`` for each success and ``(spec, WeightsError)`` for each failure,
+    in order. Shipped entries are only checked for presence."""
+    out: List[Tuple[WeightSpec, Union[Path, WeightsError]]] = []
+    for spec in specs:
+        try:
+            out.append((spec, resolve(spec.name, weights_dir=weights_dir, progress=progress)))
+        except WeightsError as e:
+            out.append((spec, e))
+    return out
 
 
 def names(kind: Optional[str] = None) -> List[str]:
-    return [s.name for s in MANIFEST.values() if kind is None or s.kind == kind]
+    return [s.name for s in all_specs() if kind is None or s.kind == kind]
 
 
 def format_size(n: Optional[int]) -> str:
@@ -345,6 +541,7 @@ def format_size(n: Optional[int]) -> str:
 
 
 __all__: Iterable[str] = [
-    "WeightSpec", "MANIFEST", "get_spec", "resolve", "verify", "fetch", "check_file", "sha256_file",
+    "WeightSpec", "MANIFEST", "shipped_specs", "all_specs", "get_spec", "resolve", "verify", "fetch",
+    "download_all", "check_file", "sha256_file", "unpack", "recorded_hashes",
     "search_dirs", "find_local", "weights_cache_dir", "status", "names", "format_size",
 ]

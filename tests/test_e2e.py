@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hotdemo.cli import app
-from hotdemo.paths import bundled_weights_dir
+from hotdemo.paths import bundled_lifter_path
 
 runner = CliRunner()
 
@@ -21,7 +21,7 @@ def _offline_args(shared):
         "--pose2d", str(m / "ultralight-simplepose" / "simplepose_256x192.onnx"),
         "--device", "cpu",
     ]
-    if not (bundled_weights_dir() / "hot_mixste_h36m.pt").exists():
+    if not bundled_lifter_path().exists():
         args.append("--allow-untrained")
     return args
 
@@ -60,7 +60,7 @@ def test_lift_sample_then_reexport(tmp_path):
     from hotdemo.paths import REPO_DIR
 
     sample = REPO_DIR / "samples" / "walk_coco2d.npz"
-    args = [] if (bundled_weights_dir() / "hot_mixste_h36m.pt").exists() else ["--allow-untrained"]
+    args = [] if bundled_lifter_path().exists() else ["--allow-untrained"]
     r = runner.invoke(app, ["lift", str(sample), "-o", str(tmp_path), "--device", "cpu"] + args)
     assert r.exit_code == 0, r.output
     files = sorted(p.name for p in tmp_path.iterdir())

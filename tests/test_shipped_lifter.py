@@ -1,4 +1,4 @@
-"""The shipped lifter (weights/hot_mixste_h36m.pt) through the public inference path."""
+"""The shipped lifter (hotdemo/bundled/hot_mixste_h36m.pt) through the public inference path."""
 
 import numpy as np
 import pytest

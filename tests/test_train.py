@@ -371,3 +371,33 @@ def test_training_and_evaluation_run_on_the_gpu(tmp_path, motion):
     assert load_model(tmp_path / "g" / "best.pt").cfg.frames == 9  # saved on the CPU, loads anywhere
     cfg.steps = 4  # resuming moves the optimizer state back to the GPU
     assert train(cfg, data=motion, cameras=_cameras(), log=logs.append)["step"] == 4
+
+
+def test_training_data_is_not_looked_for_beside_the_checkout(tmp_path, monkeypatch):
+    """No ../shared is assumed: without --data and without $HOTDEMO_SHARED, a one-line error
+    that names both ways (even on a machine where ../shared exists beside the checkout)."""
+    from typer.testing import CliRunner
+
+    from hotdemo.cli import app
+    from hotdemo.errors import InputError
+    from hotdemo.train.commands import build_train_config, resolve_inputs
+
+    monkeypatch.delenv("HOTDEMO_SHARED", raising=False)
+    with pytest.raises(InputError) as ei:
+        build_train_config({"run_dir": str(tmp_path / "r")})
+    assert "--data" in str(ei.value) and "HOTDEMO_SHARED" in str(ei.value)
+    r = CliRunner().invoke(app, ["train", "--run-dir", str(tmp_path / "r")])
+    lines = [l for l in r.output.splitlines() if l.strip()]
+    assert r.exit_code == 2 and len(lines) == 1 and lines[0].startswith("error:") and "--data" in lines[0]
+    r = CliRunner().invoke(app, ["eval", "--max-sequences", "1"])
+    assert r.exit_code == 2 and "HOTDEMO_SHARED" in r.output and "Traceback" not in r.output
+    # $HOTDEMO_SHARED pointing at a folder without the data: said so
+    monkeypatch.setenv("HOTDEMO_SHARED", str(tmp_path))
+    with pytest.raises(InputError, match="has no data/h36m/data_3d_h36m_expmap.npz"):
+        resolve_inputs(None, None)
+    # ... and with the data there, it is the default
+    d = tmp_path / "data" / "h36m"
+    d.mkdir(parents=True)
+    (d / "data_3d_h36m_expmap.npz").write_bytes(b"x")
+    (d / "cameras.json").write_text("{}")
+    assert resolve_inputs(None, None) == (d / "data_3d_h36m_expmap.npz", d / "cameras.json")

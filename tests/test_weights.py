@@ -217,3 +217,148 @@ def test_given_path_with_a_manifest_file_name_is_verified(tmp_path, env, monkeyp
     f.write_bytes(PAYLOAD[:-1] + b"!")
     with pytest.raises(WeightsError, match="fake_model.bin: checksum mismatch"):
         W.resolve(f)
+
+
+# ------------------------------------------------------------------ zip archives (RTMPose SDK)
+def _zip_bytes(members) -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+def zip_spec(monkeypatch, url: str, data: bytes, prefix_of: bytes = None) -> W.WeightSpec:
+    digest = hashlib.sha256(prefix_of if prefix_of is not None else data).hexdigest()
+    spec = W.WeightSpec(
+        name="fake_zip", url=url, sha256=digest[:8], size=None, licence="test",
+        filename=f"fake-model-{digest[:8]}_20230504.zip", kind="pose2d", description="zipped model",
+        archive_member="end2end.onnx",
+    )
+    monkeypatch.setitem(W.MANIFEST, spec.name, spec)
+    return spec
+
+
+def test_rtmpose_manifest_entries():
+    names = {"rtmpose_t_body7_256x192", "rtmpose_s_body7_256x192", "rtmpose_m_body7_256x192",
+             "rtmpose_l_body7_256x192", "rtmpose_l_body7_384x288", "rtmpose_x_body7_384x288"}
+    assert names <= set(W.MANIFEST)
+    for n in names:
+        s = W.MANIFEST[n]
+        assert s.url.startswith("https://download.openmmlab.com/mmpose/v1/projects/rtmposev1/onnx_sdk/")
+        assert s.filename.endswith(".zip") and s.archive_member == "end2end.onnx"
+        assert re.search(rf"-{s.sha256}_\d{{8}}\.zip$", s.filename) and len(s.sha256) == 8
+        assert s.local_name == s.filename[:-4] + ".onnx"
+        assert W.get_spec(s.local_name) is s
+    assert W.MANIFEST["rtmpose_m_body7_256x192"].sha256 == "e48f03d0"
+
+
+def test_zip_download_is_unpacked_atomically_and_full_hash_recorded(server, env, monkeypatch):
+    www, base = server
+    model = b"onnx-bytes" * 50000
+    data = _zip_bytes({"20230504/rtmpose-m/end2end.onnx": model, "20230504/rtmpose-m/pipeline.json": b"{}"})
+    spec = zip_spec(monkeypatch, f"{base}/model.zip", data)
+    (www / "model.zip").write_bytes(data)
+    p = W.resolve("fake_zip", progress=False)
+    assert p == env / spec.local_name and p.read_bytes() == model
+    rec = W.recorded_hashes(p)
+    assert rec["archive_sha256"] == hashlib.sha256(data).hexdigest()  # the full digest, not the prefix
+    assert rec["sha256"] == hashlib.sha256(model).hexdigest()
+    # only the model and its record are left: no zip, no part or temporary files
+    assert leftovers(env) == sorted([spec.local_name, spec.local_name + ".sha256"])
+    # reused without downloading again, and checked against the recorded full digest
+    (www / "model.zip").unlink()
+    assert W.resolve("fake_zip", progress=False) == p
+    p.write_bytes(model[:-1] + b"X")
+    with pytest.raises(WeightsError, match="recorded"):
+        W.resolve("fake_zip", progress=False)
+    with pytest.raises(WeightsError, match="recorded"):
+        W.verify("fake_zip")
+
+
+def test_zip_with_wrong_prefix_or_without_member_leaves_nothing(server, env, monkeypatch):
+    www, base = server
+    data = _zip_bytes({"x/end2end.onnx": b"model"})
+    zip_spec(monkeypatch, f"{base}/model.zip", data, prefix_of=b"something else")
+    (www / "model.zip").write_bytes(data)
+    with pytest.raises(WeightsError, match="sha256"):
+        W.resolve("fake_zip", progress=False)
+    assert leftovers(env) == []
+    data = _zip_bytes({"x/other.onnx": b"model"})
+    (www / "model.zip").write_bytes(data)
+    zip_spec(monkeypatch, f"{base}/model.zip", data)
+    with pytest.raises(WeightsError, match="end2end.onnx"):
+        W.resolve("fake_zip", progress=False)
+    assert leftovers(env) == []
+
+
+def test_zip_in_weights_dir_is_unpacked_into_the_cache(tmp_path, env, monkeypatch):
+    model = b"net" * 1000
+    data = _zip_bytes({"end2end.onnx": model})
+    spec = zip_spec(monkeypatch, "https://127.0.0.1:9/none.zip", data)
+    wd = tmp_path / "mine"
+    wd.mkdir()
+    (wd / spec.filename).write_bytes(data)
+    p = W.resolve("fake_zip", weights_dir=wd, progress=False)
+    assert p == env / spec.local_name and p.read_bytes() == model
+    assert (wd / spec.filename).exists()  # the user's zip is left alone
+
+
+# ------------------------------------------------------------------ the shipped lifter, the CLI
+def _cli(args, **kw):
+    from typer.testing import CliRunner
+
+    from hotdemo.cli import app
+
+    r = CliRunner().invoke(app, args, **kw)
+    return r, re.sub(r"\x1b\[[0-9;]*m", "", r.output)
+
+
+def test_weights_list_shows_the_shipped_lifter_with_its_sha256():
+    from hotdemo.paths import bundled_lifter_path
+
+    p = bundled_lifter_path()
+    r, out = _cli(["weights", "list"], env={"COLUMNS": "100"})
+    assert r.exit_code == 0, out
+    assert "hot_mixste_h36m" in out and "lifter" in out
+    # its full sha256, copyable in sha256sum format, equal to the file's
+    assert f"{W.sha256_file(p)}  {p.name}" in out
+
+
+def test_weights_verify_accepts_the_shipped_lifter_and_a_copy_of_it(tmp_path):
+    from hotdemo.paths import bundled_lifter_path
+
+    r, out = _cli(["weights", "verify", str(bundled_lifter_path())])
+    assert r.exit_code == 0 and out.startswith("ok"), out
+    r, out = _cli(["weights", "verify", "hot_mixste_h36m"])
+    assert r.exit_code == 0 and out.startswith("ok"), out
+    copy = tmp_path / bundled_lifter_path().name
+    data = bytearray(bundled_lifter_path().read_bytes())
+    copy.write_bytes(bytes(data))
+    assert W.verify(copy) == copy
+    data[len(data) // 2] ^= 0xFF
+    copy.write_bytes(bytes(data))
+    r, out = _cli(["weights", "verify", str(copy)])
+    assert r.exit_code == 3 and out.startswith("error:") and "checksum mismatch" in out and "Traceback" not in out
+
+
+def test_download_carries_on_past_a_failing_file_and_reports_all(server, env, monkeypatch):
+    www, base = server
+    other = PAYLOAD[::-1]
+    (www / "good.bin").write_bytes(other)
+    good = W.WeightSpec(name="good_model", url=f"{base}/good.bin", sha256=hashlib.sha256(other).hexdigest(),
+                        size=len(other), licence="test", filename="good.bin", kind="pose2d", description="t")
+    monkeypatch.setitem(W.MANIFEST, good.name, good)
+    fake_spec(monkeypatch, f"{base}/missing/fake_model.bin")  # 404; listed first
+    r, out = _cli(["weights", "download", "fake_model", "good_model", "hot_mixste_h36m"])
+    assert r.exit_code == 3, out
+    lines = [l for l in out.splitlines() if l.strip()]
+    assert any(l.startswith("error:") and "fake_model.bin" in l and "404" in l for l in lines), out
+    assert any(l.startswith("ok good_model") for l in lines), out  # tried after the failure
+    assert any(l.startswith("ok hot_mixste_h36m") and "shipped" in l for l in lines), out
+    assert lines[-1].startswith("error: 1 of 3") and "fake_model" in lines[-1]
+    assert (env / "good.bin").read_bytes() == other and not (env / "fake_model.bin").exists()
+    assert "Traceback" not in out

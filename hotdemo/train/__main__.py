@@ -4,7 +4,7 @@ Examples::
 
     python -m hotdemo.train train --run-dir /work/train_runs/hot --steps 3000 --max-minutes 70
     python -m hotdemo.train eval --checkpoint /work/train_runs/hot/best.pt --json eval.json
-    python -m hotdemo.train export /work/train_runs/hot/best.pt weights/hot_mixste_h36m.pt
+    python -m hotdemo.train export /work/train_runs/hot/best.pt hotdemo/bundled/hot_mixste_h36m.pt
     python -m hotdemo.train cache .device/h36m17_f16.npz    # compact float16 data for a GPU machine
 """
 
@@ -30,8 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     S = argparse.SUPPRESS
     t.add_argument("--config", default=None,
                    help="JSON config to start from (e.g. a run's config.json); other options override it")
-    t.add_argument("--data", default=S, help="data_3d_h36m.npz-style file (default: ../shared's)")
-    t.add_argument("--cameras", default=S, help="cameras.json (default: beside --data, else ../shared's)")
+    t.add_argument("--data", default=S, help="data_3d_h36m.npz-style file (default: $HOTDEMO_SHARED's data/h36m/data_3d_h36m_expmap.npz)")
+    t.add_argument("--cameras", default=S, help="cameras.json (default: beside --data, else $HOTDEMO_SHARED's)")
     t.add_argument("--run-dir", default=S, help="run folder; an existing run resumes from its last.pt (required)")
     t.add_argument("--cache-dir", default=S, help="folder for the compact 17-joint cache")
     t.add_argument("--init-from", default=S,
@@ -60,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
                            help=f"augmentation {f.name} (default {v})")
 
     e = sub.add_parser("eval", help="MPJPE / P-MPJPE / MPJVE per action on S9/S11")
-    e.add_argument("--checkpoint", default=None, help="checkpoint (default: weights/hot_mixste_h36m.pt)")
+    e.add_argument("--checkpoint", default=None, help="checkpoint (default: the shipped hotdemo/bundled/hot_mixste_h36m.pt)")
     e.add_argument("--data", default=None)
     e.add_argument("--cameras", default=None)
     e.add_argument("--cache-dir", default=None)

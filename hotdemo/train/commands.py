@@ -13,33 +13,47 @@ import torch
 from ..camera import load_cameras
 from ..checkpoint import load_model, read_checkpoint
 from ..errors import InputError
-from ..paths import bundled_weights_dir, shared_dir
+from ..paths import bundled_lifter_path, shared_dir
 from .data import TEST_SUBJECTS, load_motion
 from .evaluate import DISCLAIMER, EvalResult, evaluate, format_table
 
 PathLike = Union[str, os.PathLike]
 
 
+#: where the training / evaluation data is looked for inside ``$HOTDEMO_SHARED``
+SHARED_DATA = Path("data") / "h36m" / "data_3d_h36m_expmap.npz"
+SHARED_CAMERAS = Path("data") / "h36m" / "cameras.json"
+
+
 def default_data_path() -> Optional[Path]:
-    """``../shared/data/h36m/data_3d_h36m_expmap.npz`` when present, else None."""
-    d = shared_dir()
-    p = d / "data" / "h36m" / "data_3d_h36m_expmap.npz" if d else None
+    """``$HOTDEMO_SHARED/data/h36m/data_3d_h36m_expmap.npz`` when set and present, else None.
+
+    No folder beside the checkout is assumed: without ``$HOTDEMO_SHARED`` the data must be
+    given (``--data``)."""
+    d = shared_dir(beside_checkout=False)
+    p = d / SHARED_DATA if d else None
     return p if p is not None and p.is_file() else None
 
 
 def default_cameras_path() -> Optional[Path]:
-    d = shared_dir()
-    p = d / "data" / "h36m" / "cameras.json" if d else None
+    d = shared_dir(beside_checkout=False)
+    p = d / SHARED_CAMERAS if d else None
     return p if p is not None and p.is_file() else None
 
 
 def resolve_inputs(data: Optional[PathLike], cameras: Optional[PathLike]) -> tuple:
-    """The data and cameras files, defaulting to ``../shared``; InputError when neither is found."""
+    """The data and cameras files: given, else from ``$HOTDEMO_SHARED``; InputError when not found."""
     dp = Path(data) if data else default_data_path()
     cp = Path(cameras) if cameras else (Path(dp).with_name("cameras.json") if dp and Path(dp).with_name("cameras.json").is_file()
                                         else default_cameras_path())
-    if dp is None or not dp.is_file():
-        raise InputError(f"3D motion data not found{': ' + str(dp) if dp else ''}; pass --data data_3d_h36m.npz")
+    if dp is None:
+        env = os.environ.get("HOTDEMO_SHARED")
+        where = (f"$HOTDEMO_SHARED={env} has no {SHARED_DATA.as_posix()}" if env
+                 else "$HOTDEMO_SHARED is not set")
+        raise InputError(f"no 3D motion data given ({where}); pass --data data_3d_h36m.npz, "
+                         f"or set $HOTDEMO_SHARED to a folder with {SHARED_DATA.as_posix()}")
+    if not dp.is_file():
+        raise InputError(f"3D motion data not found: {dp}; pass --data data_3d_h36m.npz")
     if cp is None or not cp.is_file():
         raise InputError(f"camera file not found{': ' + str(cp) if cp else ''}; pass --cameras cameras.json")
     return dp, cp
@@ -103,14 +117,14 @@ def run_evaluation(
     log: Callable[[str], None] = print,
     device: str = "auto",
 ) -> List[EvalResult]:
-    """Evaluate a checkpoint (default: the shipped ``weights/hot_mixste_h36m.pt``) and print the table.
+    """Evaluate a checkpoint (default: the shipped lifter, :func:`hotdemo.paths.bundled_lifter_path`) and print the table.
 
     ``noise``: "clean", "noisy" or "both".
     """
     if noise not in ("clean", "noisy", "both"):
         raise InputError(f"--noise must be clean, noisy or both, got {noise!r}")
     torch.set_num_threads(max(1, threads))
-    ckpt = Path(checkpoint) if checkpoint else bundled_weights_dir() / "hot_mixste_h36m.pt"
+    ckpt = Path(checkpoint) if checkpoint else bundled_lifter_path()
     from .trainer import resolve_train_device
 
     model = load_model(_as_lifter_checkpoint(ckpt)).float().eval().to(resolve_train_device(device))
@@ -178,7 +192,20 @@ def export_weights(src: PathLike, dst: PathLike, half: bool = True, extra: Optio
     torch.save(out, tmp)
     os.chmod(tmp, 0o644)
     os.replace(tmp, dst)
+    if dst.resolve() == bundled_lifter_path().resolve():  # replacing the shipped lifter: its pinned checksum too
+        write_sha256_file(dst)
     return dst
+
+
+def write_sha256_file(path: PathLike) -> Path:
+    """Write ``<path>.sha256`` (``sha256sum`` format) atomically; the shipped lifter's checksum
+    that ``hotdemo weights verify`` checks."""
+    from ..export import atomic_write
+    from ..weights import sha256_file
+
+    path = Path(path)
+    line = f"{sha256_file(path)}  {path.name}\n"
+    return atomic_write(path.with_name(path.name + ".sha256"), lambda f: f.write(line), binary=False)
 
 
 def _full_model_config(tc) -> dict:

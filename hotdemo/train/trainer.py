@@ -47,7 +47,7 @@ class TrainConfig:
     run_dir: str = "runs/train"
     cache_dir: Optional[str] = None
     model: str = "hot_mixste"
-    # defaults: the shipped model's size (weights/README.md); `hotdemo train` uses the same
+    # defaults: the shipped model's size (hotdemo/bundled/README.md); `hotdemo train` uses the same
     frames: int = 27
     dim: int = 128
     depth: int = 4
