@@ -117,7 +117,7 @@ def _rss_mb():
 
 def _memory(T, width, height, people):
     info, t2, t3 = _scene(T, width, height, people)
-    r = Renderer(info, t2, t3)
+    r = Renderer(info, t2, t3)  # the default view
     frame = _frame(info, 0)
     for i in range(30):  # warm-up: library caches (numpy, OpenCV fonts) fill once
         r.render(frame, i)
@@ -142,6 +142,8 @@ def main(argv=None):
     ap.add_argument("--memory-frames", type=int, default=500,
                     help="memory is measured over this many and 4x as many frames")
     ap.add_argument("--json", help="also write the results to this JSON file")
+    ap.add_argument("--views", default="main,scene,grid",
+                    help="hotdemo 3D panel modes to time side by side (the first is compared with matplotlib)")
     a = ap.parse_args(argv)
     try:
         import cv2
@@ -151,13 +153,23 @@ def main(argv=None):
         pass
 
     info, t2, t3 = _scene(max(a.frames, a.mpl_frames), a.width, a.height, a.people)
-    ours = Renderer(info, t2, t3)
-    t_ours, shape = _time(ours.render, info, a.frames)
+    views = [v.strip() for v in a.views.split(",") if v.strip()]
+    # the 3D panel modes side by side: alternating rounds of frames/5, median round per mode
+    renderers = {v: Renderer(info, t2, t3, view=v) for v in views}
+    rounds = {v: [] for v in views}
+    for _ in range(5):
+        for v in views:
+            dt, shape = _time(renderers[v].render, info, max(1, a.frames // 5))
+            rounds[v].append(dt)
+    t_view = {v: float(np.median(rounds[v])) for v in views}
+    t_ours = t_view[views[0]]
     mpl = MatplotlibRenderer(Renderer(info, t2, t3))
     t_mpl, shape_mpl = _time(mpl.render, info, a.mpl_frames)
     print(f"output {shape[1]}x{shape[0]} (matplotlib {shape_mpl[1]}x{shape_mpl[0]}), {a.people} people")
     print(f"matplotlib 3D figure per frame: {1000 * t_mpl:8.1f} ms/frame  ({1 / t_mpl:6.1f} fps, {a.mpl_frames} frames)")
-    print(f"hotdemo OpenCV renderer:        {1000 * t_ours:8.1f} ms/frame  ({1 / t_ours:6.1f} fps, {a.frames} frames)")
+    for v in views:
+        print(f"hotdemo OpenCV renderer, --view {v:5s} {1000 * t_view[v]:8.1f} ms/frame  ({1 / t_view[v]:6.1f} fps, "
+              f"{a.frames} frames; {t_view[v] / t_view[views[0]]:.2f}x the {views[0]} view's time)")
     print(f"speed-up: {t_mpl / t_ours:.1f}x")
     mem = {}
     for T in (a.memory_frames, 4 * a.memory_frames):

@@ -102,7 +102,9 @@ WeightsDirOpt = typer.Option(
     help="Folder with pre-downloaded weights files (searched before the download cache).",
 )
 ExportOpt = typer.Option(
-    "json,npz", "--export", help="Comma-separated export formats: json, npz, csv, bvh (or 'none')."
+    "json,npz", "--export",
+    help="Comma-separated export formats: json, npz, csv, bvh, html (3D viewer), angles (joint angles CSV + "
+         "plots), trc (OpenSim markers), or 'none'.",
 )
 ConfOpt = typer.Option(0.25, "--det-conf", min=0.0, max=1.0, help="Detector confidence threshold.")
 IouOpt = typer.Option(None, "--det-iou", min=0.0, max=1.0, help="Detector NMS IoU threshold (default: ultralytics 0.7, Darknet 0.55).")
@@ -112,6 +114,16 @@ PeopleOpt = typer.Option(None, "--people", min=1, help="Lift only the N largest/
 TrackIdOpt = typer.Option(None, "--track-id", help="Lift only this track ID.")
 NoRenderOpt = typer.Option(False, "--no-render", help="Skip the rendered video; write only the exports.")
 SpinOpt = typer.Option(10.0, "--spin", help="Degrees per second the 3D view turns around the people (0: fixed).")
+SmoothOpt = typer.Option(
+    "gaussian", "--smooth",
+    help="Temporal filter of the 3D output: none, gaussian (zero-phase, offline) or one-euro (causal, "
+         "adapts to speed).",
+)
+SmoothParamOpt = typer.Option(
+    None, "--smooth-param",
+    help="The filter's parameter: gaussian sigma in frames (default 1), one-euro minimum cut-off in Hz "
+         "(default 2; lower = smoother, more lag).",
+)
 ViewOpt = typer.Option(
     "main", "--view",
     help="3D panel: main (the main person centred and large, others around it), scene (everyone), "
@@ -128,6 +140,10 @@ def _parse_exports(value: str) -> tuple:
     bad = [x for x in items if x not in FORMATS]
     if bad:
         raise InputError(f"unknown export format {', '.join(bad)!r}; choose from {', '.join(FORMATS)}")
+    if "angles" in items:  # fail before any model is loaded when its plotting dependency is missing
+        from .angles import require_matplotlib
+
+        require_matplotlib()
     return items
 
 
@@ -135,6 +151,10 @@ def _config(**kw):
     from .pipeline import PipelineConfig
 
     kw["exports"] = _parse_exports(kw.pop("export"))
+    if "smooth_method" in kw:
+        from .smooth import check_smooth
+
+        kw["smooth_method"], _ = check_smooth(kw["smooth_method"], kw.get("smooth_param"))
     if "view" in kw:
         from .render import VIEWS
 
@@ -169,6 +189,8 @@ def run(
     no_render: bool = NoRenderOpt,
     spin: float = SpinOpt,
     view: str = ViewOpt,
+    smooth: str = SmoothOpt,
+    smooth_param: Optional[float] = SmoothParamOpt,
 ) -> None:
     """Run the whole pipeline on one video: detect, track, 2D keypoints, lift to 3D, render, export."""
     from .pipeline import Pipeline, default_output_dir, prepare_output_dir
@@ -182,6 +204,7 @@ def run(
         allow_untrained=allow_untrained, device=device, weights_dir=weights_dir, people=people,
         det_conf=det_conf, det_iou=det_iou, det_imgsz=det_size, pose_flip=pose_flip,
         track_id=track_id, export=export, render=not no_render, spin_deg_per_s=spin, view=view,
+        smooth_method=smooth, smooth_param=smooth_param,
     )
     out = output or default_output_dir(video)
     with Pipeline(cfg, verbose=True) as pipe:
@@ -205,7 +228,9 @@ def lift(
     export: str = ExportOpt,
     no_flip: bool = typer.Option(False, "--no-flip", help="Turn off left/right flip averaging."),
     no_overlap: bool = typer.Option(False, "--no-overlap", help="Non-overlapping windows, as the official demo."),
-    no_smooth: bool = typer.Option(False, "--no-smooth", help="Turn off temporal smoothing of the 3D output."),
+    no_smooth: bool = typer.Option(False, "--no-smooth", help="Turn off temporal smoothing of the 3D output (= --smooth none)."),
+    smooth: str = SmoothOpt,
+    smooth_param: Optional[float] = SmoothParamOpt,
 ) -> None:
     """Lift a 2D keypoint file to 3D, without the video stages."""
     from .pipeline import lift_keypoints_file
@@ -213,6 +238,7 @@ def lift(
     cfg = _config(
         lifter=lifter, lifter_checkpoint=lifter_checkpoint, allow_untrained=allow_untrained,
         device=device, export=export, flip=not no_flip, overlap=not no_overlap, smooth=not no_smooth,
+        smooth_method=smooth, smooth_param=smooth_param,
     )
     out = output or keypoints.resolve().parent / f"{keypoints.stem}_3d"
     result = lift_keypoints_file(keypoints, out, cfg, verbose=True)
@@ -244,6 +270,8 @@ def batch(
     no_render: bool = NoRenderOpt,
     spin: float = SpinOpt,
     view: str = ViewOpt,
+    smooth: str = SmoothOpt,
+    smooth_param: Optional[float] = SmoothParamOpt,
 ) -> None:
     """Process every video in a folder (models loaded once, resumable, with a report)."""
     from .batch import run_batch
@@ -253,6 +281,7 @@ def batch(
         allow_untrained=allow_untrained, device=device, weights_dir=weights_dir, people=people,
         det_conf=det_conf, det_iou=det_iou, det_imgsz=det_size, pose_flip=pose_flip,
         export=export, render=not no_render, spin_deg_per_s=spin, view=view,
+        smooth_method=smooth, smooth_param=smooth_param,
     )
     report = run_batch(
         folder, output, config=cfg, recursive=recursive, pattern=pattern, overwrite=overwrite, ray=ray

@@ -30,7 +30,7 @@ from .skeletons import get_skeleton
 from .types import Track2D, Track3D, VideoInfo
 
 SCHEMA_VERSION = 1
-FORMATS = ("json", "npz", "csv", "bvh")
+FORMATS = ("json", "npz", "csv", "bvh", "html", "angles", "trc")
 PathLike = Union[str, os.PathLike]
 
 # decimals kept in JSON and CSV: 1/1000 pixel, 1/10000 score, 1/100 mm
@@ -307,6 +307,10 @@ def write_exports(out_dir: PathLike, stem: str, info: VideoInfo, tracks2d: Seque
         raise InputError(f"unknown export format {', '.join(bad)!r}; choose from {', '.join(FORMATS)}")
     if not out_dir.is_dir():
         raise OutputError(f"output folder {out_dir} does not exist")
+    if "angles" in formats:  # its optional plotting dependency, before anything is written
+        from .angles import require_matplotlib
+
+        require_matplotlib()
     paths: List[Path] = []
     for fmt in dict.fromkeys(formats):
         if fmt == "json":
@@ -317,6 +321,18 @@ def write_exports(out_dir: PathLike, stem: str, info: VideoInfo, tracks2d: Seque
             paths.append(write_csv(out_dir / f"{stem}.csv", info, tracks2d, tracks3d, fps))
         elif fmt == "bvh":
             paths.extend(write_bvh_files(out_dir, stem, tracks3d, _effective_fps(info, fps)))
+        elif fmt == "html":
+            from .viewer import write_html
+
+            paths.append(write_html(out_dir / f"{stem}.html", info, tracks3d, _effective_fps(info, fps)))
+        elif fmt == "angles":
+            from .angles import write_angles
+
+            paths.extend(write_angles(out_dir, stem, info, tracks3d, _effective_fps(info, fps)))
+        elif fmt == "trc":
+            from .trc import write_trc_files
+
+            paths.extend(write_trc_files(out_dir, stem, tracks3d, _effective_fps(info, fps)))
     return paths
 
 

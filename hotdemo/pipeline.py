@@ -26,7 +26,7 @@ from .video import VideoWarning
 
 log = logging.getLogger("hotdemo")
 
-EXPORT_FORMATS = ("json", "npz", "csv", "bvh")
+EXPORT_FORMATS = ("json", "npz", "csv", "bvh", "html", "angles", "trc")
 
 T = TypeVar("T")
 
@@ -55,7 +55,9 @@ class PipelineConfig:
     batch_size: int = 8  # frames per detector / pose batch
     flip: bool = True
     overlap: bool = True
-    smooth: bool = True
+    smooth: bool = True  # False: no temporal filter at all (same as smooth_method="none")
+    smooth_method: str = "gaussian"  # none | gaussian | one-euro (hotdemo.smooth)
+    smooth_param: Optional[float] = None  # gaussian sigma (frames) / one-euro min cut-off (Hz)
     min_track_length: int = 10  # frames; shorter tracks are not lifted
 
 
@@ -118,12 +120,22 @@ def prepare_output_dir(out_dir: Path) -> Path:
 def _load_lifter(config: PipelineConfig, device: str):
     """The lifter that ``config`` selects (see :func:`hotdemo.lift.load_lifter`)."""
     from .lift import load_lifter
+    from .smooth import check_smooth
 
+    method, param = check_smooth(config.smooth_method if config.smooth else "none", config.smooth_param)
     return load_lifter(
         config.lifter, str(config.lifter_checkpoint) if config.lifter_checkpoint else None,
         device=device, allow_untrained=config.allow_untrained,
-        flip=config.flip, overlap=config.overlap, smooth=config.smooth,
+        flip=config.flip, overlap=config.overlap, smooth=param if method == "gaussian" else False,
     )
+
+
+def _post_filter(tracks3d: List[Track3D], config: PipelineConfig, fps: float) -> List[Track3D]:
+    """The causal filters that need the frame rate (one-euro); the lifter applies the Gaussian."""
+    from .smooth import check_smooth, smooth_tracks
+
+    method, param = check_smooth(config.smooth_method if config.smooth else "none", config.smooth_param)
+    return smooth_tracks(tracks3d, method, param, fps) if method == "one-euro" else tracks3d
 
 
 class _Progress:
@@ -224,7 +236,7 @@ class Pipeline:
         for t in tracks2d:
             out.append(self.lifter(to_h36m(t), info.width, info.height))
             tick()
-        return out
+        return _post_filter(out, self.config, info.fps)
 
     def run(self, video, out_dir) -> RunResult:
         from .export import write_exports
@@ -311,6 +323,7 @@ def lift_keypoints_file(path, out_dir, config: Optional[PipelineConfig] = None, 
         for t in tracks2d:
             tracks3d.append(lifter(t if t.joint_format == "h36m17" else to_h36m(t), width, height))
             tick()
+    tracks3d = _post_filter(tracks3d, config, float(fps or 0.0))
     n_frames = int(max((t.frames.max() + 1 for t in tracks2d if len(t)), default=0))
     info = VideoInfo(path=str(path), width=int(width), height=int(height), fps=float(fps or 0.0),
                      frame_count=n_frames)

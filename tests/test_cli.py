@@ -73,3 +73,24 @@ def test_detector_options_on_the_command_line(shared, tmp_path):
     assert lines[-1].startswith("error:") and "multiple of 32" in lines[-1] and "Traceback" not in r.output
     r = runner.invoke(app, ["run", str(shared / "videos/two_people_indoor.mp4"), "--det-conf", "1.5"])
     assert r.exit_code == 2 and "--det-conf" in _plain(r.output)
+
+
+def test_unknown_view_is_one_line_exit_2(shared, tmp_path):
+    r = runner.invoke(app, ["run", str(shared / "videos/two_people_indoor.mp4"), "-o", str(tmp_path / "o"),
+                            "--view", "side"])
+    assert r.exit_code == 2
+    lines = [l for l in _plain(r.output).splitlines() if l.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and "main, scene, grid" in lines[0]
+
+
+def test_angles_without_matplotlib_fails_before_any_work(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    p = tmp_path / "k.npz"
+    np.savez(p, keypoints=np.zeros((5, 17, 2)), width=100, height=100)
+    r = runner.invoke(app, ["lift", str(p), "--export", "json,angles", "-o", str(tmp_path / "out")])
+    assert r.exit_code != 0
+    lines = [l for l in _plain(r.output).splitlines() if l.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and "hotdemo[plot]" in lines[0]
+    assert not (tmp_path / "out").exists()

@@ -155,3 +155,23 @@ def test_empty_clip_writes_valid_files(tmp_path, scene):
     for p in paths[:2]:
         d = load_export(p)
         assert d.tracks2d == [] and d.tracks3d == []
+
+
+def test_viewer_angles_and_trc_exports(tmp_path, scene):
+    pytest.importorskip("matplotlib")
+    info, t2, t3 = scene
+    paths = write_exports(tmp_path, "clip", info, t2, t3, formats=("html", "angles", "trc"))
+    assert [p.name for p in paths] == ["clip.html", "clip_angles.csv", "clip_angles_track1.png",
+                                       "clip_angles_track2.png", "clip_track1.trc", "clip_track2.trc"]
+    assert sorted(os.listdir(tmp_path)) == sorted(p.name for p in paths)  # no temporary file left
+    from hotdemo.angles import read_angles_csv
+    from hotdemo.trc import read_trc
+    from hotdemo.viewer import read_viewer_data
+
+    assert [p["id"] for p in read_viewer_data(paths[0])["people"]] == [1, 2]
+    assert len(read_angles_csv(paths[1])["frame"]) == sum(len(t) for t in t3)
+    assert read_trc(paths[4])["data"].shape == (len(t3[0]), 17, 3)
+    # empty clips: a viewer with nobody, an angles CSV with only its header, no TRC
+    empty = write_exports(tmp_path / "e" if (tmp_path / "e").mkdir() is None else None, "e", info, [], [],
+                          formats=("html", "angles", "trc"))
+    assert [p.name for p in empty] == ["e.html", "e_angles.csv"]
