@@ -97,6 +97,7 @@ class _Job:
     out_dir: str  # absolute path
     rel_input: str
     rel_output: str
+    overwrite: bool = False  # replace another input's outputs in out_dir (see hotdemo.outdir)
 
 
 # ---------------------------------------------------------------- helpers
@@ -193,7 +194,7 @@ def process_clip(pipeline: Any, job: _Job, fingerprint: Dict[str, Any]) -> ClipR
     try:
         video = Path(job.video)
         sig = _input_signature(video)
-        r = pipeline.run(video, out_dir)
+        r = pipeline.run(video, out_dir, overwrite=job.overwrite)
         res.status = "ok"
         res.frames, res.people = int(r.frames), int(r.people)
         res.warnings = list(getattr(r, "warnings", []) or [])
@@ -247,7 +248,7 @@ def run_batch(folder, output=None, *, config=None, recursive: bool = False, patt
               ) -> BatchReport:
     """Process every video in ``folder`` into ``output`` (default ``folder/hotdemo_out``).
 
-    ``pipeline_factory(config)`` builds the object whose ``run(video, out_dir)`` processes a
+    ``pipeline_factory(config)`` builds the object whose ``run(video, out_dir, overwrite=...)`` processes a
     clip (default: :class:`hotdemo.pipeline.Pipeline`); it is called once (once per Ray
     worker). Returns the :class:`BatchReport`, also written to ``output/batch_report.json``.
     KeyboardInterrupt is re-raised after the report is written.
@@ -280,7 +281,7 @@ def run_batch(folder, output=None, *, config=None, recursive: bool = False, patt
         if m is not None:
             results[j.rel_input] = _skipped(j, m)
         else:
-            todo.append(j)
+            todo.append(dataclasses.replace(j, overwrite=True) if overwrite else j)
     report = BatchReport(str(folder), str(out_root), [results[j.rel_input] for j in jobs],
                          mode="ray" if ray else "local")
     con = _console(verbose)

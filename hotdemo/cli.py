@@ -191,14 +191,17 @@ def run(
     view: str = ViewOpt,
     smooth: str = SmoothOpt,
     smooth_param: Optional[float] = SmoothParamOpt,
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Replace the outputs of another video in the output folder (two videos with the same name)."),
 ) -> None:
     """Run the whole pipeline on one video: detect, track, 2D keypoints, lift to 3D, render, export."""
-    from .pipeline import Pipeline, default_output_dir, prepare_output_dir
+    from .outdir import check_output_folder
+    from .pipeline import Pipeline, default_output_dir
     from .video import probe
 
-    # a bad input or an unwritable output folder fails here, before any model is loaded
-    probe(video)
-    prepare_output_dir(output or default_output_dir(video))
+    # a bad input or an unusable output folder fails here, before any model is loaded; nothing is created
+    probe(video, count=False)
+    check_output_folder(output or default_output_dir(video), video, overwrite=overwrite)
     cfg = _config(
         detector=detector, pose2d=pose2d, lifter=lifter, lifter_checkpoint=lifter_checkpoint,
         allow_untrained=allow_untrained, device=device, weights_dir=weights_dir, people=people,
@@ -208,7 +211,7 @@ def run(
     )
     out = output or default_output_dir(video)
     with Pipeline(cfg, verbose=True) as pipe:
-        result = pipe.run(video, out)
+        result = pipe.run(video, out, overwrite=overwrite)
     _print_result(result)
 
 

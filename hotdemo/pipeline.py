@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 import warnings as _warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, TypeVar
 
@@ -222,6 +222,13 @@ class Pipeline:
         if n == 0:
             raise InputError(f"{video}: no frame could be decoded")
         tracks = assemble_tracks(per_frame, min_length=1)
+        if self.config.track_id is not None and not any(t.track_id == self.config.track_id for t in tracks):
+            found = {}
+            for t in tracks:
+                found[t.track_id] = found.get(t.track_id, 0) + len(t)
+            listing = (", ".join(f"{k} ({v} frames)" for k, v in sorted(found.items())) if found
+                       else "none (no person was found)")
+            raise InputError(f"{video.name}: there is no track {self.config.track_id}; the track IDs are: {listing}")
         selected = select_tracks(
             tracks, people=self.config.people, track_id=self.config.track_id,
             min_length=min(self.config.min_track_length, n),
@@ -238,18 +245,26 @@ class Pipeline:
             tick()
         return _post_filter(out, self.config, info.fps)
 
-    def run(self, video, out_dir) -> RunResult:
+    def run(self, video, out_dir, *, overwrite: bool = False) -> RunResult:
+        """Process ``video`` into ``out_dir``. The outputs appear together at the end (see
+        :mod:`hotdemo.outdir`): on an error or Ctrl-C the folder keeps what it had. A folder
+        holding another input's outputs is refused unless ``overwrite``."""
         from .export import write_exports
+        from .outdir import OutputFolder
         from .video import probe
         from .world import estimate_world_rotation, to_world
 
         t0 = time.perf_counter()
         video = Path(video)
         info = probe(video)
-        out_dir = prepare_output_dir(Path(out_dir))
+        out_dir = Path(out_dir)
         stage: Dict[str, float] = {}
         warnings: List[str] = []
-        with _Progress(self.verbose) as progress:
+        with OutputFolder(out_dir, video, overwrite=overwrite) as folder, _Progress(self.verbose) as progress:
+            if not info.fps_known:
+                msg = f"{video.name}: the frame rate is unknown; assuming 25 fps"
+                warnings.append(msg)
+                progress.print(f"[yellow]warning:[/] {msg}")
             ts = time.perf_counter()
             with _warnings.catch_warnings(record=True) as caught:  # a damaged video: one line, kept in the result
                 _warnings.simplefilter("always", VideoWarning)
@@ -261,6 +276,7 @@ class Pipeline:
                 else:
                     _warnings.showwarning(c.message, c.category, c.filename, c.lineno)
             stage["2d"] = time.perf_counter() - ts
+            info = replace(info, frame_count=n_frames)  # exports and the renderer use the decoded count
             if not tracks2d:
                 msg = f"no person was found in {video.name} (or none long enough to lift); outputs have no tracks"
                 warnings.append(msg)
@@ -272,12 +288,14 @@ class Pipeline:
                 tracks3d = to_world(tracks3d, R, tracks2d, info)
             stage["3d"] = time.perf_counter() - ts
             ts = time.perf_counter()
-            outputs = list(write_exports(out_dir, video.stem, info, tracks2d, tracks3d, formats=self.config.exports))
+            outputs = list(write_exports(folder.stage, video.stem, info, tracks2d, tracks3d,
+                                         formats=self.config.exports))
             stage["export"] = time.perf_counter() - ts
             if self.config.render:
                 ts = time.perf_counter()
-                outputs.append(self.render(video, info, tracks2d, tracks3d, out_dir, n_frames, progress))
+                outputs.append(self.render(video, info, tracks2d, tracks3d, folder.stage, n_frames, progress))
                 stage["render"] = time.perf_counter() - ts
+            outputs = folder.commit(outputs)
         return RunResult(video, out_dir, n_frames, len(tracks3d), outputs,
                          time.perf_counter() - t0, stage, warnings)
 

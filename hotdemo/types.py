@@ -27,16 +27,27 @@ def _check(name: str, arr: np.ndarray, shape: tuple) -> None:
 
 @dataclass(frozen=True)
 class VideoInfo:
-    """Metadata of an input video, after rotation metadata has been applied to width/height."""
+    """Metadata of an input video, in the geometry of its *displayed* frames.
+
+    width/height: the displayed size in pixels, after the rotation metadata is applied and,
+    for non-square stored pixels (anamorphic video), after resampling to square pixels:
+    the decoder (:func:`hotdemo.video.iter_frames`) yields frames of exactly this size.
+    frame_count: before decoding, the number of the stream's packets (0 when unknown); after
+    a pipeline run, the number of decoded frames (what exports record).
+    """
 
     path: str
     width: int
     height: int
     fps: float
-    frame_count: int  # best estimate before decoding; the decoded count is authoritative
+    frame_count: int
     rotation: int = 0  # degrees clockwise the decoder rotates frames by (0, 90, 180, 270)
     has_audio: bool = False
     codec: str = ""
+    fps_known: bool = True  # False: the file states no frame rate and ``fps`` is an assumed 25
+    pixel_aspect: float = 1.0  # stored pixel width / height (SAR), after rotation; 1 for square pixels
+    stream: int = 0  # which video stream of the file (0-based among video streams; cover art is skipped)
+    duration: float = 0.0  # seconds, from the container header (0 when unknown)
 
 
 @dataclass(frozen=True)

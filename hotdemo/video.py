@@ -11,6 +11,15 @@ Decisions, documented once here:
 * **Rotation.** ffmpeg's autorotation is left on, so frames come out upright and
   :class:`~hotdemo.types.VideoInfo` reports the *displayed* size (width/height swapped for
   90/270). ``VideoInfo.rotation`` is the clockwise angle the decoder turned frames by.
+* **Non-square pixels** (anamorphic video, SAR != 1) are resampled to square pixels after
+  rotation (the stored width is stretched when SAR > 1, the height when SAR < 1), so frames,
+  keypoints and the rendered video have the *displayed* geometry; ``VideoInfo.pixel_aspect``
+  keeps the SAR (stored x = displayed x / SAR when SAR > 1).
+* **Frame count.** ``duration x fps`` from the header is not a frame count (a concatenated
+  .ts says half, a sparse .mkv millions, a raw .h264 nothing), so :func:`probe` counts the
+  stream's packets without decoding; the decoded count remains the authority.
+* **Cover art.** A picture attached to an audio file is not a video stream; a file with
+  only that is rejected like a still image.
 * **Variable frame rate.** Every decoded frame is yielded exactly once (``-fps_mode
   passthrough``: no frame is duplicated or dropped to force a constant rate), and
   ``VideoInfo.fps`` is the stream's *average* frame rate. Outputs written at that fps have
@@ -26,7 +35,6 @@ Decisions, documented once here:
 
 from __future__ import annotations
 
-import logging
 import os
 import queue
 import re
@@ -44,7 +52,6 @@ import numpy as np
 from .errors import InputError, OutputError, VideoError
 from .types import VideoInfo
 
-log = logging.getLogger("hotdemo.video")
 
 PathLike = Union[str, os.PathLike]
 T = TypeVar("T")
@@ -101,23 +108,47 @@ def _parse_rate(text: str, unit: str) -> Optional[float]:
     return v if v > 0 else None
 
 
+#: Smallest displayed width and height (pixels) accepted: below this there is nobody to find.
+MIN_SIDE = 16
+
+
+def _attached_pic(line: str) -> bool:
+    return "(attached pic)" in line
+
+
 def parse_ffmpeg_info(path: PathLike, text: str) -> VideoInfo:
-    """Build a :class:`VideoInfo` from the stderr of ``ffmpeg -i PATH`` (first video stream)."""
+    """Build a :class:`VideoInfo` from the stderr of ``ffmpeg -i PATH`` (first real video stream).
+
+    ``frame_count`` here is the header's estimate (duration x fps), which can be far off
+    (concatenated or sparse files, raw streams); :func:`probe` replaces it with a count of
+    the stream's packets.
+    """
     path = Path(path)
     m = re.search(r"^Input #0, ([^,\s]+)", text, re.M)
     demuxer = m.group(1) if m else ""
     lines = text.splitlines()
-    vidx = next((i for i, ln in enumerate(lines) if re.search(r"Stream #\d+:\d+.*: Video:", ln)), None)
-    if vidx is None:
+    video_lines = [i for i, ln in enumerate(lines) if re.search(r"Stream #\d+:\d+.*: Video:", ln)]
+    if not video_lines:
         raise VideoError(f"{path}: no video stream (ffmpeg sees format {demuxer or 'unknown'})")
+    real = [k for k, i in enumerate(video_lines) if not _attached_pic(lines[i])]
+    if not real:  # an audio file whose only picture is its cover art
+        raise VideoError(f"{path}: this is an audio file with a still picture (cover art), not a video")
+    stream = real[0]
+    vidx = video_lines[stream]
     vline = lines[vidx]
     codec = re.search(r"Video: ([\w-]+)", vline).group(1)
     if _IMAGE_DEMUXERS.search(demuxer):
         raise VideoError(f"{path}: this is a still image ({codec}), not a video")
-    size = re.search(r", (\d{2,6})x(\d{2,6})", vline)
-    if not size:
+    size = re.search(r", (\d{1,6})x(\d{1,6})", vline)
+    if not size or int(size.group(1)) == 0 or int(size.group(2)) == 0:
         raise VideoError(f"{path}: cannot read the frame size of the video stream")
     w, h = int(size.group(1)), int(size.group(2))
+    sar = 1.0
+    m = re.search(r"\[SAR (\d+):(\d+) DAR", vline)
+    if m and int(m.group(1)) > 0 and int(m.group(2)) > 0:
+        sar = int(m.group(1)) / int(m.group(2))
+        if not 0.1 <= sar <= 10.0:  # nonsense metadata: keep the stored pixels
+            sar = 1.0
     fps = _parse_rate(vline, "fps") or _parse_rate(vline, "tbr")
     # The stream's side data / metadata follow its line, up to the next stream.
     block = []
@@ -137,21 +168,36 @@ def parse_ffmpeg_info(path: PathLike, text: str) -> VideoInfo:
     rotation = (int(round(rotation / 90.0)) * 90) % 360
     if rotation in (90, 270):
         w, h = h, w
+        sar = 1.0 / sar  # the decoder's transpose turns the pixel shape too
+    if abs(sar - 1.0) > 1e-3:  # non-square pixels: the decoder resamples to the displayed shape
+        if sar > 1:
+            w = int(round(w * sar))
+        else:
+            h = int(round(h / sar))
+    else:
+        sar = 1.0
+    if min(w, h) < MIN_SIDE:
+        raise VideoError(f"{path}: the video is {w}x{h} pixels, too small to find people in "
+                         f"(at least {MIN_SIDE}x{MIN_SIDE} is needed)")
     duration = None
     m = re.search(r"Duration: (\d+):(\d+):([\d.]+)", text)
     if m:
         duration = int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3))
+    fps_known = bool(fps)
     if not fps:
         fps = 25.0
-        log.warning("%s: frame rate unknown, assuming 25 fps", path)
     frame_count = max(1, int(round(duration * fps))) if duration else 0
     has_audio = bool(re.search(r"Stream #\d+:\d+.*: Audio:", text))
     return VideoInfo(path=str(path), width=w, height=h, fps=float(fps), frame_count=frame_count,
-                     rotation=rotation, has_audio=has_audio, codec=codec)
+                     rotation=rotation, has_audio=has_audio, codec=codec, fps_known=fps_known,
+                     pixel_aspect=sar, stream=stream, duration=duration or 0.0)
 
 
-def probe(path: PathLike) -> VideoInfo:
+def probe(path: PathLike, *, count: bool = True) -> VideoInfo:
     """Read a video's metadata without decoding it.
+
+    ``frame_count`` is the number of the video stream's packets (:func:`count_packets`), or 0
+    when they could not be counted (or ``count`` is False); never the header's estimate.
 
     Raises :class:`InputError` for a missing path or a folder, :class:`VideoError` for an
     empty file, a file ffmpeg cannot open (text, garbage), a still image or a file with no
@@ -170,22 +216,38 @@ def probe(path: PathLike) -> VideoInfo:
     if not re.search(r"^Input #0", text, re.M):
         raise VideoError(f"{path}: not a readable video ({_last_error_line(text)})")
     info = parse_ffmpeg_info(path, text)
-    if info.frame_count == 0:
-        info = replace(info, frame_count=_opencv_frame_count(path))
+    if not count:
+        return info
+    n = count_packets(path, info.stream)
+    info = replace(info, frame_count=n or 0)
+    if n and info.fps_known and info.fps < 1 and info.duration > 0:
+        # ffmpeg prints slow rates with 4 decimals (1 frame an hour is "0.0003 fps"); the
+        # frame count over the duration is exact for a regular timelapse.
+        exact = n / info.duration
+        if 0.5 < exact / info.fps < 2:
+            info = replace(info, fps=exact)
     return info
 
 
-def _opencv_frame_count(path: Path) -> int:
-    """Fallback frame count from the container, via OpenCV; 0 when unknown."""
-    try:
-        import cv2
+def count_packets(path: PathLike, stream: int = 0, timeout: float = 60.0) -> Optional[int]:
+    """Number of packets (frames) of video stream ``stream``, read without decoding.
 
-        cap = cv2.VideoCapture(str(path))
-        n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-        cap.release()
-        return max(n, 0)
-    except Exception:  # pragma: no cover - optional refinement only
-        return 0
+    The container header's duration x fps is not a frame count (a concatenated .ts, a
+    sparse .mkv, a raw .h264 have wrong or no durations); reading the packets is exact for
+    ordinary files and takes a fraction of a second even for long videos. ``None`` when
+    ffmpeg fails or takes longer than ``timeout`` seconds.
+    """
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats", "-i", str(path),
+           "-map", f"0:v:{int(stream)}", "-c", "copy", "-f", "null", "-progress", "pipe:1", "-"]
+    try:
+        res = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             timeout=timeout)
+    except (subprocess.TimeoutExpired, OSError):
+        return None
+    found = re.findall(rb"^frame=(\d+)", res.stdout, re.M)
+    if res.returncode != 0 or not found:
+        return None
+    return int(found[-1])
 
 
 # ---------------------------------------------------------------------------- reading
@@ -202,8 +264,12 @@ def iter_frames(path: PathLike, info: Optional[VideoInfo] = None, *, warn_trunca
     info = info or probe(path)
     w, h = info.width, info.height
     frame_bytes = w * h * 3
+    vf = []
+    if info.pixel_aspect != 1.0:  # anamorphic: resample to square pixels (after autorotation)
+        vf = ["-vf", f"scale={w}:{h}:flags=bicubic,setsar=1"]
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(path),
-           "-map", "0:v:0", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
+           "-map", f"0:v:{info.stream}", "-fps_mode", "passthrough", *vf,
+           "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
     err = tempfile.TemporaryFile()
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err,
                             bufsize=min(frame_bytes, 1 << 24))
@@ -303,7 +369,7 @@ class VideoWriter:
         if self.audio_from is None:
             return False
         try:
-            return probe(self.audio_from).has_audio
+            return probe(self.audio_from, count=False).has_audio
         except InputError:
             return False
 
@@ -326,7 +392,7 @@ class VideoWriter:
         if audio:
             out_params += ["-shortest"]
         self._gen = imageio_ffmpeg.write_frames(
-            str(self._tmp), self.size, fps=Fraction(self.fps).limit_denominator(1001),
+            str(self._tmp), self.size, fps=Fraction(self.fps).limit_denominator(1_000_000),
             codec="libx264", pix_fmt_in="rgb24", pix_fmt_out="yuv420p", quality=None,
             macro_block_size=1, ffmpeg_log_level="error", output_params=out_params,
             audio_path=audio, audio_codec="aac" if audio else None,

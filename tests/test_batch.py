@@ -33,7 +33,7 @@ class FakePipeline:
     def __init__(self, config=None):
         self.config = config
 
-    def run(self, video, out_dir) -> RunResult:
+    def run(self, video, out_dir, *, overwrite=False) -> RunResult:
         video, out_dir = Path(video), Path(out_dir)
         FakePipeline.calls.append(video.name)
         info = probe(video)
