@@ -1,17 +1,27 @@
-"""MixSTE vs HoT-MixSTE: parameters, FLOPs per clip and time per clip, side by side.
+"""Every lifter family: parameters, FLOPs and CPU time per output frame; HoT/TPC variants as ratios
+to their baseline at the same size, measured side by side.
 
-    python benchmarks/lifter.py                    # official size (243/512/8) + the shipped size
-    python benchmarks/lifter.py --frames 81 --dim 96 --depth 4 --heads 4 --token-num 27 --layer-index 1
-    python benchmarks/lifter.py --skip-official --repeats 5 --json out.json
+    python benchmarks/lifter.py --repeats 2                  # every family at its official size
+    python benchmarks/lifter.py --families hot_mixste,tpc_mixste
+    python benchmarks/lifter.py --size shipped --repeats 7 --cpu-batch 16 --train-batch 32
+    python benchmarks/lifter.py --size shipped --set frames=81 --set token_num=27
+    python benchmarks/lifter.py --json out.json
 
-The shipped size defaults to the config stored in the bundled weights (hotdemo/bundled/hot_mixste_h36m.pt)
-when that file exists, else to the options' defaults. FLOPs are counted with
-``torch.utils.flop_counter.FlopCounterMode`` (matmuls and attention; 1 multiply-add = 2 FLOPs) for
-one clip. Times are medians over ``--repeats`` runs after one warm-up, the two models measured
-alternately in the same process so that they see the same machine load. On CPU a forward pass
-of ``--cpu-batch`` clips (default 1; ``torch.set_num_threads(--threads)``), reported per clip; on
-a CUDA GPU (when present) a batch of ``--gpu-batch`` clips in fp16 autocast, reported per clip.
-``--train-batch N`` also times one training step (forward + backward) on N clips on the CPU.
+Families come from the registry (``hotdemo.models.LIFTERS``): a family whose spec names a
+``baseline`` is measured in a pair with that baseline built at the variant's size (the variant's
+config without its own fields, e.g. HoT-MotionBERT's lite size for MotionBERT); a family that is
+nobody's variant and was not measured at its own official size in a pair is measured alone.
+Sizes: ``official`` (each variant's official config), ``shipped`` (the bundled weights' config,
+applied to every family's fields it has); ``--set k=v`` overrides a field for every family that
+has it.
+
+FLOPs: ``torch.utils.flop_counter`` on the meta device (matmuls and attention; a multiply-add is
+2 FLOPs) for one window; per output frame = per window / T for seq2seq families, per window for
+seq2frame ones (one window per output frame). CPU time: a forward pass of ``--cpu-batch`` windows
+(``torch.set_num_threads(--threads)``), median of ``--repeats`` after one warm-up, the two models
+of a pair alternately in the same process so that they see the same machine load; reported per
+output frame. ``--train-batch N``: also one training step (forward + backward) on N windows. On
+a CUDA GPU (when present) also fp16 autocast forwards of ``--gpu-batch`` windows.
 """
 
 from __future__ import annotations
@@ -27,172 +37,177 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hotdemo.models import build_model  # noqa: E402
+from hotdemo.models import LIFTERS, get_spec  # noqa: E402
+from hotdemo.models.spec import count_cost  # noqa: E402
 
-OFFICIAL = dict(frames=243, dim=512, depth=8, heads=8, mlp_ratio=2.0, token_num=81, layer_index=3)
 
-
-def shipped_defaults() -> dict:
+def shipped_config() -> dict:
+    """The bundled weights' config (empty when there are none)."""
+    from hotdemo.checkpoint import read_lifter_checkpoint
     from hotdemo.lift import default_weights_path
 
-    d = dict(frames=81, dim=96, depth=4, heads=4, mlp_ratio=2.0, token_num=27, layer_index=1)
     path = default_weights_path()
-    if path.is_file():
-        try:
-            cfg = torch.load(path, map_location="cpu", weights_only=True).get("config", {})
-            d.update({k: cfg[k] for k in d if k in cfg})
-        except Exception:
-            pass
-    return d
+    return dict(read_lifter_checkpoint(path).config) if path.is_file() else {}
 
 
-def models(size: dict):
-    common = {k: size[k] for k in ("frames", "dim", "depth", "heads", "mlp_ratio")}
-    mix = build_model("mixste", **common, drop_path=0.0).eval()
-    hot = build_model("hot_mixste", **common, drop_path=0.0, token_num=size["token_num"],
-                      layer_index=size["layer_index"]).eval()
-    return mix, hot
+def config_for(spec, base: dict, overrides: dict) -> dict:
+    fields = set(spec.fields)
+    return {k: v for k, v in {**base, **overrides}.items() if k in fields and k != "drop_path"}
 
 
-def count_flops(model, x) -> int:
-    from torch.utils.flop_counter import FlopCounterMode
+def alternate_medians(once, models, repeats: int):
+    """``once(model)`` -> seconds; one warm-up each, then ``repeats`` alternating rounds; medians."""
+    for m in models:
+        once(m)
+    times = [[] for _ in models]
+    for _ in range(repeats):
+        for i, m in enumerate(models):
+            times[i].append(once(m))
+    return [statistics.median(t) for t in times]
 
-    with FlopCounterMode(display=False) as fc:  # grad mode on: the module tracker needs grad_fn
-        model(x)
-    return int(fc.get_total_flops())
 
-
-def time_pair(mix, hot, x, repeats: int, device: str, half: bool):
-    """Median seconds per call of each model, measured alternately."""
+def timer(x, device: str, half: bool):
     def once(m):
         ctx = torch.autocast("cuda", dtype=torch.float16) if half else torch.autocast("cpu", enabled=False)
         with torch.inference_mode(), ctx:
             if device == "cuda":
                 torch.cuda.synchronize()
             t0 = time.perf_counter()
-            m(x)
+            m(x[m.bench_channels])
             if device == "cuda":
                 torch.cuda.synchronize()
             return time.perf_counter() - t0
-
-    return alternate_medians(once, mix, hot, repeats)
-
-
-def alternate_medians(once, mix, hot, repeats: int):
-    """``once(model)`` -> seconds; one warm-up each, then ``repeats`` alternating calls; medians."""
-    once(mix), once(hot)
-    tm, th = [], []
-    for _ in range(repeats):
-        tm.append(once(mix))
-        th.append(once(hot))
-    return statistics.median(tm), statistics.median(th)
+    return once
 
 
-def time_train_pair(mix, hot, x, repeats: int):
-    """Median seconds of one forward + backward pass of each model on batch ``x``, alternately."""
+def train_timer(x):
     def once(m):
         m.train()
         t0 = time.perf_counter()
-        out = m(x)
+        out = m(x[m.bench_channels])
         (out - out[:, :, :1]).abs().mean().backward()
         m.zero_grad(set_to_none=True)
+        m.eval()
         return time.perf_counter() - t0
-
-    res = alternate_medians(once, mix, hot, repeats)
-    mix.eval(), hot.eval()
-    return res
+    return once
 
 
-def bench(label: str, size: dict, args) -> dict:
+def inputs(batch: int, frames: int, device: str = "cpu") -> dict:
+    """Windows with 2 and 3 channels (x, y in [-1, 1], confidence in [0.5, 1])."""
+    xy = torch.rand(batch, frames, 17, 2, device=device) * 2 - 1
+    return {2: xy, 3: torch.cat([xy, 0.5 + 0.5 * torch.rand(batch, frames, 17, 1, device=device)], dim=-1)}
+
+
+def measure(group, args) -> list:
+    """group: [(label, family, cfg)] measured side by side; one result dict per member."""
     torch.manual_seed(0)
-    mix, hot = models(size)
-    x = torch.rand(1, size["frames"], 17, 2) * 2 - 1
-    res = {"label": label, "size": size,
-           "params": {"mixste": sum(p.numel() for p in mix.parameters()),
-                      "hot_mixste": sum(p.numel() for p in hot.parameters())},
-           "flops": {"mixste": count_flops(mix, x), "hot_mixste": count_flops(hot, x)}}
-    res["flops_ratio"] = res["flops"]["hot_mixste"] / res["flops"]["mixste"]
-    xc = torch.rand(args.cpu_batch, size["frames"], 17, 2) * 2 - 1
-    tm, th = time_pair(mix, hot, xc, args.repeats, "cpu", False)
-    res["cpu_batch"] = args.cpu_batch
-    res["cpu_s"] = {"mixste": tm / args.cpu_batch, "hot_mixste": th / args.cpu_batch}
-    res["cpu_ratio"] = th / tm
+    models, rows = [], []
+    for label, fam, cfg in group:
+        spec = get_spec(fam)
+        m = spec.build(**cfg).eval()
+        m.bench_channels = spec.input_channels
+        cost = count_cost(spec, cfg)
+        models.append(m)
+        rows.append({"label": label, "family": fam, "config": cfg, "kind": "seq2seq" if spec.seq2seq else "seq2frame",
+                     "frames": cost["frames"], "params": cost["params"], "flops_per_window": cost["flops_per_window"],
+                     "flops_per_frame": cost["flops_per_frame"], "out_frames": cost["frames"] if spec.seq2seq else 1})
+    frames = {r["frames"] for r in rows}
+    if len(frames) != 1:
+        raise SystemExit(f"a pair must share its window length, got {frames}")
+    T = frames.pop()
+    x = inputs(args.cpu_batch, T)
+    for r, t in zip(rows, alternate_medians(timer(x, "cpu", False), models, args.repeats)):
+        r["cpu_s_per_window"] = t / args.cpu_batch
+        r["cpu_s_per_frame"] = t / args.cpu_batch / r["out_frames"]
     if args.train_batch:
-        xt = torch.rand(args.train_batch, size["frames"], 17, 2) * 2 - 1
-        tm, th = time_train_pair(mix, hot, xt, args.repeats)
-        res["train_batch"] = args.train_batch
-        res["train_step_s"] = {"mixste": tm, "hot_mixste": th}
-        res["train_ratio"] = th / tm
+        xt = inputs(args.train_batch, T)
+        for r, t in zip(rows, alternate_medians(train_timer(xt), models, args.repeats)):
+            r["train_step_s"] = t
     if torch.cuda.is_available() and not args.no_gpu:
-        mix, hot = mix.cuda(), hot.cuda()
-        xb = (torch.rand(args.gpu_batch, size["frames"], 17, 2) * 2 - 1).cuda()
-        tm, th = time_pair(mix, hot, xb, max(args.repeats, 10), "cuda", True)
-        res["gpu"] = torch.cuda.get_device_name()
-        res["gpu_s_per_clip"] = {"mixste": tm / args.gpu_batch, "hot_mixste": th / args.gpu_batch}
-        res["gpu_ratio"] = th / tm
-    return res
+        models = [m.cuda() for m in models]
+        xg = inputs(args.gpu_batch, T, "cuda")
+        for r, t in zip(rows, alternate_medians(timer(xg, "cuda", True), models, max(args.repeats, 10))):
+            r["gpu"] = torch.cuda.get_device_name()
+            r["gpu_s_per_frame"] = t / args.gpu_batch / r["out_frames"]
+    return rows
 
 
-def report(r: dict) -> str:
-    s = r["size"]
-    head = (f"{r['label']}: {s['frames']} frames, dim {s['dim']}, depth {s['depth']}, heads {s['heads']}; "
-            f"HoT keeps {s['token_num']} tokens after block {s['layer_index']}")
-    tr = "train_step_s" in r
-    lines = [head, f"  {'':12s}{'params':>12s}{'GFLOPs/clip':>14s}{'CPU ms/clip':>14s}"
-             + (f"{'GPU ms/clip':>14s}" if "gpu" in r else "")
-             + (f"{'train ms/step':>15s}" if tr else "")]
-    for m in ("mixste", "hot_mixste"):
-        line = (f"  {m:12s}{r['params'][m] / 1e6:>11.2f}M{r['flops'][m] / 1e9:>14.2f}"
-                f"{r['cpu_s'][m] * 1e3:>14.1f}")
-        if "gpu" in r:
-            line += f"{r['gpu_s_per_clip'][m] * 1e3:>14.3f}"
+def plan(args) -> list:
+    """Groups to measure: (variant, baseline at its size) pairs, then lone families."""
+    names = [n.strip() for n in args.families.split(",")] if args.families else list(LIFTERS)
+    for n in names:
+        get_spec(n)
+    over = dict(kv.split("=", 1) for kv in args.set)
+    over = {k: json.loads(v) if v[:1].isdigit() or v[:1] in "-[{" else v for k, v in over.items()}
+    base = shipped_config() if args.size == "shipped" else {}
+    groups, done = [], set()
+    for n in names:
+        spec = get_spec(n)
+        cfg = config_for(spec, dict(spec.official) if args.size == "official" else {**spec.official, **base}, over)
+        if spec.baseline:
+            b = get_spec(spec.baseline)
+            bcfg = config_for(b, cfg, {})
+            groups.append([(f"{spec.baseline} at {n}'s size", spec.baseline, bcfg), (n, n, cfg)])
+            done.add((spec.baseline, json.dumps(bcfg, sort_keys=True)))
+    for n in names:
+        spec = get_spec(n)
+        if spec.baseline:
+            continue
+        cfg = config_for(spec, dict(spec.official) if args.size == "official" else {**spec.official, **base}, over)
+        if (n, json.dumps(cfg, sort_keys=True)) not in done:
+            groups.append([(n, n, cfg)])
+    return groups
+
+
+def report(rows: list) -> str:
+    gpu = any("gpu" in r for r in rows)
+    tr = any("train_step_s" in r for r in rows)
+    head = (f"  {'':34s}{'params':>9s}{'GFLOPs/frame':>14s}{'CPU ms/frame':>14s}"
+            + (f"{'GPU ms/frame':>14s}" if gpu else "") + (f"{'train ms/step':>15s}" if tr else ""))
+    lines = [f"{rows[-1]['family']}: {rows[-1]['frames']} frames, "
+             + ", ".join(f"{k} {v}" for k, v in rows[-1]["config"].items() if k != "frames"), head]
+    for r in rows:
+        line = (f"  {r['label']:34s}{r['params'] / 1e6:>8.2f}M{r['flops_per_frame'] / 1e9:>14.4g}"
+                f"{r['cpu_s_per_frame'] * 1e3:>14.4g}")
+        if gpu:
+            line += f"{r['gpu_s_per_frame'] * 1e3:>14.4g}"
         if tr:
-            line += f"{r['train_step_s'][m] * 1e3:>15.1f}"
+            line += f"{r['train_step_s'] * 1e3:>15.1f}"
         lines.append(line)
-    ratio = (f"  {'HoT/MixSTE':12s}{r['params']['hot_mixste'] / r['params']['mixste']:>12.3f}"
-             f"{r['flops_ratio']:>14.3f}{r['cpu_ratio']:>14.3f}")
-    if "gpu" in r:
-        ratio += f"{r['gpu_ratio']:>14.3f}"
-    if tr:
-        ratio += f"{r['train_ratio']:>15.3f}"
-    lines.append(ratio)
-    notes = [f"CPU forward: batches of {r['cpu_batch']} clip(s)"]
-    if tr:
-        notes.append(f"train step: forward + backward on {r['train_batch']} clips, CPU")
-    lines.append("  (" + "; ".join(notes) + ")")
+    if len(rows) == 2:
+        a, b = rows
+        line = (f"  {'ratio ' + b['family'] + ' / ' + a['family']:34s}{b['params'] / a['params']:>9.3f}"
+                f"{b['flops_per_frame'] / a['flops_per_frame']:>14.3f}{b['cpu_s_per_frame'] / a['cpu_s_per_frame']:>14.3f}")
+        if gpu:
+            line += f"{b['gpu_s_per_frame'] / a['gpu_s_per_frame']:>14.3f}"
+        if tr:
+            line += f"{b['train_step_s'] / a['train_step_s']:>15.3f}"
+        lines.append(line)
     return "\n".join(lines)
 
 
 def main(argv=None) -> int:
-    d = shipped_defaults()
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--frames", type=int, default=d["frames"])
-    ap.add_argument("--dim", type=int, default=d["dim"])
-    ap.add_argument("--depth", type=int, default=d["depth"])
-    ap.add_argument("--heads", type=int, default=d["heads"])
-    ap.add_argument("--mlp-ratio", type=float, default=d["mlp_ratio"])
-    ap.add_argument("--token-num", type=int, default=d["token_num"])
-    ap.add_argument("--layer-index", type=int, default=d["layer_index"])
+    ap.add_argument("--families", default="", help="comma-separated family names (default: all registered)")
+    ap.add_argument("--size", choices=("official", "shipped"), default="official")
+    ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="config override for every family that has the field")
     ap.add_argument("--repeats", type=int, default=3, help="timed runs per model (median), after one warm-up")
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads")
-    ap.add_argument("--cpu-batch", type=int, default=1, help="clips per forward pass on the CPU")
-    ap.add_argument("--train-batch", type=int, default=0, help="also time a training step on this many clips (0: no)")
-    ap.add_argument("--gpu-batch", type=int, default=8, help="clips per forward pass on the GPU")
+    ap.add_argument("--cpu-batch", type=int, default=1, help="windows per forward pass on the CPU")
+    ap.add_argument("--train-batch", type=int, default=0, help="also time a training step on this many windows (0: no)")
+    ap.add_argument("--gpu-batch", type=int, default=8, help="windows per forward pass on the GPU")
     ap.add_argument("--no-gpu", action="store_true")
-    ap.add_argument("--skip-official", action="store_true", help="only the shipped size")
     ap.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
-    shipped = dict(frames=a.frames, dim=a.dim, depth=a.depth, heads=a.heads, mlp_ratio=a.mlp_ratio,
-                   token_num=a.token_num, layer_index=a.layer_index)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads"
-          + (f", GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() and not a.no_gpu else ", no GPU"))
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, CPU batch {a.cpu_batch}"
+          + (f", GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() and not a.no_gpu else ", no GPU"),
+          flush=True)
     results = []
-    sizes = ([] if a.skip_official else [("official", OFFICIAL)]) + [("shipped", shipped)]
-    for label, size in sizes:
-        r = bench(label, size, a)
-        results.append(r)
-        print(report(r), flush=True)
+    for group in plan(a):
+        rows = measure(group, a)
+        results.append(rows)
+        print(report(rows), flush=True)
     if a.json:
         a.json.write_text(json.dumps(results, indent=2))
     return 0

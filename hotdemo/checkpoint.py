@@ -6,8 +6,9 @@
   any missing, unexpected or mis-shaped key raises :class:`~hotdemo.errors.CheckpointError`
   listing them.
 * :func:`save_checkpoint` writes ``{'model_name', 'config', 'state_dict', **extra}`` atomically.
-* :func:`infer_config_from_state_dict` recovers the model size from an official checkpoint,
-  which stores no config; :func:`load_model` builds and loads a model from either kind of file.
+* :func:`read_lifter_checkpoint` is the one reader of lifter files (official layouts, hotdemo's
+  shipped files, a trainer's ``best.pt`` / ``last.pt``): family, config, weights, root handling
+  and output units; :func:`load_model` builds and loads the model from it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import torch
 import torch.nn as nn
 
 from .errors import CheckpointError, WeightsError
-from .models import MODELS, build_model, config_class, model_config, model_name
+from .models import build_model, model_config, model_name
 
 StateDict = Dict[str, torch.Tensor]
 _WRAPPER_KEYS = ("state_dict", "model", "model_pos")
@@ -155,65 +156,159 @@ def save_checkpoint(path: Union[str, os.PathLike], model: nn.Module, extra: Opti
     return path
 
 
-def infer_config_from_state_dict(name: str, sd: Mapping[str, torch.Tensor], **overrides) -> dict:
-    """Config of model ``name`` that fits a state dict without stored config (official files).
+# ----------------------------------------------------------------------------- the one lifter reader
+ROOT_MODES = ("zero", "subtract")
 
-    ``frames`` and ``dim`` come from ``Temporal_pos_embed``, ``joints`` from ``Spatial_pos_embed``,
-    ``depth`` from the block count, ``mlp_ratio`` from ``mlp.fc1``, ``token_num`` from
-    ``pos_embed_token`` (HoT); ``heads`` cannot be read from shapes and defaults to 8 (official),
-    ``layer_index`` to 3 and, for TPC, ``token_num`` to frames // 3. ``overrides`` win.
+
+@dataclass
+class LifterCheckpoint:
+    """Everything a lifter file says, read once by :func:`read_lifter_checkpoint`.
+
+    ``family``: registry name; ``config``: the full config dict (``build_model(family, **config)``);
+    ``state_dict``: the weights (``module.`` prefixes stripped); ``root``: root handling for
+    :class:`hotdemo.lift.Lifter` ("subtract" for hotdemo-trained weights, which are supervised on
+    root-subtracted output; the family's official convention, "zero", for official files);
+    ``output``: output units ("metres", or "normalised" for MotionBERT's 2.5D units); ``kind``:
+    "hotdemo" (shipped file or a trainer's best.pt), "trainer" (a trainer's last.pt) or
+    "official" (no stored config); ``meta``: the file's other plain entries (step, eval, ...).
     """
-    sd = extract_state_dict(sd)
-    cls = config_class(name)
+
+    family: str
+    config: Dict[str, Any]
+    state_dict: StateDict
+    root: str
+    output: str
+    kind: str
+    meta: Dict[str, Any] = field(default_factory=dict)
+    where: str = ""
+
+    @property
+    def spec(self):
+        from .models import get_spec
+
+        return get_spec(self.family)
+
+    def build(self, strict: bool = True) -> nn.Module:
+        """The model with the weights loaded (strict: any key mismatch raises CheckpointError)."""
+        try:
+            model = build_model(self.family, **self.config)
+        except (TypeError, ValueError) as e:
+            raise CheckpointError(f"{self.where}cannot build {self.family} from the checkpoint's config: {e}") from None
+        _load(model, self.state_dict, strict, self.where)
+        return model
+
+
+def _is_train_config(d: Any) -> bool:
+    return isinstance(d, Mapping) and isinstance(d.get("model"), str) and "frames" in d
+
+
+def _config_from_train_config(family: str, tc: Mapping[str, Any]) -> Dict[str, Any]:
+    """The model config a trainer's TrainConfig dict describes (its fields shared with the family's
+    config; the others take the family's defaults, as the trainer built the model)."""
+    from .models import get_spec
+
+    spec = get_spec(family)
+    return spec.make_config(**{k: tc[k] for k in spec.fields if k in tc}).to_dict()
+
+
+def read_lifter_checkpoint(src: Union[str, os.PathLike, Mapping], family: Optional[str] = None,
+                           **overrides) -> LifterCheckpoint:
+    """Read any lifter file once: family, config, weights, root handling, output units.
+
+    Recognised layouts:
+
+    * hotdemo's files (shipped weights, a trainer's ``best.pt``): ``{'model_name', 'config',
+      'state_dict', ...}``; root handling from ``root_mode`` (files from hotdemo's trainer without
+      one, i.e. with ``train_config``, are "subtract");
+    * a trainer's ``last.pt``: ``{'model', 'optimizer', 'step', 'config': TrainConfig, ...}``; the
+      model config is ``model_config`` when stored, else derived from the TrainConfig (never
+      re-inferred from shapes); root handling "subtract";
+    * official files: a bare state dict, or one under ``model_pos`` / ``state_dict`` / ``model``,
+      ``module.`` prefixes allowed; the family is recognised from the keys (``family`` picks one
+      where they are ambiguous, e.g. mixste / tpc_mixste) and the size inferred from the shapes;
+      root handling and units are the family's official ones.
+
+    ``overrides``: config fields that win over stored or inferred ones (e.g. ``heads``).
+    Raises :class:`WeightsError` (unreadable file) or :class:`CheckpointError`.
+    """
+    from .models import LIFTERS, get_spec
+
+    obj = src if isinstance(src, Mapping) else read_checkpoint(src)
+    where = "" if isinstance(src, Mapping) else f"{src}: "
+    if family is not None and family not in LIFTERS:
+        raise WeightsError(f"unknown lifter {family!r}; known: {', '.join(LIFTERS)}")
+    if not isinstance(obj, Mapping):
+        raise CheckpointError(f"{where}checkpoint holds no state dict")
+    meta = {k: v for k, v in obj.items() if not isinstance(v, (Mapping, torch.Tensor)) or k in ("eval", "train_config")}
+    stored = obj.get("model_name")
+    trainer_last = "optimizer" in obj and _is_train_config(obj.get("config"))
+    if trainer_last or (isinstance(stored, str) and isinstance(obj.get("config"), Mapping)):
+        if trainer_last:
+            tc = obj["config"]
+            stored = stored if isinstance(stored, str) else tc["model"]
+            kind, cfg_src = "trainer", obj.get("model_config")
+            meta["train_config"] = tc
+        else:
+            tc, kind, cfg_src = obj.get("train_config"), "hotdemo", obj["config"]
+        if stored not in LIFTERS:
+            raise CheckpointError(f"{where}checkpoint holds an unknown model {stored!r}; known: {', '.join(LIFTERS)}")
+        if family is not None and family != stored:
+            raise CheckpointError(f"{where}checkpoint holds a {stored} model, not {family}")
+        spec = get_spec(stored)
+        try:
+            cfg = dict(cfg_src) if isinstance(cfg_src, Mapping) else _config_from_train_config(stored, tc)
+        except (TypeError, ValueError) as e:
+            raise CheckpointError(f"{where}bad stored config for {stored}: {e}") from None
+        from_trainer = kind == "trainer" or isinstance(tc, Mapping)
+        root = obj.get("root_mode") if obj.get("root_mode") in ROOT_MODES else ("subtract" if from_trainer else spec.root)
+        output = obj.get("output_units") if obj.get("output_units") in ("metres", "normalised") else (
+            "metres" if from_trainer else spec.output)
+        try:
+            sd = extract_state_dict(obj["model"] if trainer_last else obj)
+        except CheckpointError as e:
+            raise CheckpointError(f"{where}{e}") from None
+        return LifterCheckpoint(stored, {**cfg, **overrides}, sd, root, output, kind, meta, where)
+
     try:
-        _, frames, dim = sd["Temporal_pos_embed"].shape
-        joints = sd["Spatial_pos_embed"].shape[1]
-        hidden = sd["STEblocks.0.mlp.fc1.weight"].shape[0]
+        sd = extract_state_dict(obj)
+    except CheckpointError as e:
+        raise CheckpointError(f"{where}{e}") from None
+    if family is None:
+        found = [s.name for s in LIFTERS.values() if s.recognise(sd)]
+        if not found:
+            raise CheckpointError(f"{where}not a known lifter checkpoint (its keys match none of "
+                                  f"{', '.join(LIFTERS)}); first keys: {', '.join(list(sd)[:4])}")
+        if len(found) > 1:
+            raise CheckpointError(f"{where}the keys fit {' and '.join(found)}; say which lifter it is "
+                                  f"(--lifter NAME / family=NAME)")
+        family = found[0]
+    spec = get_spec(family)
+    try:
+        cfg = spec.infer_config(sd)
     except KeyError as e:
-        raise CheckpointError(f"not a MixSTE-family checkpoint: key {e.args[0]} is missing") from None
-    depth = 1 + max(int(m.group(1)) for k in sd if (m := re.match(r"STEblocks\.(\d+)\.", k)))
-    cfg: Dict[str, Any] = dict(frames=int(frames), dim=int(dim), depth=depth, joints=int(joints),
-                               mlp_ratio=hidden / dim)
-    if name == "hot_mixste":
-        if "pos_embed_token" not in sd:
-            raise CheckpointError("not a HoT-MixSTE checkpoint: key pos_embed_token is missing")
-        cfg["token_num"] = int(sd["pos_embed_token"].shape[1])
-        cfg["recovery"] = "attention" if "x_token" in sd else "linear"
-    elif name == "tpc_mixste":
-        cfg["token_num"] = max(1, int(frames) // 3)
-    cfg.update(overrides)
-    valid = {f.name for f in fields(cls)}
-    return {k: v for k, v in cfg.items() if k in valid}
+        raise CheckpointError(f"{where}not a {family} checkpoint: key {e.args[0]} is missing") from None
+    try:
+        cfg = spec.make_config(**{**cfg, **overrides}).to_dict()
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{where}cannot build {family} from the checkpoint's shapes: {e}") from None
+    return LifterCheckpoint(family, cfg, sd, spec.root, spec.output, "official", meta, where)
+
+
+def infer_config_from_state_dict(name: str, sd: Mapping[str, torch.Tensor], **overrides) -> dict:
+    """Config of model ``name`` that fits a state dict without stored config (official files):
+    the family's ``infer_config`` plus its defaults for what shapes cannot tell; ``overrides`` win."""
+    from .models import get_spec
+
+    spec = get_spec(name)
+    sd = extract_state_dict(sd)
+    try:
+        cfg = {**spec.infer_config(sd), **overrides}
+    except KeyError as e:
+        raise CheckpointError(f"not a {name} checkpoint: key {e.args[0]} is missing") from None
+    return {k: v for k, v in cfg.items() if k in spec.fields}
 
 
 def load_model(path_or_state: Union[str, os.PathLike, Mapping], name: Optional[str] = None, *,
                strict: bool = True, **overrides) -> nn.Module:
-    """Build and load a model from a checkpoint: ours (with ``model_name`` / ``config``) or an
-    official one (bare state dict; ``name`` needed, size inferred from the shapes)."""
-    obj = path_or_state if isinstance(path_or_state, Mapping) else read_checkpoint(path_or_state)
-    where = "" if isinstance(path_or_state, Mapping) else f"{path_or_state}: "
-    stored_name = obj.get("model_name") if isinstance(obj, Mapping) else None
-    stored_cfg = obj.get("config") if isinstance(obj, Mapping) else None
-    if name is not None and name not in MODELS:
-        raise WeightsError(f"unknown lifter {name!r}; known: {', '.join(MODELS)}")
-    if stored_name is not None and isinstance(stored_cfg, Mapping):
-        if name is not None and name != stored_name:
-            raise CheckpointError(f"{where}checkpoint holds a {stored_name} model, not {name}")
-        if stored_name not in MODELS:
-            raise CheckpointError(f"{where}checkpoint holds an unknown model {stored_name!r}")
-        cfg = {**stored_cfg, **overrides}
-        name = stored_name
-    else:
-        if name is None:
-            raise CheckpointError(f"{where}checkpoint stores no model name; say which model it is "
-                                  f"({', '.join(MODELS)})")
-        try:
-            cfg = infer_config_from_state_dict(name, extract_state_dict(obj), **overrides)
-        except CheckpointError as e:
-            raise CheckpointError(f"{where}{e}") from None
-    try:
-        model = build_model(name, **cfg)
-    except (TypeError, ValueError) as e:
-        raise CheckpointError(f"{where}cannot build {name} from the checkpoint's config: {e}") from None
-    _load(model, obj, strict, where)
-    return model
+    """Build and load a model from any lifter file (see :func:`read_lifter_checkpoint`)."""
+    return read_lifter_checkpoint(path_or_state, name, **overrides).build(strict=strict)

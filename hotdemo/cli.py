@@ -87,11 +87,12 @@ Pose2dOpt = typer.Option(
 )
 LifterOpt = typer.Option(
     None, "--lifter",
-    help="2D-to-3D lifter: hot_mixste (default, our trained weights), mixste or tpc_mixste, "
-         "or a checkpoint file.",
+    help="2D-to-3D lifter: a family listed by `hotdemo lifters` (default hot_mixste, our trained "
+         "weights), or a checkpoint file.",
 )
 LifterCkptOpt = typer.Option(
-    None, "--lifter-checkpoint", help="Weights for --lifter, e.g. an official HoT-MixSTE .pth file."
+    None, "--lifter-checkpoint", help="Weights for --lifter: an official file (HoT, MixSTE, MotionBERT layouts) "
+                                      "or a hotdemo one (shipped, a run's best.pt / last.pt)."
 )
 UntrainedOpt = typer.Option(
     False, "--allow-untrained", help="Run the lifter with random weights when no trained weights are found (testing only)."
@@ -301,7 +302,7 @@ def train_cmd(
     data: Optional[Path] = typer.Option(None, "--data", help="data_3d_h36m.npz-style 3D motion (default: $HOTDEMO_SHARED/data/h36m/data_3d_h36m_expmap.npz)."),
     cameras: Optional[Path] = typer.Option(None, "--cameras", help="Human3.6M cameras.json (default: beside --data)."),
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Folder for the compact 17-joint cache."),
-    model: Optional[str] = typer.Option(None, "--model", help="mixste, hot_mixste or tpc_mixste [default: hot_mixste]."),
+    model: Optional[str] = typer.Option(None, "--model", help="Lifter family, see `hotdemo lifters` [default: hot_mixste]."),
     frames: Optional[int] = typer.Option(None, "--frames", help="Frames per clip (the model's window) [default: 27]."),
     dim: Optional[int] = typer.Option(None, "--dim", help="[default: 128]"),
     depth: Optional[int] = typer.Option(None, "--depth", help="[default: 4]"),
@@ -330,7 +331,9 @@ def train_cmd(
 @app.command("eval")
 @handle_errors
 def eval_cmd(
-    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Lifter checkpoint (default: the shipped lifter, hotdemo/bundled/hot_mixste_h36m.pt)."),
+    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Lifter checkpoint, any file --lifter-checkpoint takes (default: the shipped lifter, hotdemo/bundled/hot_mixste_h36m.pt)."),
+    lifter: Optional[str] = typer.Option(None, "--lifter", help="Lifter family, for an official file whose keys fit several (see `hotdemo lifters`)."),
+    no_smooth: bool = typer.Option(False, "--no-smooth", help="Turn off the output smoothing (on in run/lift)."),
     data: Optional[Path] = typer.Option(None, "--data", help="data_3d_h36m.npz-style 3D motion (default: $HOTDEMO_SHARED/data/h36m/data_3d_h36m_expmap.npz)."),
     cameras: Optional[Path] = typer.Option(None, "--cameras", help="Human3.6M cameras.json (default: beside --data)."),
     noise: str = typer.Option("both", "--noise", help="clean, noisy (detector-like 2D noise) or both."),
@@ -344,7 +347,26 @@ def eval_cmd(
     from .train.commands import run_evaluation
 
     run_evaluation(checkpoint, data, cameras, noise=noise, flip=not no_flip, max_sequences=max_sequences,
-                   json_out=json_out, threads=threads, log=lambda m: typer.echo(m), device=device)
+                   json_out=json_out, threads=threads, log=lambda m: typer.echo(m), device=device, lifter=lifter,
+                   smooth=not no_smooth)
+
+
+@app.command("lifters")
+@handle_errors
+def lifters_cmd() -> None:
+    """List the 2D-to-3D lifter families: frames, input, FLOPs per output frame at the official size,
+    and where official weights come from."""
+    from rich.table import Table
+
+    from .models import lifter_table
+
+    table = Table(title="hotdemo lifters (official sizes)")
+    for col in ("name", "kind", "frames", "input", "params", "GFLOPs / output frame", "weights"):
+        table.add_column(col, overflow="fold")
+    for r in lifter_table():
+        table.add_row(r["name"], r["kind"], str(r["frames"]), r["input"], f"{r['params'] / 1e6:.1f} M",
+                      f"{r['flops_per_frame'] / 1e9:.3g}", r["weights"])
+    Console().print(table)
 
 
 weights_app = typer.Typer(help="List, download and verify model weights.", no_args_is_help=True)

@@ -1,8 +1,11 @@
-"""2D -> 3D lifting of whole sequences with a MixSTE-family model (HoT-MixSTE by default).
+"""2D -> 3D lifting of whole sequences with any registered lifter (HoT-MixSTE by default).
 
-:class:`Lifter` runs a model over sequences of any length:
+:class:`Lifter` runs a model over sequences of any length, following the model family's spec
+(:class:`hotdemo.models.spec.LifterSpec`):
 
-* screen normalisation as the official HoT demo: ``X / w * 2 - [1, h / w]``;
+* screen normalisation as the official HoT demo and MotionBERT's Human3.6M setting:
+  ``X / w * 2 - [1, h / w]``; families with 3 input channels (MotionBERT) also get the 2D
+  confidence (1 where none is given);
 * flip augmentation (on by default): the input is mirrored (x negated, Human3.6M left/right
   joints swapped), lifted, mirrored back and averaged with the plain prediction;
 * windows of the model's frame count. With ``overlap`` on (default, half a window), windows
@@ -12,12 +15,17 @@
   (``vis.py get_pose3D``) places them: ``T // F + 1`` non-overlapping windows, centred on the
   clip, edge-padded at both ends; then (with ``smooth=False``) the output is the official demo's;
 * seq2frame models (``tpc_mixste``) run one window centred on every frame (batched) and keep the
-  centre frame; the flipped pass reuses the frames the plain pass kept, as the official test does;
-* optional light temporal Gaussian smoothing of the output (``smooth``);
-* the root (pelvis, joint 0) is set to zero: output in metres, root-relative, camera frame.
+  centre frame; the flipped pass reuses what the plain pass decided (the kept frames), as the
+  official test does;
+* root handling (``root``): "zero" sets the pelvis to 0 (official demo), "subtract" subtracts the
+  predicted pelvis (weights trained by hotdemo's trainer); the checkpoint reader says which;
+* output units (``output``): "metres" as is; "normalised" (MotionBERT's 2.5D units, which carry
+  no absolute scale) is rescaled per sequence so that the median over frames of the summed
+  length of the 16 bones equals :data:`REFERENCE_BONE_SUM_M` (the Human3.6M S1 skeleton);
+* optional light temporal Gaussian smoothing of the output (``smooth``).
 
-Everything runs in batches under :func:`torch.inference_mode`, fp16 autocast on CUDA, and is
-deterministic for a given device.
+Output: metres, root-relative (pelvis at 0), camera frame. Everything runs in batches under
+:func:`torch.inference_mode`, fp16 autocast on CUDA, and is deterministic for a given device.
 """
 
 from __future__ import annotations
@@ -38,7 +46,11 @@ from .types import Track2D, Track3D
 DEFAULT_OVERLAP = 0.5
 #: default sigma (frames) of the output's temporal Gaussian smoothing
 DEFAULT_SMOOTH_SIGMA = 1.0
-#: size of the random-weights model used with ``allow_untrained`` (plumbing tests only)
+#: summed length (metres) of the 16 Human3.6M-17 bones of the S1 skeleton (../shared's motion data,
+#: every frame): the body size that "normalised" (MotionBERT 2.5D) output is rescaled to
+REFERENCE_BONE_SUM_M = 4.15
+#: size of the random-weights hot_mixste used with ``allow_untrained`` (plumbing tests only);
+#: other families use their spec's ``tiny`` config
 UNTRAINED_CONFIG = dict(frames=81, dim=64, depth=4, heads=4, token_num=27, layer_index=2)
 
 _FLIP_PERM = torch.from_numpy(np.asarray(H36M17.flip_permutation, dtype=np.int64))
@@ -102,18 +114,27 @@ def window_starts(T: int, F: int, overlap: Union[bool, float, int]) -> Tuple[np.
 
 
 class Lifter:
-    """Lifts Human3.6M-17 2D keypoint sequences to 3D with a MixSTE-family model.
+    """Lifts Human3.6M-17 2D keypoint sequences to 3D with any registered lifter.
 
     ``model``: built by :func:`hotdemo.models.build_model` (weights loaded). ``device``: "cpu",
     "cuda", "cuda:N" or "auto". ``flip``: flip-augmentation averaging. ``overlap``: see
     :func:`window_starts`. ``batch_size``: windows per forward pass (each is run twice with
     flip). ``half``: fp16 autocast, default on for CUDA. ``smooth``: False, True (sigma
-    :data:`DEFAULT_SMOOTH_SIGMA` frames) or a sigma in frames.
+    :data:`DEFAULT_SMOOTH_SIGMA` frames) or a sigma in frames. ``root`` / ``output``: root
+    handling and output units (module docstring); None: the family's official convention.
     """
 
     def __init__(self, model: nn.Module, *, device: str = "auto", flip: bool = True,
                  overlap: Union[bool, float, int] = True, batch_size: int = 8, half: Optional[bool] = None,
-                 smooth: Union[bool, float] = True, root: str = "zero") -> None:
+                 smooth: Union[bool, float] = True, root: Optional[str] = None,
+                 output: Optional[str] = None) -> None:
+        from .models import LIFTERS
+
+        #: the family's spec (None for a model that is not registered: then the model's own
+        #: ``seq2seq`` attribute, 2 input channels, root "zero", metres)
+        spec = next((s for s in LIFTERS.values() if type(model) is s.model), None)
+        self.spec = spec
+        root = (spec.root if spec else "zero") if root is None else root
         if root not in ("zero", "subtract"):
             raise ValueError(f"root must be 'zero' or 'subtract', got {root!r}")
         #: how the output is made root-relative: "zero" sets the pelvis to 0 as the official demo
@@ -121,12 +142,17 @@ class Lifter:
         #: subtracts the predicted pelvis from every joint (models trained on root-subtracted
         #: predictions, as hotdemo's trainer does, have an arbitrary predicted pelvis).
         self.root = root
+        output = (spec.output if spec else "metres") if output is None else output
+        if output not in ("metres", "normalised"):
+            raise ValueError(f"output must be 'metres' or 'normalised', got {output!r}")
+        self.output = output
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.frames: int = int(model.cfg.frames)
-        self.seq2seq: bool = bool(getattr(model, "seq2seq", True))
+        self.seq2seq: bool = spec.seq2seq if spec else bool(getattr(model, "seq2seq", True))
+        self.channels: int = spec.input_channels if spec else 2
         self.flip = bool(flip)
         window_starts(self.frames + 1, self.frames, overlap)  # validate early
         self.overlap = overlap
@@ -141,7 +167,7 @@ class Lifter:
 
     # ---------------------------------------------------------------- model calls
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Windows (N, F, 17, 2) -> 3D (N, F, 17, 3) for seq2seq, (N, 1, 17, 3) for seq2frame,
+        """Windows (N, F, 17, C) -> 3D (N, F, 17, 3) for seq2seq, (N, 1, 17, 3) for seq2frame,
         flip-averaged when ``flip``."""
         m = self.model
         if self.seq2seq:
@@ -150,14 +176,11 @@ class Lifter:
             y = m(torch.cat([x, flip_h36m(x)])).float()
             y, yf = y[: len(x)], y[len(x):]
             return (y + flip_h36m(yf)) / 2
-        out, index = m.forward_tokens(x)
-        pos = (index == m.center).long().argmax(dim=1)
-        rows = torch.arange(len(x), device=x.device)
-        y = out[rows, pos][:, None].float()
+        y, reuse = m.predict_centre(x)
         if not self.flip:
-            return y
-        outf, _ = m.forward_tokens(flip_h36m(x), index)
-        return (y + flip_h36m(outf[rows, pos][:, None].float())) / 2
+            return y.float()
+        yf, _ = m.predict_centre(flip_h36m(x), reuse)
+        return (y.float() + flip_h36m(yf.float())) / 2
 
     def _run_windows(self, xn: torch.Tensor, idx: np.ndarray) -> torch.Tensor:
         """Gather windows ``xn[idx]`` (idx (W, F), clipped frame indices) and run them in batches."""
@@ -171,8 +194,12 @@ class Lifter:
 
     # ---------------------------------------------------------------- public API
     @torch.inference_mode()
-    def lift_sequence(self, kp: np.ndarray, width: float, height: float) -> np.ndarray:
-        """(T, 17, 2) Human3.6M-order pixels -> (T, 17, 3) float32 metres, root-relative, camera frame."""
+    def lift_sequence(self, kp: np.ndarray, width: float, height: float,
+                      scores: Optional[np.ndarray] = None) -> np.ndarray:
+        """(T, 17, 2) Human3.6M-order pixels -> (T, 17, 3) float32 metres, root-relative, camera frame.
+
+        ``scores`` (T, 17): the 2D confidences, used by families with a confidence input
+        (MotionBERT); 1 where not given."""
         kp = np.asarray(kp)
         if kp.ndim != 3 or kp.shape[1:] != (17, 2):
             raise ValueError(f"expected keypoints of shape (T, 17, 2), got {kp.shape}")
@@ -181,8 +208,13 @@ class Lifter:
         T, F = len(kp), self.frames
         if T == 0:
             return np.zeros((0, 17, 3), np.float32)
-        xn = torch.from_numpy(normalize_screen_coordinates(kp.astype(np.float64), width, height)
-                              .astype(np.float32)).to(self.device)
+        xn = normalize_screen_coordinates(kp.astype(np.float64), width, height).astype(np.float32)
+        if self.channels == 3:
+            conf = np.ones((T, 17), np.float32) if scores is None else np.asarray(scores, np.float32)
+            if conf.shape != (T, 17):
+                raise ValueError(f"expected scores of shape ({T}, 17), got {conf.shape}")
+            xn = np.concatenate([xn, np.clip(conf, 0.0, 1.0)[..., None]], axis=-1)
+        xn = torch.from_numpy(xn).to(self.device)
         if self.seq2seq:
             starts, blended = window_starts(T, F, self.overlap)
             pos = starts[:, None] + np.arange(F)[None, :]  # (W, F) frame of each window slot
@@ -205,6 +237,8 @@ class Lifter:
         if self.smooth_sigma > 0:
             out = gaussian_smooth(out, self.smooth_sigma)
         out[:, 0, :] = 0.0
+        if self.output == "normalised":
+            out *= body_scale(out)
         return out
 
     def __call__(self, track: Track2D, width: float, height: float) -> Track3D:
@@ -212,9 +246,18 @@ class Lifter:
         if track.joint_format != "h36m17":
             raise ValueError(f"the lifter needs Human3.6M-17 keypoints, got {track.joint_format!r}; "
                              "convert the track first (hotdemo.track.to_h36m)")
-        joints = self.lift_sequence(track.keypoints, width, height)
+        joints = self.lift_sequence(track.keypoints, width, height, scores=track.scores)
         return Track3D(track_id=track.track_id, frames=np.asarray(track.frames, np.int64), joints_cam=joints,
                        joint_format="h36m17")
+
+
+def body_scale(pose: np.ndarray) -> float:
+    """Factor that brings root-relative poses (T, 17, 3) in arbitrary units to metres: the median
+    over frames of the summed bone length maps to :data:`REFERENCE_BONE_SUM_M`."""
+    parents = np.asarray(H36M17.parents)
+    child = np.flatnonzero(parents >= 0)
+    size = float(np.median(np.linalg.norm(pose[:, child] - pose[:, parents[child]], axis=-1).sum(axis=-1)))
+    return REFERENCE_BONE_SUM_M / size if size > 1e-9 else 1.0
 
 
 class _null:
@@ -241,71 +284,45 @@ def load_lifter(name_or_path: Optional[str] = None, checkpoint: Optional[str] = 
                 allow_untrained: bool = False, **opts) -> Lifter:
     """A ready :class:`Lifter`.
 
-    ``name_or_path``: "hot_mixste" (default), "mixste", "tpc_mixste", or a checkpoint file.
-    ``checkpoint``: weights for the named model: an official HoT/MixSTE ``.pth`` (bare state
-    dict, size inferred from the shapes) or a hotdemo checkpoint (with its config). Without a
-    checkpoint, "hot_mixste" uses the shipped weights (:func:`default_weights_path`); if there are
-    none, :class:`~hotdemo.errors.WeightsError` unless ``allow_untrained`` (random weights of a
-    small model, for testing the plumbing only). ``opts`` go to :class:`Lifter`.
+    ``name_or_path``: a lifter family (``hotdemo lifters``; default "hot_mixste") or a checkpoint
+    file. ``checkpoint``: weights for the named family: any file
+    :func:`hotdemo.checkpoint.read_lifter_checkpoint` reads (official layouts, size inferred from
+    the shapes; hotdemo's files, config and root handling stored). Without a checkpoint,
+    "hot_mixste" uses the shipped weights (:func:`default_weights_path`); if there are none,
+    :class:`~hotdemo.errors.WeightsError` unless ``allow_untrained`` (random weights of the
+    family's tiny config, for testing the plumbing only). ``opts`` go to :class:`Lifter`; root
+    handling and output units come from the checkpoint unless given.
     """
-    from .checkpoint import load_model
-    from .models import MODELS, build_model
+    from .checkpoint import read_lifter_checkpoint
+    from .models import LIFTERS, build_model, get_spec
 
-    if name_or_path is not None and name_or_path not in MODELS:
+    if name_or_path is not None and name_or_path not in LIFTERS:
         if not _is_checkpoint_path(name_or_path):
-            raise InputError(f"unknown lifter {name_or_path!r}; use one of {', '.join(MODELS)} or a .pt/.pth file")
+            raise InputError(f"unknown lifter {name_or_path!r}; use one of {', '.join(LIFTERS)} or a .pt/.pth file")
         if checkpoint is not None:
             raise InputError("give the checkpoint either as --lifter FILE or as --lifter-checkpoint FILE, not both")
         name, checkpoint = None, name_or_path
     else:
         name = name_or_path
-    root = "zero"
-    if checkpoint is not None:
-        model = load_model(checkpoint, name if name is not None else _guess_name(checkpoint))
-        root = _root_mode(checkpoint)
-    else:
+    if checkpoint is None:
         name = name or "hot_mixste"
         path = default_weights_path()
         if name == "hot_mixste" and path.is_file():
-            model = load_model(path, name)
-            root = _root_mode(path)
-        elif allow_untrained:
-            cfg = dict(UNTRAINED_CONFIG)
-            if name == "mixste":
-                cfg = {k: v for k, v in cfg.items() if k not in ("token_num", "layer_index")}
-            torch.manual_seed(0)
-            model = build_model(name, **cfg)
-        else:
-            what = f"no trained weights for {name} were found" + (f" ({path} is missing)" if name == "hot_mixste" else "")
-            raise WeightsError(f"{what}; pass --lifter-checkpoint FILE (e.g. an official HoT .pth), "
-                               "or --allow-untrained to run random weights for testing")
-    opts.setdefault("root", root)
+            checkpoint = str(path)
+    if checkpoint is not None:
+        ck = read_lifter_checkpoint(checkpoint, name)
+        model = ck.build()
+        opts.setdefault("root", ck.root)
+        opts.setdefault("output", ck.output)
+    elif allow_untrained:
+        torch.manual_seed(0)
+        model = build_model(name, **(UNTRAINED_CONFIG if name == "hot_mixste" else dict(get_spec(name).tiny)))
+    else:
+        path = default_weights_path()
+        what = f"no trained weights for {name} were found" + (f" ({path} is missing)" if name == "hot_mixste" else "")
+        raise WeightsError(f"{what}; pass --lifter-checkpoint FILE (e.g. an official .pth), "
+                           "or --allow-untrained to run random weights for testing")
     return Lifter(model, device=device, **opts)
-
-
-def _root_mode(checkpoint) -> str:
-    """``root_mode`` stored in a hotdemo checkpoint ("subtract" for our trainer's models);
-    "zero" (the official demo's handling) for official checkpoints that store none."""
-    from .checkpoint import read_checkpoint
-
-    obj = read_checkpoint(checkpoint)
-    mode = obj.get("root_mode") if isinstance(obj, dict) else None
-    return mode if mode in ("zero", "subtract") else "zero"
-
-
-def _guess_name(checkpoint: str) -> Optional[str]:
-    """Model name for a checkpoint given without one: stored in our files; HoT if the state dict
-    has ``pos_embed_token``; otherwise None (load_model then asks for it)."""
-    from .checkpoint import extract_state_dict, read_checkpoint
-
-    obj = read_checkpoint(checkpoint)
-    if isinstance(obj, dict) and isinstance(obj.get("model_name"), str):
-        return obj["model_name"]
-    try:
-        sd = extract_state_dict(obj)
-    except Exception:
-        return None
-    return "hot_mixste" if "pos_embed_token" in sd else None
 
 
 # -------------------------------------------------------------------- keypoint files

@@ -2,12 +2,14 @@
 
 import os
 
+import numpy as np
 import pytest
 import torch
 
 from hotdemo.checkpoint import (extract_state_dict, infer_config_from_state_dict, load_checkpoint, load_model,
                                 save_checkpoint)
 from hotdemo.errors import CheckpointError, WeightsError
+from hotdemo.lift import Lifter
 from hotdemo.models import build_model
 
 torch.set_num_threads(1)
@@ -124,5 +126,89 @@ def test_unreadable_and_missing_files(tmp_path):
         load_model(tmp_path / "nope.pth", "hot_mixste")
     with pytest.raises(CheckpointError, match="no state dict"):
         extract_state_dict({"epoch": 3})
-    with pytest.raises(CheckpointError, match="stores no model name"):
+    with pytest.raises(CheckpointError, match="not a known lifter checkpoint"):
         load_model({"x": torch.zeros(1)})
+
+
+# ----------------------------------------------------------------------------- one reader, every layout
+def _train_config(**model):
+    from hotdemo.train.trainer import TrainConfig
+
+    return TrainConfig(run_dir="r", **model).to_dict()
+
+
+def test_old_trainer_last_pt_reads_its_config_not_reinferred(tmp_path):
+    """Regression: a last.pt trained with layer_index 1 (depth 2) failed with "layer_index must be in
+    [1, depth=2), got 3" because its config was re-inferred from shapes (layer_index default 3)."""
+    from hotdemo.checkpoint import read_lifter_checkpoint
+    from hotdemo.lift import load_lifter
+
+    src = randomized(build_model("hot_mixste", frames=9, dim=16, depth=2, heads=2, token_num=3, layer_index=1,
+                                 drop_path=0.0))
+    opt = torch.optim.AdamW(src.parameters())
+    # the trainer's last.pt as commit 44c625c writes it (the lead's running job): no model name or config
+    torch.save({"model": src.state_dict(), "optimizer": opt.state_dict(), "step": 3, "best": 1.0, "elapsed": 2.0,
+                "config": _train_config(model="hot_mixste", frames=9, dim=16, depth=2, heads=2, token_num=3,
+                                        layer_index=1)}, tmp_path / "last.pt")
+    ck = read_lifter_checkpoint(tmp_path / "last.pt")
+    assert (ck.family, ck.kind, ck.root, ck.output) == ("hot_mixste", "trainer", "subtract", "metres")
+    assert ck.config == src.cfg.to_dict() and ck.meta["step"] == 3
+    lifter = load_lifter(str(tmp_path / "last.pt"), device="cpu", smooth=False)
+    assert lifter.root == "subtract" and lifter.model.cfg.layer_index == 1
+    kp = np.random.default_rng(0).uniform(100, 500, (20, 17, 2)).astype(np.float32)
+    want = Lifter(src, device="cpu", smooth=False, root="subtract").lift_sequence(kp, 1000, 600)
+    np.testing.assert_array_equal(lifter.lift_sequence(kp, 1000, 600), want)
+
+
+def test_old_trainer_best_pt_runs_with_subtract_root(tmp_path):
+    """Regression: a trainer's best.pt (no root_mode, as 44c625c writes it) was lifted with the official
+    demo's root handling 'zero' although the trainer supervises root-subtracted output."""
+    from hotdemo.lift import load_lifter
+
+    src = randomized(build_model("hot_mixste", frames=9, dim=16, depth=2, heads=2, token_num=3, layer_index=1))
+    save_checkpoint(tmp_path / "best.pt", src, extra={"step": 3, "val_mpjpe_mm": 9.0, "note": "x",
+                                                       "train_config": _train_config(model="hot_mixste")})
+    lifter = load_lifter(str(tmp_path / "best.pt"), device="cpu", smooth=False)
+    assert lifter.root == "subtract"
+    kp = np.random.default_rng(1).uniform(100, 500, (20, 17, 2)).astype(np.float32)
+    got = lifter.lift_sequence(kp, 1000, 600)
+    zero = Lifter(src, device="cpu", smooth=False, root="zero").lift_sequence(kp, 1000, 600)
+    sub = Lifter(src, device="cpu", smooth=False, root="subtract").lift_sequence(kp, 1000, 600)
+    np.testing.assert_array_equal(got, sub)
+    assert np.abs(got - zero).max() > 1e-3  # the two handlings differ on these weights
+
+
+@pytest.mark.parametrize("name", ["mixste", "hot_mixste", "tpc_mixste", "motionbert", "hot_motionbert", "mhformer",
+                                  "tpc_mhformer"])
+def test_official_files_read_with_the_familys_conventions(tmp_path, name):
+    from hotdemo.checkpoint import read_lifter_checkpoint
+    from hotdemo.models import get_spec
+
+    spec = get_spec(name)
+    src = randomized(build_model(name, **spec.tiny))
+    path = official_file(tmp_path, src, "model_pos" if "motionbert" in name else None)
+    # mixste / tpc_mixste and mhformer / tpc_mhformer have the same keys: the family must be named
+    pairs = {"mixste": "tpc_mixste", "tpc_mixste": "mixste", "mhformer": "tpc_mhformer", "tpc_mhformer": "mhformer"}
+    family = name if name in pairs else None
+    unseen = {k: spec.tiny[k] for k in ("heads", "layer_index") if k in spec.tiny}  # not in the shapes
+    ck = read_lifter_checkpoint(path, family, **unseen)
+    assert (ck.family, ck.kind, ck.root, ck.output) == (name, "official", spec.root, spec.output)
+    model = ck.build().eval()
+    x = torch.randn(2, src.cfg.frames, 17, spec.input_channels)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), src(x), rtol=0, atol=0)
+    if name in pairs:
+        with pytest.raises(CheckpointError, match=f"fit .*{pairs[name]}.*; say which"):
+            read_lifter_checkpoint(path)
+
+
+def test_shipped_file_reads_with_subtract_root():
+    from hotdemo.checkpoint import read_lifter_checkpoint
+    from hotdemo.lift import default_weights_path
+
+    path = default_weights_path()
+    if not path.is_file():
+        pytest.skip(f"no shipped weights at {path}")
+    ck = read_lifter_checkpoint(path)
+    assert (ck.family, ck.kind, ck.root, ck.output) == ("hot_mixste", "hotdemo", "subtract", "metres")
+    assert ck.build().cfg.to_dict() == ck.config

@@ -371,7 +371,7 @@ def test_load_lifter_official_checkpoint(tmp_path):
         assert np.array_equal(lifter.lift_sequence(kp, 1000, 600), want)
     mix = tmp_path / "mixste.pth"
     torch.save(build_model("mixste", frames=27, dim=32, depth=8).state_dict(), mix)
-    with pytest.raises(WeightsError, match="mixste.pth: not a HoT-MixSTE checkpoint: key pos_embed_token"):
+    with pytest.raises(WeightsError, match="mixste.pth: not a hot_mixste checkpoint: key pos_embed_token"):
         load_lifter("hot_mixste", str(mix), device="cpu")
     with pytest.raises(WeightsError, match="unexpected keys: .*pos_embed_token"):
         load_lifter("mixste", str(path), device="cpu")  # a HoT checkpoint is not a MixSTE one
@@ -438,3 +438,16 @@ def test_load_keypoints_hotdemo_export_is_delegated(tmp_path, monkeypatch):
         tracks, w, h, fps = load_keypoints(p)
         assert tracks[0].track_id == 2 and (w, h, fps) == (640, 480, 30.0)
     assert len(seen) == 2
+
+
+@pytest.mark.parametrize("family", sorted(__import__("hotdemo.models", fromlist=["LIFTERS"]).LIFTERS))
+def test_every_family_lifts_through_the_lifter(family):
+    """Plumbing: each registered family's tiny untrained config runs through Lifter (windows, flip,
+    seq2frame batching, confidence channel, root handling, units) and gives finite root-relative 3D."""
+    from hotdemo.lift import load_lifter
+
+    lifter = load_lifter(family, allow_untrained=True, device="cpu", smooth=False, batch_size=4)
+    kp = walking_keypoints(40)
+    out = lifter.lift_sequence(kp, 1000, 600, scores=np.full((40, 17), 0.9, np.float32))
+    assert out.shape == (40, 17, 3) and np.isfinite(out).all() and np.all(out[:, 0] == 0)
+    assert np.abs(out).max() > 0

@@ -57,8 +57,8 @@ def test_registry_rejects_unknown_options_and_names():
         build_model("mixste", token_num=9)
     with pytest.raises(TypeError, match="recovery"):
         build_model("tpc_mixste", recovery="linear")
-    with pytest.raises(ValueError, match="unknown model"):
-        build_model("mhformer")
+    with pytest.raises(ValueError, match="unknown lifter 'videopose'; known: mixste, hot_mixste"):
+        build_model("videopose")
     with pytest.raises(ValueError, match="pruning"):
         build_model("hot_mixste", pruning="random")
     with pytest.raises(ValueError, match="layer_index"):

@@ -12,7 +12,7 @@ from hotdemo.skeletons import H36M17, H36M32_TO_17
 from hotdemo.train.augment import (AugmentConfig, detector_noise, flip_camera_frame, interpolate_missing, make_batch,
                                    scale_bones, virtual_cameras)
 from hotdemo.train.data import action_of, clip_starts, load_motion, motion_from_positions, select_h36m17
-from hotdemo.train.evaluate import lift_sequence, mpjpe, mpjve, p_mpjpe
+from hotdemo.train.evaluate import mpjpe, mpjve, p_mpjpe
 from hotdemo.train.losses import training_loss
 
 
@@ -205,22 +205,28 @@ def test_metrics_on_hand_made_cases():
     assert mpjve(drift, gt) == pytest.approx(2.0)
 
 
-class _EchoLifter(torch.nn.Module):
-    """(B, T, 17, 2) -> (B, T, 17, 3): (x, y, 0) - mirror-equivariant, so flip TTA changes nothing."""
+def test_evaluation_lifts_through_the_lifter(motion):
+    """hotdemo eval's figures are those of hotdemo.lift.Lifter on the projected pixels (one path)."""
+    from hotdemo.lift import Lifter
+    from hotdemo.models import build_model
+    from hotdemo.train.evaluate import evaluate
 
-    def forward(self, x):
-        return torch.cat([x, torch.zeros_like(x[..., :1])], dim=-1)
-
-
-def test_lift_sequence_windows_and_flip():
-    x = np.random.default_rng(7).normal(size=(50, 17, 2)).astype(np.float32)
-    a = lift_sequence(_EchoLifter(), x, frames=9, flip=True)
-    b = lift_sequence(_EchoLifter(), x, frames=9, flip=False)
-    assert a.shape == (50, 17, 3)
-    np.testing.assert_allclose(a, b, atol=1e-6)
-    np.testing.assert_allclose(a[..., :2], x - x[:, :1], atol=1e-6)  # root set to 0
-    short = lift_sequence(_EchoLifter(), x[:5], frames=9)  # shorter than a window: padded
-    assert short.shape == (5, 17, 3)
+    torch.manual_seed(0)
+    lifter = Lifter(build_model("hot_mixste", frames=9, dim=16, depth=2, heads=2, token_num=3, layer_index=1),
+                    device="cpu", root="subtract")
+    cams = _cameras()
+    res = evaluate(lifter, motion, cams, subjects=("S9",), max_sequences=1)
+    info = motion.subset(["S9"])[0]
+    world = motion.sequence(info)
+    errs, n = [], 0
+    for cam in cams["S9"]:
+        x_cam = cam.world_to_camera(world)
+        pred = lifter.lift_sequence(cam.project(x_cam).astype(np.float32), cam.width, cam.height)
+        errs.append(mpjpe(pred.astype(np.float64), x_cam - x_cam[:, :1]) * len(x_cam))
+        n += len(x_cam)
+    (row,) = res.rows.values()
+    assert row["frames"] == n
+    assert row["mpjpe"] == pytest.approx(sum(errs) / n * 1000, rel=1e-6)
 
 
 # ----------------------------------------------------------------------------- training
@@ -309,9 +315,7 @@ def test_init_from_starts_a_new_run_from_trained_weights(tmp_path, motion):
     for k, v in a.state_dict().items():
         assert torch.equal(v, b.state_dict()[k]), k
     # a trainer's last.pt is also readable as a lifter checkpoint (hotdemo eval --checkpoint run/last.pt)
-    from hotdemo.train.commands import _as_lifter_checkpoint
-
-    c = load_model(_as_lifter_checkpoint(tmp_path / "a" / "last.pt"))
+    c = load_model(tmp_path / "a" / "last.pt")
     assert all(torch.equal(v, c.state_dict()[k]) for k, v in a.state_dict().items())
     # weights of another size are refused, naming the mismatch
     with pytest.raises(CheckpointError, match="does not match"):
@@ -371,6 +375,40 @@ def test_training_and_evaluation_run_on_the_gpu(tmp_path, motion):
     assert load_model(tmp_path / "g" / "best.pt").cfg.frames == 9  # saved on the CPU, loads anywhere
     cfg.steps = 4  # resuming moves the optimizer state back to the GPU
     assert train(cfg, data=motion, cameras=_cameras(), log=logs.append)["step"] == 4
+
+
+@pytest.mark.parametrize("family", ["mixste", "hot_mixste", "tpc_mixste", "motionbert", "hot_motionbert", "mhformer",
+                                    "tpc_mhformer"])
+def test_every_family_trains_with_its_loss_and_writes_family_config_and_root(tmp_path, motion, family):
+    from hotdemo.checkpoint import read_checkpoint, read_lifter_checkpoint
+    from hotdemo.models import build_model, get_spec
+    from hotdemo.train.losses import LOSSES
+    from hotdemo.train.trainer import TrainConfig, model_step, train
+
+    spec = get_spec(family)
+    cfg = TrainConfig(run_dir=str(tmp_path / "run"), model=family, frames=9, dim=16, depth=3, heads=2, token_num=3,
+                      layer_index=1, batch_size=8, lr=3e-3, warmup_steps=1, steps=2, threads=1, val_every=2,
+                      val_sequences=1, checkpoint_every=1, log_every=1, train_subjects=("S1", "S5"),
+                      val_subjects=("S9",), augment=AugmentConfig(p_noise=0.0))
+    cams = _cameras()
+    torch.manual_seed(cfg.seed)
+    init = build_model(family, **cfg.model_kwargs())
+    x, y = make_batch(np.random.default_rng([cfg.seed, 0]), motion, motion.subset(cfg.train_subjects), cams,
+                      cfg.batch_size, cfg.frames, cfg.augment)
+
+    def loss_of(m):
+        m.eval()
+        with torch.no_grad():
+            return float(model_step(m, spec, torch.from_numpy(x), torch.from_numpy(y), LOSSES[spec.loss])["loss"])
+
+    before = loss_of(init)
+    train(cfg, data=motion, cameras=cams, log=lambda s: None)
+    for f in ("best.pt", "last.pt"):
+        obj = read_checkpoint(tmp_path / "run" / f)
+        assert obj["model_name"] == family and obj["root_mode"] == "subtract" and obj["output_units"] == "metres"
+        ck = read_lifter_checkpoint(tmp_path / "run" / f)
+        assert ck.config == init.cfg.to_dict() and (ck.root, ck.output) == ("subtract", "metres")
+    assert loss_of(read_lifter_checkpoint(tmp_path / "run" / "last.pt").build()) < before
 
 
 def test_training_data_is_not_looked_for_beside_the_checkout(tmp_path, monkeypatch):

@@ -4,73 +4,132 @@
 >>> model_config(model)["token_num"]
 27
 
-``build_model(name, **kwargs)`` accepts exactly the fields of the model's config dataclass
-(:class:`MixSTEConfig`, :class:`HoTMixSTEConfig`, :class:`TPCMixSTEConfig`) and raises
-``TypeError`` on any other keyword. ``model_config(model)`` returns the dict that rebuilds it:
+Every family is described by a :class:`~hotdemo.models.spec.LifterSpec` defined next to its model
+code; :data:`LIFTERS` lists them (one line per family). ``build_model(name, **kwargs)`` accepts
+exactly the fields of the family's config dataclass and raises ``TypeError`` on any other
+keyword. ``model_config(model)`` returns the dict that rebuilds it:
 ``build_model(name, **model_config(model))``.
+
+:func:`load_lifter_model` returns the torch module of any supported lifter checkpoint (official
+layouts included); its forward takes the official model's input tensor and returns the official
+model's output (seq2frame families: the centre frame).
 """
 
 from __future__ import annotations
 
-from dataclasses import fields
-from typing import Dict, Tuple, Type
+import os
+from typing import Dict, Optional, Tuple, Type, Union
 
 import torch.nn as nn
 
+from . import hot_mixste, mhformer, mixste, motionbert
 from .hot_mixste import (PRUNINGS, RECOVERIES, HoTMixSTE, HoTMixSTEConfig, TPCMixSTE, TPCMixSTEConfig,
                          cluster_index, dpc_knn_scores, interpolate_tokens, motion_index, uniform_index)
 from .mixste import MixSTE, MixSTEBackbone, MixSTEConfig
+from .spec import LifterSpec
 
-#: name -> (config class, model class)
-MODELS: Dict[str, Tuple[type, Type[nn.Module]]] = {
-    "mixste": (MixSTEConfig, MixSTE),
-    "hot_mixste": (HoTMixSTEConfig, HoTMixSTE),
-    "tpc_mixste": (TPCMixSTEConfig, TPCMixSTE),
-}
+#: the lifter families, by name (a new family: its model file defines a spec; add it here)
+LIFTERS: Dict[str, LifterSpec] = {s.name: s for s in (
+    mixste.SPEC,
+    hot_mixste.HOT_SPEC,
+    hot_mixste.TPC_SPEC,
+    motionbert.SPEC,
+    motionbert.HOT_SPEC,
+    mhformer.SPEC,
+    mhformer.TPC_SPEC,
+)}
+
+#: name -> (config class, model class), derived from :data:`LIFTERS`
+MODELS: Dict[str, Tuple[type, Type[nn.Module]]] = {n: (s.config, s.model) for n, s in LIFTERS.items()}
 
 __all__ = [
-    "MODELS", "PRUNINGS", "RECOVERIES", "build_model", "model_config", "model_name", "config_class",
+    "LIFTERS", "MODELS", "LifterSpec", "PRUNINGS", "RECOVERIES", "build_model", "model_config", "model_name",
+    "config_class", "get_spec", "load_lifter_model", "lifter_table", "spec_of",
     "MixSTE", "MixSTEBackbone", "MixSTEConfig", "HoTMixSTE", "HoTMixSTEConfig", "TPCMixSTE",
     "TPCMixSTEConfig", "cluster_index", "dpc_knn_scores", "interpolate_tokens", "motion_index",
     "uniform_index", "load_pose2d_model",
 ]
 
 
+def get_spec(name: str) -> LifterSpec:
+    """The spec of family ``name``; ValueError listing the known families otherwise."""
+    try:
+        return LIFTERS[name]
+    except KeyError:
+        raise ValueError(f"unknown lifter {name!r}; known: {', '.join(LIFTERS)}") from None
+
+
 def config_class(name: str) -> type:
     """The config dataclass of model ``name``."""
-    try:
-        return MODELS[name][0]
-    except KeyError:
-        raise ValueError(f"unknown model {name!r}; known: {', '.join(MODELS)}") from None
+    return get_spec(name).config
 
 
 def build_model(name: str, **kwargs) -> nn.Module:
-    """Build model ``name`` ("mixste", "hot_mixste", "tpc_mixste") from its config fields.
+    """Build a model of family ``name`` (see :data:`LIFTERS`) from its config fields.
 
-    Common fields: frames=243, dim=512, depth=8, heads=8, mlp_ratio=2.0, joints=17,
+    MixSTE family: frames=243, dim=512, depth=8, heads=8, mlp_ratio=2.0, joints=17,
     drop_path=0.1; HoT/TPC add token_num=81, layer_index=3, pruning="cluster"; HoT adds
-    recovery="attention". Unknown keywords raise ``TypeError`` naming them.
+    recovery="attention". MotionBERT: see :class:`hotdemo.models.motionbert.MotionBERTConfig`.
+    Unknown keywords raise ``TypeError`` naming them.
     """
-    cfg_cls = config_class(name)
-    allowed = {f.name for f in fields(cfg_cls)}
-    unknown = sorted(set(kwargs) - allowed)
-    if unknown:
-        raise TypeError(f"{name} does not take {', '.join(unknown)}; its options are: {', '.join(sorted(allowed))}")
-    return MODELS[name][1](cfg_cls(**kwargs))
+    return get_spec(name).build(**kwargs)
+
+
+def spec_of(model: nn.Module) -> LifterSpec:
+    """The spec of a model built by :func:`build_model`."""
+    for spec in LIFTERS.values():
+        if type(model) is spec.model:
+            return spec
+    raise ValueError(f"{type(model).__name__} is not a registered hotdemo model")
 
 
 def model_name(model: nn.Module) -> str:
     """Registry name of a model built by :func:`build_model`."""
-    for name, (_, cls) in MODELS.items():
-        if type(model) is cls:
-            return name
-    raise ValueError(f"{type(model).__name__} is not a registered hotdemo model")
+    return spec_of(model).name
 
 
 def model_config(model: nn.Module) -> dict:
     """The config of ``model`` as a plain dict: ``build_model(model_name(model), **model_config(model))``."""
-    model_name(model)
+    spec_of(model)
     return model.cfg.to_dict()
+
+
+def load_lifter_model(path: Union[str, os.PathLike], family: Optional[str] = None, *, strict: bool = True,
+                      **overrides) -> nn.Module:
+    """The torch module (eval mode, CPU, float32) of any supported lifter checkpoint.
+
+    ``path``: an official file (bare state dict, ``module.`` prefixes, or under ``model_pos`` /
+    ``state_dict`` / ``model`` as MotionBERT's and DataParallel trainings save them), hotdemo's
+    shipped weights, or a hotdemo trainer's ``best.pt`` / ``last.pt``. ``family``: the lifter
+    name when the file does not say (official files; needed only where the keys are ambiguous,
+    e.g. ``mixste`` vs ``tpc_mixste``). ``overrides``: config fields that shapes cannot tell
+    (e.g. ``heads``, ``layer_index``). Loading is strict: any missing, unexpected or mis-shaped
+    key raises :class:`~hotdemo.errors.CheckpointError` naming it.
+
+    The forward takes the official model's input tensor (B, T, 17, C) and returns the official
+    model's output ((B, T, 17, 3) for seq2seq families, the centre frame (B, 1, 17, 3) for
+    seq2frame ones). See :func:`hotdemo.checkpoint.read_lifter_checkpoint` for root handling and
+    output units.
+    """
+    from ..checkpoint import read_lifter_checkpoint
+
+    return read_lifter_checkpoint(path, family, **overrides).build(strict=strict).float().eval()
+
+
+def lifter_table() -> list:
+    """One dict per family for ``hotdemo lifters``: name, kind (seq2seq / seq2frame), frames, input,
+    params, FLOPs per output frame at the official size (:func:`hotdemo.models.spec.count_cost`),
+    official weights, summary."""
+    from .spec import count_cost
+
+    rows = []
+    for spec in LIFTERS.values():
+        cost = count_cost(spec)
+        rows.append({"name": spec.name, "kind": "seq2seq" if spec.seq2seq else "seq2frame", "frames": cost["frames"],
+                     "input": "x, y, confidence" if spec.input_channels == 3 else "x, y",
+                     "params": cost["params"], "flops_per_frame": cost["flops_per_frame"],
+                     "weights": spec.weights, "summary": spec.summary})
+    return rows
 
 
 def load_pose2d_model(path) -> nn.Module:

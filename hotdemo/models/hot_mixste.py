@@ -30,7 +30,8 @@ import torch
 import torch.nn as nn
 
 from .layers import CrossAttention
-from .mixste import MixSTEBackbone, MixSTEConfig
+from .mixste import MIXSTE_OFFICIAL, MixSTEBackbone, MixSTEConfig, infer_mixste_config, is_mixste_family
+from .spec import LifterSpec, StateDict
 
 PRUNINGS = ("cluster", "uniform", "motion")
 RECOVERIES = ("attention", "nearest", "linear")
@@ -269,7 +270,60 @@ class TPCMixSTE(_PrunedMixSTE):
         feats, index = self.encode(x, index)
         return self.head(feats), index
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out, index = self.forward_tokens(x)
+    def predict_centre(self, x: torch.Tensor, reuse: Optional[torch.Tensor] = None
+                       ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Centre frame (B, 1, J, 3) and the kept frame indices (pass them as ``reuse`` for the
+        mirrored pass, as the official test does)."""
+        out, index = self.forward_tokens(x, reuse)
         pos = (index == self.center).long().argmax(dim=1)
-        return out[torch.arange(out.shape[0], device=out.device), pos][:, None]
+        return out[torch.arange(out.shape[0], device=out.device), pos][:, None], index
+
+    def train_forward(self, x: torch.Tensor, target: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """The official training supervises every kept frame: (pred, target) (B, token_num, J, 3)."""
+        out, index = self.forward_tokens(x)
+        rows = torch.arange(x.shape[0], device=x.device)[:, None]
+        return out, target[rows, index]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.predict_centre(x)[0]
+
+
+# -------------------------------------------------------------------------------- specs
+def _infer_hot(sd: StateDict) -> dict:
+    cfg = infer_mixste_config(sd)
+    cfg["token_num"] = int(sd["pos_embed_token"].shape[1])
+    cfg["recovery"] = "attention" if "x_token" in sd else "linear"
+    return cfg
+
+
+def _infer_tpc(sd: StateDict) -> dict:
+    cfg = infer_mixste_config(sd)
+    cfg["token_num"] = max(1, cfg["frames"] // 3)
+    return cfg
+
+
+HOT_SPEC = LifterSpec(
+    name="hot_mixste", config=HoTMixSTEConfig, model=HoTMixSTE,
+    summary="HoT-MixSTE: MixSTE with token pruning (TPC) and recovery (TRA), seq2seq",
+    seq2seq=True, input_channels=2,
+    recognise=lambda sd: is_mixste_family(sd) and "pos_embed_token" in sd,
+    infer_config=_infer_hot,
+    official=dict(MIXSTE_OFFICIAL, token_num=81, layer_index=3),
+    tiny=dict(frames=81, dim=64, depth=4, heads=4, token_num=27, layer_index=2),
+    weights="shipped (hotdemo, trained here); official: HoT repository checkpoint/pretrained, HoT-MixSTE 243 frames",
+    root="zero", output="metres", loss="mixste", paper="Li et al., CVPR 2024",
+    baseline="mixste",
+)
+
+TPC_SPEC = LifterSpec(
+    name="tpc_mixste", config=TPCMixSTEConfig, model=TPCMixSTE,
+    summary="TPC-MixSTE: MixSTE with token pruning only, seq2frame (centre frame)",
+    seq2seq=False, input_channels=2,
+    recognise=lambda sd: is_mixste_family(sd) and "pos_embed_token" not in sd,
+    infer_config=_infer_tpc,
+    official=dict(MIXSTE_OFFICIAL, token_num=81, layer_index=3),
+    tiny=dict(frames=27, dim=32, depth=3, heads=4, token_num=9, layer_index=1),
+    weights="HoT repository (github NationalGAILab/HoT), checkpoint/pretrained: TPC-MixSTE 243 frames",
+    root="zero", output="metres", loss="mixste", paper="Li et al., CVPR 2024",
+    baseline="mixste",
+)

@@ -15,6 +15,7 @@ import torch
 import torch.nn as nn
 
 from .layers import NORM_EPS, Block
+from .spec import LifterSpec, StateDict, block_count
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class MixSTEBackbone(nn.Module):
         self.Spatial_patch_to_embedding = nn.Linear(2, dim)
         self.Spatial_pos_embed = nn.Parameter(torch.zeros(1, cfg.joints, dim))
         self.Temporal_pos_embed = nn.Parameter(torch.zeros(1, cfg.frames, dim))
-        rates = torch.linspace(0, cfg.drop_path, cfg.depth).tolist()
+        rates = [cfg.drop_path * i / max(1, cfg.depth - 1) for i in range(cfg.depth)]  # linspace(0, drop_path, depth)
         self.STEblocks = nn.ModuleList(Block(dim, cfg.heads, cfg.mlp_hidden, rates[i]) for i in range(cfg.depth))
         self.TTEblocks = nn.ModuleList(Block(dim, cfg.heads, cfg.mlp_hidden, rates[i]) for i in range(cfg.depth))
         self.Spatial_norm = nn.LayerNorm(dim, eps=NORM_EPS)
@@ -104,3 +105,34 @@ class MixSTE(MixSTEBackbone):
         for i in range(1, self.cfg.depth):
             x = self.block_pair(x, i)
         return self.head(x)
+
+
+# -------------------------------------------------------------------------------- spec
+def is_mixste_family(sd: StateDict) -> bool:
+    """The MixSTE keys (official ``model/mixste``) are there."""
+    return all(k in sd for k in ("Temporal_pos_embed", "Spatial_pos_embed", "STEblocks.0.mlp.fc1.weight",
+                                 "Spatial_patch_to_embedding.weight"))
+
+
+def infer_mixste_config(sd: StateDict) -> dict:
+    """``frames`` and ``dim`` from ``Temporal_pos_embed``, ``joints`` from ``Spatial_pos_embed``,
+    ``depth`` from the block count, ``mlp_ratio`` from ``mlp.fc1``; ``heads`` is not readable
+    from shapes (the official 8 is the default)."""
+    _, frames, dim = sd["Temporal_pos_embed"].shape
+    hidden = sd["STEblocks.0.mlp.fc1.weight"].shape[0]
+    return dict(frames=int(frames), dim=int(dim), depth=block_count(sd, "STEblocks"),
+                joints=int(sd["Spatial_pos_embed"].shape[1]), mlp_ratio=hidden / dim)
+
+
+MIXSTE_OFFICIAL = dict(frames=243, dim=512, depth=8, heads=8, mlp_ratio=2.0)
+
+SPEC = LifterSpec(
+    name="mixste", config=MixSTEConfig, model=MixSTE,
+    summary="MixSTE: seq2seq spatio-temporal transformer, every frame a token in every block",
+    seq2seq=True, input_channels=2,
+    recognise=lambda sd: is_mixste_family(sd) and "pos_embed_token" not in sd,
+    infer_config=infer_mixste_config,
+    official=MIXSTE_OFFICIAL, tiny=dict(frames=27, dim=32, depth=2, heads=4),
+    weights="HoT repository (github NationalGAILab/HoT), checkpoint/pretrained: MixSTE 243 frames",
+    root="zero", output="metres", loss="mixste", paper="Zhang et al., CVPR 2022",
+)

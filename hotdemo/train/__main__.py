@@ -38,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="start a new run from these weights (a run's last.pt or best.pt, or a shipped file)")
     defaults = TrainConfig()
     for name, typ, hlp in [
-        ("model", str, "mixste, hot_mixste or tpc_mixste"), ("frames", int, "frames per clip (model window)"),
+        ("model", str, "lifter family (see hotdemo lifters)"), ("frames", int, "frames per clip (model window)"),
         ("dim", int, "channels"), ("depth", int, "block pairs"), ("heads", int, "attention heads"),
         ("mlp_ratio", float, "MLP hidden / dim"), ("token_num", int, "HoT: tokens kept after pruning"),
         ("layer_index", int, "HoT: block pair after which tokens are pruned"), ("drop_path", float, "stochastic depth"),
@@ -67,6 +67,8 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--noise", default="both", choices=["clean", "noisy", "both"])
     e.add_argument("--no-flip", action="store_true", help="turn off flip test-time augmentation")
     e.add_argument("--max-sequences", type=int, default=None, help="evaluate a subset of sequences (quick)")
+    e.add_argument("--lifter", default=None, help="family of an official checkpoint whose keys fit several")
+    e.add_argument("--no-smooth", action="store_true", help="turn off the output smoothing (on in run/lift)")
     e.add_argument("--threads", type=int, default=2)
     e.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda[:N]")
     e.add_argument("--json", default=None, help="write the results as JSON here")
@@ -97,7 +99,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
             run_evaluation(args.checkpoint, args.data, args.cameras, noise=args.noise, flip=not args.no_flip,
                            max_sequences=args.max_sequences, json_out=args.json, cache_dir=args.cache_dir,
-                           threads=args.threads, device=args.device)
+                           threads=args.threads, device=args.device, lifter=args.lifter, smooth=not args.no_smooth)
         elif args.command == "cache":
             from .commands import resolve_inputs
             from .data import load_motion, save_compact

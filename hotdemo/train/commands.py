@@ -11,7 +11,7 @@ from typing import Callable, List, Optional, Union
 import torch
 
 from ..camera import load_cameras
-from ..checkpoint import load_model, read_checkpoint
+from ..checkpoint import read_lifter_checkpoint
 from ..errors import InputError
 from ..paths import bundled_lifter_path, shared_dir
 from .data import TEST_SUBJECTS, load_motion
@@ -116,19 +116,26 @@ def run_evaluation(
     threads: int = 2,
     log: Callable[[str], None] = print,
     device: str = "auto",
+    lifter: Optional[str] = None,
+    smooth: bool = True,
 ) -> List[EvalResult]:
-    """Evaluate a checkpoint (default: the shipped lifter, :func:`hotdemo.paths.bundled_lifter_path`) and print the table.
+    """Evaluate a lifter (default: the shipped lifter, :func:`hotdemo.paths.bundled_lifter_path`) and print the table.
 
-    ``noise``: "clean", "noisy" or "both".
+    The sequences are lifted by the same :class:`hotdemo.lift.Lifter` that ``hotdemo run`` /
+    ``lift`` use (:func:`hotdemo.lift.load_lifter`: flip, overlapping windows, root handling and
+    output units from the checkpoint, smoothing). ``lifter``: a family name for an official
+    checkpoint whose keys are ambiguous. ``noise``: "clean", "noisy" or "both".
     """
     if noise not in ("clean", "noisy", "both"):
         raise InputError(f"--noise must be clean, noisy or both, got {noise!r}")
     torch.set_num_threads(max(1, threads))
-    ckpt = Path(checkpoint) if checkpoint else bundled_lifter_path()
+    from ..lift import default_weights_path, load_lifter
     from .trainer import resolve_train_device
 
-    model = load_model(_as_lifter_checkpoint(ckpt)).float().eval().to(resolve_train_device(device))
-    frames = int(model.cfg.frames)
+    ckpt = Path(checkpoint) if checkpoint else default_weights_path()
+    dev = resolve_train_device(device)
+    lift = load_lifter(lifter, str(ckpt), device=str(dev), flip=flip, smooth=smooth)
+    lift.model.float()
     dp, cp = resolve_inputs(data, cameras)
     motion = load_motion(dp, cache_dir)
     cams = load_cameras(cp)
@@ -137,9 +144,9 @@ def run_evaluation(
         raise InputError(f"subjects {', '.join(missing)} have no data or no cameras in {dp} / {cp}")
     results = []
     for noisy in ([False, True] if noise == "both" else [noise == "noisy"]):
-        log(f"evaluating {ckpt.name} on {', '.join(subjects)} ({'detector-like noise' if noisy else 'clean 2D'}) ...")
-        results.append(evaluate(model, motion, cams, frames, subjects=subjects, noise=noisy, flip=flip,
-                                max_sequences=max_sequences))
+        log(f"evaluating {ckpt.name} ({lift.spec.name}, root {lift.root}, output {lift.output}) on "
+            f"{', '.join(subjects)} ({'detector-like noise' if noisy else 'clean 2D'}) ...")
+        results.append(evaluate(lift, motion, cams, subjects=subjects, noise=noisy, max_sequences=max_sequences))
     table = format_table(results)
     log(f"\n{ckpt}: MPJPE (P1), P-MPJPE (P2) in mm, MPJVE in mm/frame at 50 fps; subjects {', '.join(subjects)}, "
         f"4 cameras, flip {'on' if flip else 'off'}\n")
@@ -147,27 +154,13 @@ def run_evaluation(
     if json_out:
         out = Path(json_out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"checkpoint": str(ckpt), "subjects": list(subjects), "flip": flip,
-                   "max_sequences": max_sequences, "results": [r.to_dict() for r in results], "note": DISCLAIMER}
+        payload = {"checkpoint": str(ckpt), "lifter": lift.spec.name, "subjects": list(subjects), "flip": flip,
+                   "smooth": smooth, "root": lift.root, "output": lift.output, "max_sequences": max_sequences, "results": [r.to_dict() for r in results], "note": DISCLAIMER}
         fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".json")
         with os.fdopen(fd, "w") as f:
             json.dump(payload, f, indent=1)
         os.replace(tmp, out)
     return results
-
-
-def _as_lifter_checkpoint(src: PathLike) -> dict:
-    """Read a lifter checkpoint; a trainer's ``last.pt`` (model + optimizer + TrainConfig) becomes
-    ``{'model_name', 'config', 'state_dict', 'step', 'train_config', 'root_mode'}`` (the run's
-    final weights, no selection on validation data)."""
-    obj = read_checkpoint(src)
-    if isinstance(obj, dict) and "optimizer" in obj and "model" in obj and "config" in obj:
-        from .trainer import TrainConfig
-
-        tc = TrainConfig.from_dict(obj["config"])
-        obj = {"model_name": tc.model, "config": _full_model_config(tc), "state_dict": obj["model"],
-               "step": int(obj["step"]), "train_config": obj["config"], "root_mode": "subtract"}
-    return obj
 
 
 def export_weights(src: PathLike, dst: PathLike, half: bool = True, extra: Optional[dict] = None) -> Path:
@@ -176,15 +169,12 @@ def export_weights(src: PathLike, dst: PathLike, half: bool = True, extra: Optio
     The result is ``{'model_name', 'config', 'state_dict', ...metadata}``; the lifter loads fp16
     tensors into an fp32 model.
     """
-    obj = _as_lifter_checkpoint(src)
-    if not (isinstance(obj, dict) and "model_name" in obj and "config" in obj and "state_dict" in obj):
-        raise InputError(f"{src} is not a hotdemo checkpoint with model_name/config/state_dict")
-    sd = {k: (v.half() if half and v.is_floating_point() else v).contiguous() for k, v in obj["state_dict"].items()}
-    out = {**{k: v for k, v in obj.items() if k != "state_dict"}, **(extra or {}), "state_dict": sd}
+    ck = read_lifter_checkpoint(src)
+    sd = {k: (v.half() if half and v.is_floating_point() else v).contiguous() for k, v in ck.state_dict.items()}
+    out = {**ck.meta, **(extra or {}), "model_name": ck.family, "config": ck.config, "state_dict": sd}
     out["precision"] = "float16" if half else "float32"
-    # the trainer supervises root-subtracted predictions, so the lifter must subtract the
-    # predicted pelvis rather than just zero it (see hotdemo.lift.Lifter, ``root``)
-    out.setdefault("root_mode", "subtract")
+    # root handling and units as the reader determined them (hotdemo's trainer: "subtract", metres)
+    out["root_mode"], out["output_units"] = ck.root, ck.output
     dst = Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dst.parent, suffix=".pt.tmp")
@@ -206,10 +196,3 @@ def write_sha256_file(path: PathLike) -> Path:
     path = Path(path)
     line = f"{sha256_file(path)}  {path.name}\n"
     return atomic_write(path.with_name(path.name + ".sha256"), lambda f: f.write(line), binary=False)
-
-
-def _full_model_config(tc) -> dict:
-    """The complete config dict of the model a TrainConfig describes (as ``model_config`` gives)."""
-    from ..models import build_model, model_config
-
-    return model_config(build_model(tc.model, **tc.model_kwargs()))

@@ -8,24 +8,24 @@ Metrics (all on root-relative camera-frame poses, millimetres):
 * MPJVE: mean per-joint velocity error, ``||d/dt pred - d/dt gt||`` per frame (mm per frame at
   the data's 50 fps).
 
-Sequences are cut into windows of the model's frame count (the last window ends at the last
-frame; overlapping frames are averaged) and, by default, every window is also run mirrored
-(flip test-time augmentation) as at inference.
+Every sequence is lifted by a :class:`hotdemo.lift.Lifter` from its projected pixels, exactly as
+``hotdemo run`` / ``hotdemo lift`` lift a video's keypoints (normalisation, windows and their
+blending, flip, root handling, output units, smoothing): the figures measure what users get.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
 
 import numpy as np
-import torch
-import torch.nn as nn
 
-from ..camera import Camera, normalize_screen_coordinates
-from ..skeletons import H36M17
+from ..camera import Camera
 from .augment import EVAL_NOISE, AugmentConfig, detector_noise
-from .data import TEST_SUBJECTS, MotionData, SequenceInfo, clip_starts
+from .data import TEST_SUBJECTS, MotionData, SequenceInfo
+
+if TYPE_CHECKING:
+    from ..lift import Lifter
 
 DISCLAIMER = (
     "These numbers are on hotdemo's reconstruction of Human3.6M motion (forward kinematics from the "
@@ -78,49 +78,6 @@ def mpjve(pred: np.ndarray, gt: np.ndarray) -> float:
     return float(np.linalg.norm(vp - vg, axis=-1).mean())
 
 
-# ----------------------------------------------------------------------------- running a model
-def _flip_input(x: torch.Tensor) -> torch.Tensor:
-    perm = torch.as_tensor(H36M17.flip_permutation)
-    y = x[..., perm, :].clone()
-    y[..., 0] = -y[..., 0]
-    return y
-
-
-@torch.no_grad()
-def predict_windows(model: nn.Module, windows: np.ndarray, flip: bool = True, batch_size: int = 64) -> np.ndarray:
-    """Run ``model`` on windows (N, T, 17, 2) screen-normalised -> (N, T, 17, 3), root set to 0.
-    The windows go to the model's device; the result comes back as a CPU array."""
-    model.eval()
-    dev = next(model.parameters(), torch.empty(0)).device  # CPU for a parameter-free model
-    outs = []
-    for i in range(0, len(windows), batch_size):
-        x = torch.from_numpy(np.ascontiguousarray(windows[i:i + batch_size], dtype=np.float32)).to(dev)
-        if flip:
-            y = model(torch.cat([x, _flip_input(x)]))
-            n = len(x)
-            y = (y[:n] + _flip_input(y[n:])) / 2  # mirroring the output back is the same operation
-        else:
-            y = model(x)
-        y = y - y[:, :, :1]
-        outs.append(y.float().cpu().numpy())
-    return np.concatenate(outs) if outs else np.zeros((0,) + windows.shape[1:3] + (3,), np.float32)
-
-
-def lift_sequence(model: nn.Module, x2d: np.ndarray, frames: int, flip: bool = True, batch_size: int = 64) -> np.ndarray:
-    """Screen-normalised (L, 17, 2) -> (L, 17, 3) by windows of ``frames`` (overlaps averaged)."""
-    L = len(x2d)
-    pad = max(0, frames - L)
-    xp = np.concatenate([x2d, np.repeat(x2d[-1:], pad, axis=0)]) if pad else x2d
-    starts = clip_starts(len(xp), frames, frames)
-    idx = starts[:, None] + np.arange(frames)[None]
-    out = predict_windows(model, xp[idx], flip=flip, batch_size=batch_size)
-    acc = np.zeros((len(xp), 17, 3), np.float64)
-    cnt = np.zeros(len(xp))
-    np.add.at(acc, idx.reshape(-1), out.reshape(-1, 17, 3))
-    np.add.at(cnt, idx.reshape(-1), 1.0)
-    return (acc / cnt[:, None, None])[:L].astype(np.float32)
-
-
 # ----------------------------------------------------------------------------- evaluation
 @dataclass
 class EvalResult:
@@ -142,19 +99,17 @@ class EvalResult:
 
 
 def evaluate(
-    model: nn.Module,
+    lifter: "Lifter",
     data: MotionData,
     cameras: Dict[str, List[Camera]],
-    frames: int,
     subjects: Sequence[str] = TEST_SUBJECTS,
     noise: bool = False,
-    flip: bool = True,
     seed: int = 0,
     max_sequences: Optional[int] = None,
-    batch_size: int = 64,
     progress=None,
 ) -> EvalResult:
-    """MPJPE / P-MPJPE / MPJVE per action on ``subjects`` through their 4 real cameras.
+    """MPJPE / P-MPJPE / MPJVE per action on ``subjects`` through their 4 real cameras, lifted by
+    ``lifter`` (:class:`hotdemo.lift.Lifter`: its flip, windows, root handling and smoothing).
 
     ``noise``: corrupt the projected 2D with the fixed detector-like noise ``EVAL_NOISE``.
     ``max_sequences``: evaluate only every k-th sequence so that at most this many are used
@@ -175,9 +130,8 @@ def evaluate(
             if noise:
                 rng = np.random.default_rng([seed, si, ci])
                 px = detector_noise(rng, px[None], cfg)[0]
-            x2d = normalize_screen_coordinates(px, cam.width, cam.height).astype(np.float32)
             gt = (x_cam - x_cam[:, :1]).astype(np.float64)
-            pred = lift_sequence(model, x2d, frames, flip=flip, batch_size=batch_size).astype(np.float64)
+            pred = lifter.lift_sequence(px, cam.width, cam.height).astype(np.float64)
             n = len(gt)
             s = sums.setdefault(info.action, np.zeros(4))
             s += np.array([mpjpe(pred, gt) * n, p_mpjpe(pred, gt) * n, mpjve(pred, gt) * (n - 1), n])

@@ -41,3 +41,34 @@ def training_loss(pred: torch.Tensor, target: torch.Tensor) -> Dict[str, torch.T
     tc = temporal_consistency(pred, w)
     mv = mean_velocity(pred, target)
     return {"loss": wm + W_TEMPORAL * tc + W_VELOCITY * mv, "w_mpjpe": wm, "temporal": tc, "velocity": mv}
+
+
+# ----------------------------------------------------------------------------- MotionBERT
+#: MotionBERT's pose3d fine-tuning weights (configs/pose3d/MB_ft_h36m.yaml; the other terms are 0)
+W_MB_SCALE = 0.5
+W_MB_VELOCITY = 20.0
+
+
+def n_mpjpe(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """MPJPE after the per-frame least-squares scale of ``pred`` onto ``target`` (B, T, J, 3)."""
+    pp = pred.square().sum(dim=-1, keepdim=True).mean(dim=-2, keepdim=True)
+    pt = (target * pred).sum(dim=-1, keepdim=True).mean(dim=-2, keepdim=True)
+    return torch.linalg.vector_norm(pt / pp * pred - target, dim=-1).mean()
+
+
+def motionbert_loss(pred: torch.Tensor, target: torch.Tensor) -> Dict[str, torch.Tensor]:
+    """MotionBERT's 3D loss: ``mpjpe + 0.5 * n_mpjpe + 20 * velocity``."""
+    mp = torch.linalg.vector_norm(pred - target, dim=-1).mean()
+    nm = n_mpjpe(pred, target)
+    mv = mean_velocity(pred, target) if pred.shape[1] > 1 else pred.new_zeros(())
+    return {"loss": mp + W_MB_SCALE * nm + W_MB_VELOCITY * mv, "mpjpe": mp, "n_mpjpe": nm, "velocity": mv}
+
+
+def mpjpe_loss(pred: torch.Tensor, target: torch.Tensor) -> Dict[str, torch.Tensor]:
+    """MHFormer's training loss: plain MPJPE over every supervised frame."""
+    mp = torch.linalg.vector_norm(pred - target, dim=-1).mean()
+    return {"loss": mp, "mpjpe": mp}
+
+
+#: loss name (``LifterSpec.loss``) -> function(pred, target) -> {'loss': total, term: value}
+LOSSES = {"mixste": training_loss, "motionbert": motionbert_loss, "mpjpe": mpjpe_loss}

@@ -3,10 +3,17 @@
 A run lives in one folder (``run_dir``):
 
 * ``config.json`` - the :class:`TrainConfig` (model size, data, augmentations, schedule);
-* ``last.pt`` - model, optimizer and step, written every ``checkpoint_every`` steps and at the
-  end; a run started again on the same folder resumes from it;
+* ``last.pt`` - model, optimizer and step, plus the family (``model_name``), the full model
+  config (``model_config``), ``root_mode`` and ``output_units``; written every
+  ``checkpoint_every`` steps and at the end; a run started again on the same folder resumes from it;
 * ``best.pt`` - the weights with the lowest validation MPJPE, in hotdemo's checkpoint format
-  (``{'model_name', 'config', 'state_dict', ...}``), loadable by ``hotdemo.lift.load_lifter``;
+  (``{'model_name', 'config', 'state_dict', 'root_mode', 'output_units', ...}``).
+
+Both load as lifters (:func:`hotdemo.checkpoint.read_lifter_checkpoint`, ``--lifter-checkpoint``).
+Every family trains on the same clips with its own input convention (3-channel families get a
+confidence of 1) and its official loss (``LifterSpec.loss``); the target is metres, root-relative,
+and the loss sees the prediction with its predicted pelvis subtracted, so the trained weights need
+root handling "subtract" and output units "metres" (written into both files).
 * ``train_log.csv`` (step, lr, loss terms, clips/s, elapsed) and ``val_log.csv`` (step, quick
   validation MPJPE / P-MPJPE in mm on a subset of the test subjects, clean 2D).
 
@@ -31,11 +38,12 @@ import torch
 from ..camera import Camera, load_cameras
 from ..checkpoint import load_checkpoint, save_checkpoint
 from ..errors import InputError
-from ..models import build_model
+from ..lift import Lifter
+from ..models import build_model, get_spec, model_config
 from .augment import AugmentConfig, make_batch
 from .data import TEST_SUBJECTS, TRAIN_SUBJECTS, MotionData, load_motion
 from .evaluate import DISCLAIMER, evaluate
-from .losses import training_loss
+from .losses import LOSSES
 
 
 @dataclass
@@ -78,11 +86,15 @@ class TrainConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def model_kwargs(self) -> dict:
-        kw = dict(frames=self.frames, dim=self.dim, depth=self.depth, heads=self.heads,
-                  mlp_ratio=self.mlp_ratio, drop_path=self.drop_path)
-        if self.model in ("hot_mixste", "tpc_mixste"):
-            kw.update(token_num=self.token_num, layer_index=self.layer_index)
-        return kw
+        """The fields of this config that the family's model config has (frames, dim, ...)."""
+        from ..models import get_spec
+
+        try:
+            spec = get_spec(self.model)
+        except ValueError as e:
+            raise InputError(str(e)) from None
+        return {k: getattr(self, k) for k in ("frames", "dim", "depth", "heads", "mlp_ratio", "drop_path",
+                                              "token_num", "layer_index") if k in spec.fields}
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -137,6 +149,22 @@ def _append_csv(path: Path, row: Dict[str, float]) -> None:
         w.writerow(row)
 
 
+#: how hotdemo-trained weights are to be read: the loss sees root-subtracted predictions in metres
+TRAINED_ROOT, TRAINED_UNITS = "subtract", "metres"
+
+
+def model_step(model, spec, x: torch.Tensor, y: torch.Tensor, loss_fn):
+    """One forward and the family's loss on a batch: x (B, T, 17, 2) screen-normalised (a
+    confidence channel of 1 is appended for 3-channel families), y (B, T, 17, 3) metres."""
+    if spec.input_channels == 3:
+        x = torch.cat([x, torch.ones_like(x[..., :1])], dim=-1)
+    if spec.seq2seq:
+        pred, target = model(x), y
+    else:
+        pred, target = model.train_forward(x, y)
+    return loss_fn(pred - pred[:, :, :1], target)
+
+
 def _atomic_save(obj, path: Path) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     torch.save(obj, tmp)
@@ -168,7 +196,10 @@ def train(
 
     dev = resolve_train_device(cfg.device)
     torch.manual_seed(cfg.seed)
+    spec = get_spec(cfg.model)
+    loss_fn = LOSSES[spec.loss]
     model = build_model(cfg.model, **cfg.model_kwargs())
+    marks = {"model_name": cfg.model, "root_mode": TRAINED_ROOT, "output_units": TRAINED_UNITS}
     last = run / "last.pt"
     if cfg.init_from and not last.exists():
         load_checkpoint(model, cfg.init_from, strict=True)  # same architecture and size, or a clear error
@@ -196,12 +227,14 @@ def train(
 
     def checkpoint() -> None:
         _atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step, "best": best,
-                      "elapsed": elapsed(), "config": cfg.to_dict()}, last)
+                      "elapsed": elapsed(), "config": cfg.to_dict(), "model_config": model_config(model),
+                      **marks}, last)
 
     def validate() -> float:
         nonlocal best
-        res = evaluate(model, data, cameras, cfg.frames, subjects=cfg.val_subjects, flip=False,
-                       max_sequences=cfg.val_sequences)
+        lifter = Lifter(model, device=str(dev), flip=False, smooth=False, half=False, root=TRAINED_ROOT,
+                        output=TRAINED_UNITS)
+        res = evaluate(lifter, data, cameras, subjects=cfg.val_subjects, max_sequences=cfg.val_sequences)
         model.train()
         if not res.rows:
             return float("nan")
@@ -215,7 +248,7 @@ def train(
             best = av["mpjpe"]
             save_checkpoint(run / "best.pt", model, extra={
                 "step": step, "val_mpjpe_mm": best, "train_config": json.loads(json.dumps(cfg.to_dict())),
-                "note": DISCLAIMER})
+                "note": DISCLAIMER, "root_mode": TRAINED_ROOT, "output_units": TRAINED_UNITS})
         return av["mpjpe"]
 
     model.train()
@@ -235,9 +268,8 @@ def train(
         lr = lr_at(step, cfg, progress())
         for g in opt.param_groups:
             g["lr"] = lr
-        pred = model(torch.from_numpy(x).to(dev, non_blocking=True))
-        pred = pred - pred[:, :, :1]
-        losses = training_loss(pred, torch.from_numpy(y).to(dev, non_blocking=True))
+        losses = model_step(model, spec, torch.from_numpy(x).to(dev, non_blocking=True),
+                            torch.from_numpy(y).to(dev, non_blocking=True), loss_fn)
         opt.zero_grad(set_to_none=True)
         losses["loss"].backward()
         if cfg.grad_clip:
