@@ -34,6 +34,7 @@ from typing import List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from .errors import InputError
+from .fileio import atomic_write
 from .skeletons import H36M17
 
 PathLike = Union[str, os.PathLike]
@@ -282,7 +283,6 @@ def write_bvh(path: PathLike, joints_world: np.ndarray, fps: float, *, frames: O
     ``frames`` (T,) are the video frame indices of the rows: gaps are filled with the previous
     pose so the file has one motion line per frame from ``frames[0]`` to ``frames[-1]``.
     """
-    from .export import atomic_write
 
     if fps <= 0:
         raise ValueError("BVH needs a positive fps")

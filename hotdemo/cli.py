@@ -81,7 +81,8 @@ DetectorOpt = typer.Option(
 )
 Pose2dOpt = typer.Option(
     None, "--pose2d",
-    help="2D keypoint model: a built-in name (default hrnet_w32_coco_256x192), a .pth checkpoint "
+    help="2D keypoint model: a built-in name (default rtmpose_s_body7_256x192; also rtmpose_t/m/l_body7_256x192, "
+         "rtmpose_l/x_body7_384x288, hrnet_w32_coco_256x192), a .pth checkpoint "
          "(family and size read from its contents), a top-down .onnx model (heatmap or SimCC), or a "
          ".json 2D model spec.",
 )
@@ -110,6 +111,13 @@ ExportOpt = typer.Option(
 ConfOpt = typer.Option(0.25, "--det-conf", min=0.0, max=1.0, help="Detector confidence threshold.")
 IouOpt = typer.Option(None, "--det-iou", min=0.0, max=1.0, help="Detector NMS IoU threshold (default: ultralytics 0.7, Darknet 0.55).")
 ImgszOpt = typer.Option(None, "--det-size", min=32, help="Detector input size in pixels (default: the model's own, e.g. 640).")
+DetEveryOpt = typer.Option(
+    None, "--det-every", min=1,
+    help="Run the person detector every K frames (and at once on a camera cut, a lost person or weak "
+         "keypoints); in between each person's box comes from their last keypoints. 1 = every frame "
+         "[default: 5].",
+)
+ThreadsOpt = typer.Option(None, "--threads", min=1, help="CPU threads for the models (default: the machine's).")
 PoseFlipOpt = typer.Option(False, "--pose-flip", help="Flip test for the 2D keypoints (a little steadier, about 2x the 2D time).")
 PeopleOpt = typer.Option(None, "--people", min=1, help="Lift only the N largest/longest tracks (default: all long enough).")
 TrackIdOpt = typer.Option(None, "--track-id", help="Lift only this track ID.")
@@ -151,6 +159,10 @@ def _parse_exports(value: str) -> tuple:
 def _config(**kw):
     from .pipeline import PipelineConfig
 
+    for k in ("det_every", "threads"):  # None = the config's default
+        if k in kw and kw[k] is None:
+            del kw[k]
+
     kw["exports"] = _parse_exports(kw.pop("export"))
     if "smooth_method" in kw:
         from .smooth import check_smooth
@@ -184,6 +196,8 @@ def run(
     det_iou: Optional[float] = IouOpt,
     det_size: Optional[int] = ImgszOpt,
     pose_flip: bool = PoseFlipOpt,
+    det_every: Optional[int] = DetEveryOpt,
+    threads: Optional[int] = ThreadsOpt,
     people: Optional[int] = PeopleOpt,
     track_id: Optional[int] = TrackIdOpt,
     export: str = ExportOpt,
@@ -208,7 +222,7 @@ def run(
         allow_untrained=allow_untrained, device=device, weights_dir=weights_dir, people=people,
         det_conf=det_conf, det_iou=det_iou, det_imgsz=det_size, pose_flip=pose_flip,
         track_id=track_id, export=export, render=not no_render, spin_deg_per_s=spin, view=view,
-        smooth_method=smooth, smooth_param=smooth_param,
+        det_every=det_every, threads=threads, smooth_method=smooth, smooth_param=smooth_param,
     )
     out = output or default_output_dir(video)
     with Pipeline(cfg, verbose=True) as pipe:
@@ -269,6 +283,8 @@ def batch(
     det_iou: Optional[float] = IouOpt,
     det_size: Optional[int] = ImgszOpt,
     pose_flip: bool = PoseFlipOpt,
+    det_every: Optional[int] = DetEveryOpt,
+    threads: Optional[int] = ThreadsOpt,
     people: Optional[int] = PeopleOpt,
     export: str = ExportOpt,
     no_render: bool = NoRenderOpt,
@@ -284,7 +300,7 @@ def batch(
         detector=detector, pose2d=pose2d, lifter=lifter, lifter_checkpoint=lifter_checkpoint,
         allow_untrained=allow_untrained, device=device, weights_dir=weights_dir, people=people,
         det_conf=det_conf, det_iou=det_iou, det_imgsz=det_size, pose_flip=pose_flip,
-        export=export, render=not no_render, spin_deg_per_s=spin, view=view,
+        export=export, render=not no_render, spin_deg_per_s=spin, view=view, det_every=det_every, threads=threads,
         smooth_method=smooth, smooth_param=smooth_param,
     )
     report = run_batch(

@@ -14,10 +14,8 @@ Every field, unit and coordinate frame is documented in ``docs/formats.md``. In 
 
 from __future__ import annotations
 
-import io
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
@@ -26,6 +24,7 @@ import numpy as np
 
 from . import __version__
 from .errors import InputError, OutputError
+from .fileio import atomic_write  # noqa: F401  (the one helper; kept importable from here)
 from .skeletons import get_skeleton
 from .types import Track2D, Track3D, VideoInfo
 
@@ -54,34 +53,6 @@ class ExportData:
     fps: float
     tracks2d: List[Track2D] = field(default_factory=list)
     tracks3d: List[Track3D] = field(default_factory=list)
-
-
-# ------------------------------------------------------------------ atomic writing
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
-
-
-def atomic_write(path: Path, write: Callable[[io.IOBase], None], *, binary: bool = True) -> Path:
-    """Call ``write(f)`` on a temporary file beside ``path``, then rename it onto ``path``."""
-    path = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as e:
-        raise OutputError(f"cannot write {path}: {e.strerror or e}") from None
-    try:
-        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8", "newline": ""})) as f:
-            write(f)
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException as e:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        if isinstance(e, OSError):
-            raise OutputError(f"cannot write {path}: {e.strerror or e}") from None
-        raise
-    return path
 
 
 # ------------------------------------------------------------------ helpers
@@ -321,18 +292,15 @@ def write_exports(out_dir: PathLike, stem: str, info: VideoInfo, tracks2d: Seque
             paths.append(write_csv(out_dir / f"{stem}.csv", info, tracks2d, tracks3d, fps))
         elif fmt == "bvh":
             paths.extend(write_bvh_files(out_dir, stem, tracks3d, _effective_fps(info, fps)))
-        elif fmt == "html":
-            from .viewer import write_html
+        elif fmt in ("html", "angles", "trc"):  # writers that take one job (out_dir, stem, info, tracks, fps)
+            import importlib
+            from types import SimpleNamespace
 
-            paths.append(write_html(out_dir / f"{stem}.html", info, tracks3d, _effective_fps(info, fps)))
-        elif fmt == "angles":
-            from .angles import write_angles
-
-            paths.extend(write_angles(out_dir, stem, info, tracks3d, _effective_fps(info, fps)))
-        elif fmt == "trc":
-            from .trc import write_trc_files
-
-            paths.extend(write_trc_files(out_dir, stem, tracks3d, _effective_fps(info, fps)))
+            module, func = {"html": ("viewer", "export_html"), "angles": ("angles", "export_angles"),
+                            "trc": ("trc", "export_trc")}[fmt]
+            job = SimpleNamespace(out_dir=out_dir, stem=stem, info=info, tracks2d=tracks2d, tracks3d=tracks3d,
+                                  fps=_effective_fps(info, fps))
+            paths.extend(getattr(importlib.import_module(f"hotdemo.{module}"), func)(job))
     return paths
 
 

@@ -231,7 +231,7 @@ class OutputFolder:
         """Move the staged files into place, record the run, drop the previous run's leftovers."""
         if self.stage is None:
             raise RuntimeError("OutputFolder is not open")
-        from .export import atomic_write
+        from .fileio import atomic_write
         from . import __version__
 
         names = [Path(p).name for p in staged]

@@ -31,6 +31,10 @@ EXPORT_FORMATS = ("json", "npz", "csv", "bvh", "html", "angles", "trc")
 T = TypeVar("T")
 
 
+#: ``--det-every`` default, chosen with benchmarks/e2e.py (README, "Measured figures")
+DEFAULT_DET_EVERY = 5
+
+
 @dataclass
 class PipelineConfig:
     """Everything that selects and tunes the stages. ``None`` means the built-in default."""
@@ -46,6 +50,8 @@ class PipelineConfig:
     det_iou: Optional[float] = None  # detector NMS IoU threshold (None: the backend's default)
     det_imgsz: Optional[int] = None  # detector input size (None: the model's own)
     pose_flip: bool = False  # flip test for the 2D keypoints (about 2x the 2D time)
+    det_every: int = DEFAULT_DET_EVERY  # detect every K frames, follow by keypoints between (1 = every frame)
+    threads: Optional[int] = None  # CPU threads for torch / ONNX Runtime / OpenCV (None: their defaults)
     people: Optional[int] = None
     track_id: Optional[int] = None
     exports: Tuple[str, ...] = ("json", "npz")
@@ -171,7 +177,7 @@ class _Progress:
 
     def print(self, msg: str) -> None:
         if self._p is not None:
-            self._p.console.print(msg, highlight=False)
+            self._p.console.print(msg, highlight=False, soft_wrap=True)  # one line, never wrapped
         else:
             log.info(msg)
 
@@ -185,6 +191,12 @@ class Pipeline:
         self.verbose = verbose
         self.device = resolve_device(self.config.device)
         c = self.config
+        if c.threads:
+            import cv2
+            import torch
+
+            torch.set_num_threads(int(c.threads))
+            cv2.setNumThreads(int(c.threads))
         self.lifter = lifter if lifter is not None else _load_lifter(c, self.device)
         if frontend is None:
             from .frontend import build_frontend
@@ -193,6 +205,7 @@ class Pipeline:
                 c.detector, c.pose2d, device=self.device,
                 weights_dir=str(c.weights_dir) if c.weights_dir else None,
                 conf=c.det_conf, iou=c.det_iou, imgsz=c.det_imgsz, flip_test=c.pose_flip,
+                det_every=c.det_every, threads=c.threads,
             )
         self.frontend = frontend
 

@@ -113,8 +113,13 @@ def read_viewer_data(path) -> Dict:
 
 def write_html(path, info: VideoInfo, tracks3d: Sequence[Track3D], fps: Optional[float] = None) -> Path:
     """Write the viewer page atomically; returns its path."""
-    from .export import atomic_write
+    from .fileio import atomic_write
 
     path = Path(path)
     text = viewer_html(info, tracks3d, fps, title=path.stem)
     return atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+
+
+def export_html(job) -> List[Path]:
+    """Export-registry writer (``job``: ``out_dir``, ``stem``, ``info``, ``tracks3d``, ``fps``): ``<stem>.html``."""
+    return [write_html(Path(job.out_dir) / f"{job.stem}.html", job.info, job.tracks3d, job.fps)]

@@ -4,7 +4,8 @@ A :class:`Pose2DSpec` declares a 2D model as data: family, input size, normalisa
 order, head (heatmap or SimCC with its split ratio), and where its weights come from.
 :func:`build_pose2d` turns ``--pose2d`` into a :class:`~hotdemo.pose2d.estimator.PoseEstimator`:
 
-* a name in :data:`POSE2D_SPECS` (default ``hrnet_w32_coco_256x192``);
+* a name in :data:`POSE2D_SPECS` (default ``rtmpose_s_body7_256x192``, RTMPose-s run by ONNX
+  Runtime; ``hrnet_w32_coco_256x192`` and the other RTMPose sizes are built in too);
 * a ``.pth`` / ``.pt`` checkpoint: its family, architecture and input size are read from its
   contents (key names and tensor shapes; an mmpose / mmengine config stored in the file) by
   asking each family in :data:`FAMILIES` in turn; the file name is never parsed;
@@ -38,7 +39,7 @@ from .runners import IMAGENET_MEAN, IMAGENET_STD, Normalize, OnnxRunner, TorchRu
 
 log = logging.getLogger("hotdemo")
 
-DEFAULT_POSE2D = "hrnet_w32_coco_256x192"
+DEFAULT_POSE2D = "rtmpose_s_body7_256x192"  # chosen with benchmarks/e2e.py (README)
 _MEAN255 = tuple(round(255 * m, 3) for m in IMAGENET_MEAN)
 _STD255 = tuple(round(255 * s, 3) for s in IMAGENET_STD)
 
@@ -144,6 +145,9 @@ FAMILIES: Dict[str, Pose2DFamily] = {f.name: f for f in (
     Pose2DFamily("hrnet", "hotdemo.models.hrnet",
                  "HRNet heatmaps (HRNet authors' pose_hrnet or mmpose td-hm_hrnet: conv1, transition1-3, "
                  "stage2-4, final_layer)", default_input_wh=(192, 256)),
+    Pose2DFamily("rtmpose", "hotdemo.models.rtmpose",
+                 "RTMPose SimCC (mmpose rtmpose-t/s/m/l/x: backbone.stem/stage1-4 CSPNeXt, "
+                 "head.final_layer/mlp/gau/cls_x/cls_y)"),
 )}
 
 
@@ -157,6 +161,31 @@ POSE2D_SPECS: Dict[str, Pose2DSpec] = {s.name: s for s in (
         sha256="81c58e40", description="HRNet-W32 COCO-17 heatmaps, 256x192 (mmpose, COCO val AP 0.749)"),
 )}
 
+#: RTMPose (body7, COCO-17) as openmmlab publishes it for its SDK: ``end2end.onnx`` in a zip
+#: (weights manifest), run by ONNX Runtime. Pre-processing as mmpose's RTMPose pipeline: RGB
+#: (``bgr_to_rgb=True``), mean (123.675, 116.28, 103.53), std (58.395, 57.12, 57.375), box padded
+#: 1.25 to the model's aspect, affine crop; decoding as ``get_simcc_maximum``: raw logits,
+#: argmax / 2.0, score = min of the x and y maxima, location -1 where that is <= 0.
+RTMPOSE_MEAN = (123.675, 116.28, 103.53)
+RTMPOSE_STD = (58.395, 57.12, 57.375)
+_RTMPOSE_HEAD = {"softmax": None, "score": "min", "invalid_at": -1.0}
+
+
+def _rtmpose_specs():
+    from ..weights import MANIFEST
+
+    for size, (h, w) in (("t", (256, 192)), ("s", (256, 192)), ("m", (256, 192)), ("l", (256, 192)),
+                         ("l", (384, 288)), ("x", (384, 288))):
+        name = f"rtmpose_{size}_body7_{h}x{w}"
+        ws = MANIFEST[name]
+        yield Pose2DSpec(
+            name=name, family="rtmpose", input_wh=(w, h), head="simcc", split_ratio=2.0, mean=RTMPOSE_MEAN,
+            std=RTMPOSE_STD, channel_order="rgb", head_options=dict(_RTMPOSE_HEAD), arch={"size": size},
+            weights=name, url=ws.url, sha256=ws.sha256, description=ws.description)
+
+
+POSE2D_SPECS.update({s.name: s for s in _rtmpose_specs()})
+
 
 def supported_layouts() -> str:
     return "; ".join(f"{f.name}: {f.layout}" for f in FAMILIES.values())
@@ -168,7 +197,7 @@ def make_head(spec: Pose2DSpec, **overrides) -> Head:
         allowed = {"decoding", "blur_kernel", "flip_align"}
         return HeatmapHead(**{k: v for k, v in opts.items() if k in allowed})
     if spec.head == "simcc":
-        allowed = {"softmax", "score", "refine", "flip_align"}
+        allowed = {"softmax", "score", "refine", "flip_align", "invalid_at"}
         return SimCCHead(spec.split_ratio, **{k: v for k, v in opts.items() if k in allowed})
     raise InputError(f"{spec.name}: unknown head {spec.head!r}; use heatmap or simcc")
 
@@ -359,6 +388,14 @@ def _onnx_estimator(path: Path, *, spec: Optional[Pose2DSpec], device: str, inpu
     return PoseEstimator(runner, head, s.input_wh, num_joints=s.num_joints, spec=s, **est_opts)
 
 
+def _names_onnx(name: str) -> bool:
+    """True when ``name`` is a weights-manifest entry that resolves to an ONNX file."""
+    from ..weights import get_spec
+
+    w = get_spec(str(name))
+    return w is not None and w.local_name.lower().endswith(".onnx")
+
+
 def _resolve_weights(name: str, weights_dir: Optional[str]) -> Path:
     p = Path(name).expanduser()
     if p.is_file():
@@ -373,13 +410,15 @@ def _resolve_weights(name: str, weights_dir: Optional[str]) -> Path:
 def build_pose2d(spec: "Optional[str | Pose2DSpec]" = None, *, device: str = "cpu", flip_test: bool = False,
                  weights_dir: Optional[str] = None, input_wh: Optional[Tuple[int, int]] = None,
                  batch_size: int = 32, padding: float = PADDING, heatmap_decoding: Optional[str] = None,
-                 flip_align: Optional[str] = None, half: Optional[bool] = None, **onnx_opts) -> PoseEstimator:
+                 flip_align: Optional[str] = None, half: Optional[bool] = None, threads: Optional[int] = None,
+                 **onnx_opts) -> PoseEstimator:
     """A 2D keypoint estimator for ``spec``: a :class:`Pose2DSpec`, a name in
     :data:`POSE2D_SPECS`, or a ``.pth`` / ``.pt`` / ``.onnx`` / ``.json`` file (see the module
     docstring). ``input_wh`` overrides the input size; ``heatmap_decoding`` (dark, quarter,
     argmax) and ``flip_align`` (exact, reference, none) override the head's options. ONNX-only
     options: ``mean``, ``std`` (in ``scale`` units, ``"0-1"`` or ``"0-255"``), ``scale``,
-    ``channel_order``, ``simcc_refine``, ``threads``.
+    ``channel_order``, ``simcc_refine``. ``threads``: ONNX Runtime's intra-op threads (None: its
+    default, the machine's cores); PyTorch models use the process-wide ``torch.set_num_threads``.
     """
     if input_wh is not None:
         input_wh = check_input_wh(input_wh)
@@ -399,7 +438,7 @@ def build_pose2d(spec: "Optional[str | Pose2DSpec]" = None, *, device: str = "cp
             elif low.endswith(".onnx"):
                 return _onnx_estimator(_resolve_weights(text, weights_dir), spec=None, device=device,
                                        input_wh=input_wh, heatmap_decoding=heatmap_decoding,
-                                       flip_align=flip_align, **onnx_opts, **est_opts)
+                                       flip_align=flip_align, threads=threads, **onnx_opts, **est_opts)
             elif low.endswith((".pth", ".pt")):
                 path = _resolve_weights(text, weights_dir)
                 s, model = _spec_from_checkpoint(path, input_wh)
@@ -407,14 +446,17 @@ def build_pose2d(spec: "Optional[str | Pose2DSpec]" = None, *, device: str = "cp
             else:
                 raise InputError(f"unknown 2D pose model {text!r}: give a built-in name ({', '.join(POSE2D_SPECS)}), "
                                  f"a .pth/.pt checkpoint, an .onnx model or a .json spec")
-    if onnx_opts and s.family != "onnx":
-        raise TypeError(f"options {', '.join(sorted(onnx_opts))} apply to ONNX models only")
     if not s.weights:
         raise InputError(f"{s.name}: the spec names no weights")
+    if onnx_opts and s.family != "onnx" and not str(s.weights).lower().endswith(".onnx") and \
+            not _names_onnx(s.weights):
+        raise TypeError(f"options {', '.join(sorted(onnx_opts))} apply to ONNX models only")
     path = _resolve_weights(s.weights, weights_dir)
+    if onnx_opts and s.family != "onnx" and path.suffix.lower() != ".onnx":
+        raise TypeError(f"options {', '.join(sorted(onnx_opts))} apply to ONNX models only")
     if s.family == "onnx" or path.suffix.lower() == ".onnx":
         return _onnx_estimator(path, spec=s.replace(family="onnx"), device=device, input_wh=input_wh,
-                               heatmap_decoding=heatmap_decoding, flip_align=flip_align, **onnx_opts, **est_opts)
+                               heatmap_decoding=heatmap_decoding, flip_align=flip_align, threads=threads, **onnx_opts, **est_opts)
     if s.family not in FAMILIES:
         raise InputError(f"{s.name}: unknown 2D family {s.family!r}; known: {', '.join(FAMILIES)}, onnx")
     s, model = _spec_from_checkpoint(path, input_wh, base=s)
