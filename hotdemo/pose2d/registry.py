@@ -137,6 +137,11 @@ class Pose2DFamily:
 
 #: families asked in this order; the first whose ``match_checkpoint`` accepts a state dict wins
 FAMILIES: Dict[str, Pose2DFamily] = {f.name: f for f in (
+    Pose2DFamily("simdr", "hotdemo.models.simdr",
+                 "SimDR / SA-SimDR HRNet (leeyegy/SimDR pose_hrnet: HRNet keys, final_layer, mlp_head_x, "
+                 "mlp_head_y)"),
+    Pose2DFamily("tokenpose", "hotdemo.models.tokenpose",
+                 "TokenPose-S/B/L (leeyegy/TokenPose: features.* for S; pre_feature.* + transformer.* for B and L)"),
     Pose2DFamily("hrnet", "hotdemo.models.hrnet",
                  "HRNet heatmaps (HRNet authors' pose_hrnet or mmpose td-hm_hrnet: conv1, transition1-3, "
                  "stage2-4, final_layer)", default_input_wh=(192, 256)),
@@ -326,6 +331,8 @@ def _spec_from_checkpoint(path: Path, input_wh: Optional[Tuple[int, int]], base:
     fam, info, sd = inspect_pose2d_checkpoint(obj, path.name)
     if base is not None and base.family != fam.name:
         raise CheckpointError(f"{path.name}: a {fam.name} checkpoint ({info.variant}), but the spec says {base.family}")
+    if base is not None and base.arch:  # what the weights cannot tell (e.g. attention heads)
+        info = dataclasses.replace(info, arch={**dict(info.arch), **dict(base.arch)})
     model = _build_and_load(fam, info, sd, path.name)
     wh = input_wh or (base.input_wh if base is not None else None)
     if info.input_wh is not None and wh is not None and tuple(wh) != tuple(info.input_wh) and info.head == "simcc":
@@ -337,7 +344,10 @@ def _spec_from_checkpoint(path: Path, input_wh: Optional[Tuple[int, int]], base:
         log.warning("%s: the checkpoint does not record its input size; using %dx%d (give a .json spec with "
                     "input_wh to change it)", path.name, wh[0], wh[1])
     if base is not None:
-        spec = base.replace(input_wh=tuple(wh), arch=dict(info.arch), num_joints=info.num_joints)
+        # the weights decide the head; a spec's head_options refine it
+        spec = base.replace(input_wh=tuple(wh), arch=dict(info.arch), num_joints=info.num_joints, head=info.head,
+                            split_ratio=info.split_ratio,
+                            head_options={**dict(info.head_options), **dict(base.head_options)})
     else:
         spec = Pose2DSpec(name=path.stem, family=fam.name, input_wh=tuple(wh), head=info.head,
                           split_ratio=info.split_ratio, num_joints=info.num_joints, arch=dict(info.arch),
