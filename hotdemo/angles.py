@@ -267,3 +267,8 @@ def write_angles(out_dir, stem: str, info: VideoInfo, tracks3d: Sequence[Track3D
         png = plot_png_bytes(t, f, f"{stem}, track {t.track_id}: joint angles (degrees)")
         paths.append(atomic_write(out_dir / f"{stem}_angles_track{t.track_id}.png", lambda fh: fh.write(png)))
     return paths
+
+
+def export_angles(job) -> List[Path]:
+    """Export-registry writer (``job``: ``out_dir``, ``stem``, ``info``, ``tracks3d``, ``fps``)."""
+    return write_angles(job.out_dir, job.stem, job.info, job.tracks3d, job.fps)

@@ -7,7 +7,9 @@
   get ``x_mp4/`` and ``x_mov/``.)
 * Resumable: after a clip succeeds, a small manifest ``.hotdemo_clip.json`` is written
   (atomically) into its output folder with the input's size and modification time, the
-  settings that change the outputs, and the list of output files. A later batch skips a
+  settings that change the outputs, the weights files they resolve to (size and
+  modification time of local files and of the shipped lifter; the pinned sha256 of
+  downloaded ones), and the list of output files. A later batch skips a
   clip whose manifest matches the input and settings and whose outputs all still exist;
   ``overwrite=True`` redoes it. The manifest is removed before a clip is (re)processed,
   so an interrupted clip is never mistaken for a complete one.
@@ -144,12 +146,58 @@ def plan_jobs(folder: Path, out_root: Path, videos: Sequence[Path]) -> List[_Job
 
 
 def config_fingerprint(config: Any) -> Dict[str, Any]:
-    """The settings that change a clip's outputs (JSON-friendly)."""
+    """The settings that change a clip's outputs (JSON-friendly): every option that selects or
+    tunes a stage, and under ``"weights_files"`` the identity of the weights files they resolve
+    to (:func:`weights_signature`), so that a replaced model file redoes the clips."""
     if config is None:
         return {}
     d = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else dict(vars(config))
-    return {k: (list(v) if isinstance(v, tuple) else (str(v) if isinstance(v, Path) else v))
-            for k, v in sorted(d.items()) if k not in _IRRELEVANT_FIELDS}
+    fp = {k: (list(v) if isinstance(v, tuple) else (str(v) if isinstance(v, Path) else v))
+          for k, v in sorted(d.items()) if k not in _IRRELEVANT_FIELDS}
+    fp["weights_files"] = weights_signature(config)
+    return fp
+
+
+def _file_signature(path: Path) -> Dict[str, Any]:
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return {"path": str(path), "missing": True}
+    return {"path": str(Path(path).resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def weights_signature(config: Any) -> Dict[str, Any]:
+    """What each stage's weights are, without loading or downloading anything: a local file (and
+    a Darknet model's ``.cfg``) by path, size and modification time; a built-in downloadable model
+    by its pinned sha256 (it is verified against it before use); the shipped lifter by its file."""
+    from .detect import manifest_name as detector_weights
+    from .pose2d.registry import manifest_name as pose2d_weights
+    from .weights import get_spec
+
+    def named_or_file(manifest: Optional[str], given: Optional[Any]) -> Any:
+        if manifest is not None:
+            spec = get_spec(manifest)
+            return {"name": manifest, "sha256": spec.sha256 if spec else None}
+        if given is None:
+            return None
+        p = Path(str(given)).expanduser()
+        sig = _file_signature(p)
+        if p.suffix.lower() == ".weights":
+            return [sig, _file_signature(p.with_suffix(".cfg"))]
+        return sig
+
+    det, pose = getattr(config, "detector", None), getattr(config, "pose2d", None)
+    lifter, ckpt = getattr(config, "lifter", None), getattr(config, "lifter_checkpoint", None)
+    if ckpt is not None:
+        lift_sig: Any = _file_signature(Path(ckpt))
+    elif lifter is not None and (Path(str(lifter)).expanduser().is_file() or "." in Path(str(lifter)).name):
+        lift_sig = _file_signature(Path(str(lifter)).expanduser())
+    else:  # a built-in lifter name: the shipped weights (only hot_mixste has them; others run untrained)
+        from .paths import bundled_lifter_path
+
+        lift_sig = {"name": lifter or "hot_mixste", "shipped": _file_signature(bundled_lifter_path())}
+    return {"detector": named_or_file(detector_weights(det), det),
+            "pose2d": named_or_file(pose2d_weights(pose), pose), "lifter": lift_sig}
 
 
 def _input_signature(video: Path) -> Dict[str, Any]:
@@ -274,7 +322,7 @@ def run_batch(folder, output=None, *, config=None, recursive: bool = False, patt
     con = _console(verbose)
     if con:
         n_skip = len(jobs) - len(todo)
-        con.print(f"{len(jobs)} clip{'s' if len(jobs) != 1 else ''} in {folder}"
+        con.print(f"{len(jobs)} clip{'s' if len(jobs) != 1 else ''} in {escape(str(folder))}"
                   + (f", {n_skip} already done (skipped; --overwrite redoes them)" if n_skip else ""), highlight=False)
 
     def record(r: ClipResult) -> None:
@@ -294,7 +342,7 @@ def run_batch(folder, output=None, *, config=None, recursive: bool = False, patt
                 try:
                     for j in todo:
                         if con:
-                            con.print(f"[bold]→[/] {j.rel_input}", highlight=False)
+                            con.print(f"[bold]→[/] {escape(j.rel_input)}", highlight=False, soft_wrap=True)
                         record(process_clip(pipeline, j, fp))
                 finally:
                     close = getattr(pipeline, "__exit__", None)
@@ -308,7 +356,7 @@ def run_batch(folder, output=None, *, config=None, recursive: bool = False, patt
         report.seconds = time.perf_counter() - t0
         atomic_write_json(out_root / REPORT_NAME, report.to_dict())
         if con:
-            con.print(f"[yellow]interrupted[/]: report written to {out_root / REPORT_NAME}; "
+            con.print(f"[yellow]interrupted[/]: report written to {escape(str(out_root / REPORT_NAME))}; "
                       "run the same command again to resume", highlight=False)
         raise KeyboardInterrupt from None
     report.clips = [results[j.rel_input] for j in jobs]
@@ -421,6 +469,13 @@ def run_on_ray(address: str, jobs: Sequence[_Job], config, fp, factory, record, 
 
 
 # ---------------------------------------------------------------- output
+def escape(text: str) -> str:
+    """``text`` (a path, an error message) shown literally by rich: ``Title [id].mp4`` is not markup."""
+    from rich.markup import escape as _escape
+
+    return _escape(str(text))
+
+
 def _console(verbose: bool):
     if not verbose:
         return None
@@ -432,9 +487,10 @@ def _console(verbose: bool):
 def _print_clip_line(con, r: ClipResult, done: int, total: int) -> None:
     colour = {"ok": "green", "failed": "red", "interrupted": "yellow"}.get(r.status, "white")
     detail = (f"{r.frames} frames, {r.people} people, {r.seconds:.1f} s" if r.status == "ok" else (r.error or ""))
-    con.print(f"[{colour}]{r.status}[/] [{done}/{total}] {r.input}: {detail}", highlight=False, soft_wrap=True)
+    con.print(f"[{colour}]{r.status}[/] \\[{done}/{total}] {escape(r.input)}: {escape(detail)}", highlight=False,
+              soft_wrap=True)
     for w in r.warnings:
-        con.print(f"  [yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
+        con.print(f"  [yellow]warning:[/] {escape(w)}", highlight=False, soft_wrap=True)
 
 
 def print_summary(report: BatchReport, con=None) -> None:
@@ -449,9 +505,10 @@ def print_summary(report: BatchReport, con=None) -> None:
     colour = {"ok": "green", "skipped": "cyan", "failed": "red", "interrupted": "yellow"}
     for c in report.clips:
         note = c.error or ("; ".join(c.warnings) if c.warnings else "")
-        t.add_row(c.input, f"[{colour.get(c.status, 'white')}]{c.status}[/]",
+        t.add_row(escape(c.input), f"[{colour.get(c.status, 'white')}]{c.status}[/]",
                   "" if c.frames is None else str(c.frames), "" if c.people is None else str(c.people),
-                  "" if c.seconds is None else f"{c.seconds:.1f}", note)
+                  "" if c.seconds is None else f"{c.seconds:.1f}", escape(note))
     con.print(t)
     counts = ", ".join(f"{v} {k}" for k, v in report.counts().items())
-    con.print(f"{counts} in {report.seconds:.1f} s; report: {Path(report.output) / REPORT_NAME}", highlight=False)
+    con.print(f"{counts} in {report.seconds:.1f} s; report: {escape(str(Path(report.output) / REPORT_NAME))}",
+              highlight=False, soft_wrap=True)

@@ -7,6 +7,7 @@ Errors the user can cause (hotdemo.errors.HotdemoError) are printed as one line,
 from __future__ import annotations
 
 import functools
+import math
 import os
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import List, Optional
 
 import typer
 from rich.console import Console
+from typer.core import TyperCommand, TyperGroup
 from rich.markup import escape
 
 from . import __version__
@@ -24,7 +26,76 @@ os.environ.setdefault("YOLO_OFFLINE", "1")
 
 console = Console(stderr=True)
 
-app = typer.Typer(
+
+# ---------------------------------------------------------------- help that reads right
+# Typer renders help with rich markup, so help text is escaped here (``hotdemo[ray]`` and
+# ``[default: 128]`` stay as written); flags get no ``<bool>`` type, and the usage line names
+# arguments the usual way (``VIDEO``, ``[NAMES]...``) whatever the Typer version draws.
+# tests/test_cli.py checks the rendered help.
+def _tidy_help(cmd) -> None:
+    if cmd.help:
+        cmd.help = escape(cmd.help)
+    for p in cmd.params:
+        _tidy_param(p)
+
+
+def _tidy_param(p) -> None:
+    if getattr(p, "help", None):
+        p.help = escape(p.help)
+    if getattr(p, "is_flag", False):
+        p.metavar = ""
+
+
+def _usage_pieces(cmd, ctx) -> List[str]:
+    rv = [cmd.options_metavar] if cmd.options_metavar else []
+    for p in cmd.get_params(ctx):
+        if getattr(p, "param_type_name", "") != "argument":
+            continue
+        name = (p.metavar or p.name or "ARG").upper() + ("..." if p.nargs != 1 else "")
+        rv.append(name if p.required else f"[{name}]")
+    return rv
+
+
+class _Command(TyperCommand):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _tidy_help(self)
+
+    def collect_usage_pieces(self, ctx):
+        return _usage_pieces(self, ctx)
+
+    def get_help_option(self, ctx):
+        opt = super().get_help_option(ctx)
+        if opt is not None:
+            _tidy_param(opt)
+        return opt
+
+
+class _Group(TyperGroup):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _tidy_help(self)
+
+    def get_help_option(self, ctx):
+        opt = super().get_help_option(ctx)
+        if opt is not None:
+            _tidy_param(opt)
+        return opt
+
+
+class _Typer(typer.Typer):
+    """A Typer whose commands use :class:`_Command` unless told otherwise."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("cls", _Group)
+        kwargs.setdefault("rich_markup_mode", "rich")
+        super().__init__(**kwargs)
+
+    def command(self, *args, cls=None, **kwargs):
+        return super().command(*args, cls=cls or _Command, **kwargs)
+
+
+app = _Typer(
     name="hotdemo",
     help=(
         "Turn an ordinary video into 3D human poses: YOLO person detection and tracking, "
@@ -82,7 +153,8 @@ DetectorOpt = typer.Option(
 )
 Pose2dOpt = typer.Option(
     None, "--pose2d",
-    help="2D keypoint model: a built-in name (default hrnet_w32_coco_256x192), a .pth checkpoint "
+    help="2D keypoint model: a built-in name (default rtmpose_s_body7_256x192; also rtmpose_t/m/l_body7_256x192, "
+         "rtmpose_l/x_body7_384x288, hrnet_w32_coco_256x192), a .pth checkpoint "
          "(family and size read from its contents), a top-down .onnx model (heatmap or SimCC), or a "
          ".json 2D model spec.",
 )
@@ -112,6 +184,13 @@ ExportOpt = typer.Option(
 ConfOpt = typer.Option(0.25, "--det-conf", min=0.0, max=1.0, help="Detector confidence threshold.")
 IouOpt = typer.Option(None, "--det-iou", min=0.0, max=1.0, help="Detector NMS IoU threshold (default: ultralytics 0.7, Darknet 0.55).")
 ImgszOpt = typer.Option(None, "--det-size", min=32, help="Detector input size in pixels (default: the model's own, e.g. 640).")
+DetEveryOpt = typer.Option(
+    None, "--det-every", min=1,
+    help="Run the person detector every K frames (and at once on a camera cut, a lost person or weak "
+         "keypoints); in between each person's box comes from their last keypoints. 1 = every frame "
+         "[default: 5].",
+)
+ThreadsOpt = typer.Option(None, "--threads", min=1, help="CPU threads for the models (default: the machine's).")
 PoseFlipOpt = typer.Option(False, "--pose-flip", help="Flip test for the 2D keypoints (a little steadier, about 2x the 2D time).")
 PeopleOpt = typer.Option(None, "--people", min=1, help="Lift only the N largest/longest tracks (default: all long enough).")
 TrackIdOpt = typer.Option(None, "--track-id", help="Lift only this track ID.")
@@ -141,10 +220,17 @@ ViewOpt = typer.Option(
 def _config(**kw):
     from .pipeline import PipelineConfig
 
+    for k in ("det_every", "threads"):  # None = the config's default
+        if k in kw and kw[k] is None:
+            del kw[k]
+
     kw["exports"] = parse_formats(kw.pop("export"))
     for flag, field in (("no_flip", "flip"), ("no_overlap", "overlap"), ("no_smooth", "smooth")):
         if flag in kw:
             kw[field] = not kw.pop(flag)
+    spin = kw.get("spin_deg_per_s")
+    if spin is not None and not math.isfinite(spin):
+        raise InputError(f"--spin must be a finite number of degrees per second (0 for a fixed view), got {spin}")
     if "smooth_method" in kw:
         from .smooth import check_smooth
 
@@ -177,6 +263,8 @@ def run(
     det_iou: Optional[float] = IouOpt,
     det_size: Optional[int] = ImgszOpt,
     pose_flip: bool = PoseFlipOpt,
+    det_every: Optional[int] = DetEveryOpt,
+    threads: Optional[int] = ThreadsOpt,
     people: Optional[int] = PeopleOpt,
     track_id: Optional[int] = TrackIdOpt,
     no_flip: bool = NoFlipOpt,
@@ -204,7 +292,8 @@ def run(
         allow_untrained=allow_untrained, device=device, weights_dir=weights_dir, people=people,
         det_conf=det_conf, det_iou=det_iou, det_imgsz=det_size, pose_flip=pose_flip,
         track_id=track_id, export=export, render=not no_render, spin_deg_per_s=spin, view=view,
-        smooth_method=smooth, smooth_param=smooth_param, no_flip=no_flip, no_overlap=no_overlap, no_smooth=no_smooth,
+        det_every=det_every, threads=threads, smooth_method=smooth, smooth_param=smooth_param,
+        no_flip=no_flip, no_overlap=no_overlap, no_smooth=no_smooth,
     )
     out = output or default_output_dir(video)
     with Pipeline(cfg, verbose=True) as pipe:
@@ -267,6 +356,8 @@ def batch(
     det_iou: Optional[float] = IouOpt,
     det_size: Optional[int] = ImgszOpt,
     pose_flip: bool = PoseFlipOpt,
+    det_every: Optional[int] = DetEveryOpt,
+    threads: Optional[int] = ThreadsOpt,
     people: Optional[int] = PeopleOpt,
     no_flip: bool = NoFlipOpt,
     no_overlap: bool = NoOverlapOpt,
@@ -285,7 +376,7 @@ def batch(
         detector=detector, pose2d=pose2d, lifter=lifter, lifter_checkpoint=lifter_checkpoint,
         allow_untrained=allow_untrained, device=device, weights_dir=weights_dir, people=people,
         det_conf=det_conf, det_iou=det_iou, det_imgsz=det_size, pose_flip=pose_flip,
-        export=export, render=not no_render, spin_deg_per_s=spin, view=view,
+        export=export, render=not no_render, spin_deg_per_s=spin, view=view, det_every=det_every, threads=threads,
         smooth_method=smooth, smooth_param=smooth_param, no_flip=no_flip, no_overlap=no_overlap, no_smooth=no_smooth,
     )
     report = run_batch(
@@ -370,7 +461,7 @@ def lifters_cmd() -> None:
     Console().print(table)
 
 
-weights_app = typer.Typer(help="List, download and verify model weights.", no_args_is_help=True)
+weights_app = _Typer(help="List, download and verify model weights.", no_args_is_help=True)
 app.add_typer(weights_app, name="weights")
 
 WeightNamesArg = typer.Argument(None, help="Manifest names (default: all).", show_default=False)

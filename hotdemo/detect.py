@@ -214,6 +214,67 @@ class UltralyticsDetector(Detector):
         return out
 
 
+#: what ``--detector`` takes, for error messages
+DETECTOR_EXPECTED = ("a detector: a built-in name (yolo11n), an ultralytics YOLO .pt/.onnx file, or a Darknet "
+                     ".weights file with its .cfg beside it")
+#: file types ultralytics loads as a detector (a folder export, e.g. OpenVINO, is passed as is)
+_ULTRALYTICS_SUFFIXES = (".pt", ".onnx", ".torchscript", ".engine", ".mlpackage", ".tflite", ".pb")
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
+
+
+def onnx_output_shapes(path: Path) -> List[tuple]:
+    """The output shapes of an ONNX model (symbolic dimensions as strings); InputError when
+    the file is not an ONNX model."""
+    try:
+        import onnxruntime as ort
+
+        sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    except Exception as e:  # noqa: BLE001 - onnxruntime raises its own types for a bad file
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise InputError(f"{path}: not a readable ONNX model ({first})") from None
+    return [tuple(o.shape) for o in sess.get_outputs()]
+
+
+def check_detector_file(p: Path) -> None:
+    """One-line InputError when ``p`` is clearly not a person detector (a video, an image, a
+    2D pose model); what ``--detector`` expects is named."""
+    from .video import VIDEO_EXTENSIONS
+
+    low = p.name.lower()
+    if low.endswith(VIDEO_EXTENSIONS):
+        raise InputError(f"--detector {p}: this is a video, not a detector; expected {DETECTOR_EXPECTED}")
+    if low.endswith(_IMAGE_SUFFIXES):
+        raise InputError(f"--detector {p}: this is an image, not a detector; expected {DETECTOR_EXPECTED}")
+    if low.endswith(".pth"):
+        raise InputError(f"--detector {p}: a .pth checkpoint is a 2D pose model (HRNet), give it to --pose2d; "
+                         f"expected {DETECTOR_EXPECTED}")
+    if low.endswith(".onnx"):
+        shapes = onnx_output_shapes(p)
+        # YOLO exports have one (B, 4 + classes, anchors) output; a top-down pose model has
+        # (B, J, h, w) heatmaps or two SimCC (B, J, bins) outputs
+        if len(shapes) != 1 or len(shapes[0]) != 3:
+            kind = ("a top-down 2D pose model (heatmap outputs), give it to --pose2d"
+                    if any(len(s) == 4 for s in shapes) else
+                    "a 2D pose model (SimCC outputs), give it to --pose2d" if len(shapes) == 2 else
+                    "not a YOLO detector")
+            raise InputError(f"--detector {p}: an ONNX model with outputs {shapes}: {kind}; expected {DETECTOR_EXPECTED}")
+        return
+    if not low.endswith(_ULTRALYTICS_SUFFIXES + (".weights", ".yaml", ".yml")):
+        raise InputError(f"--detector {p}: unknown detector file type {p.suffix or '(none)'!r}; expected {DETECTOR_EXPECTED}")
+
+
+def manifest_name(spec: Optional[str]) -> Optional[str]:
+    """The weights-manifest file that :func:`build_detector` would fetch for ``spec``, or None
+    when ``spec`` is a local file (or not a built-in name)."""
+    spec = spec or DEFAULT_DETECTOR
+    low = spec.lower()
+    if low.endswith((".weights", ".yaml", ".yml")) or Path(spec).expanduser().is_file() or os.sep in spec:
+        return None
+    if not low.startswith("yolo"):
+        return None
+    return spec if low.endswith(".pt") else spec + ".pt"
+
+
 def build_detector(spec: Optional[str] = None, *, device: str = "cpu", conf: float = 0.25,
                    iou: Optional[float] = None, imgsz: Optional[int] = None, weights_dir: Optional[str] = None,
                    **opts) -> Detector:
@@ -247,6 +308,7 @@ def build_detector(spec: Optional[str] = None, *, device: str = "cpu", conf: flo
         return UltralyticsDetector(spec, device=device, conf=conf, iou=iou, imgsz=imgsz, **opts)
     p = Path(spec).expanduser()
     if p.is_file():
+        check_detector_file(p)
         return UltralyticsDetector(p, device=device, conf=conf, iou=iou, imgsz=imgsz, **opts)
     if low.endswith(".pt") and (os.sep in spec or spec.startswith(".")):
         raise InputError(f"{spec}: no such file")

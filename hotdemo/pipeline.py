@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, TypeVar
 
 import numpy as np
+from rich.markup import escape
 
 from .device import resolve_device
 from .errors import InputError
@@ -30,6 +31,10 @@ from .video import VideoWarning
 log = logging.getLogger("hotdemo")
 
 T = TypeVar("T")
+
+
+#: ``--det-every`` default, chosen with benchmarks/e2e.py (README, "Measured figures")
+DEFAULT_DET_EVERY = 5
 
 
 @dataclass
@@ -47,6 +52,8 @@ class PipelineConfig:
     det_iou: Optional[float] = None  # detector NMS IoU threshold (None: the backend's default)
     det_imgsz: Optional[int] = None  # detector input size (None: the model's own)
     pose_flip: bool = False  # flip test for the 2D keypoints (about 2x the 2D time)
+    det_every: int = DEFAULT_DET_EVERY  # detect every K frames, follow by keypoints between (1 = every frame)
+    threads: Optional[int] = None  # CPU threads for torch / ONNX Runtime / OpenCV (None: their defaults)
     people: Optional[int] = None
     track_id: Optional[int] = None
     exports: Tuple[str, ...] = DEFAULT_FORMATS  # names in hotdemo.export.EXPORT_FORMATS
@@ -145,7 +152,7 @@ class _Progress:
 
     def print(self, msg: str) -> None:
         if self._p is not None:
-            self._p.console.print(msg, highlight=False)
+            self._p.console.print(msg, highlight=False, soft_wrap=True)  # one line, never wrapped
         else:
             log.info(msg)
 
@@ -207,6 +214,12 @@ class Pipeline:
         self.verbose = verbose
         self.device = resolve_device(self.config.device)
         c = self.config
+        if c.threads:
+            import cv2
+            import torch
+
+            torch.set_num_threads(int(c.threads))
+            cv2.setNumThreads(int(c.threads))
         self.lifter = lifter if lifter is not None else _load_lifter(c, self.device)
         if frontend is None:
             from .frontend import build_frontend
@@ -215,6 +228,7 @@ class Pipeline:
                 c.detector, c.pose2d, device=self.device,
                 weights_dir=str(c.weights_dir) if c.weights_dir else None,
                 conf=c.det_conf, iou=c.det_iou, imgsz=c.det_imgsz, flip_test=c.pose_flip,
+                det_every=c.det_every, threads=c.threads,
             )
         self.frontend = frontend
 
@@ -282,7 +296,7 @@ class Pipeline:
             for c in caught:
                 if issubclass(c.category, VideoWarning):
                     warnings.append(str(c.message))
-                    progress.print(f"[yellow]warning:[/] {c.message}")
+                    progress.print(f"[yellow]warning:[/] {escape(str(c.message))}")
                 else:
                     _warnings.showwarning(c.message, c.category, c.filename, c.lineno)
             stage["2d"] = time.perf_counter() - ts
@@ -290,7 +304,7 @@ class Pipeline:
             if not tracks2d:
                 msg = f"no person was found in {video.name} (or none long enough to lift); outputs have no tracks"
                 warnings.append(msg)
-                progress.print(f"[yellow]warning:[/] {msg}")
+                progress.print(f"[yellow]warning:[/] {escape(msg)}")
             tracks3d, outputs = lift_and_export(self.lifter, tracks2d, info, folder.stage, video.stem,
                                                 self.config.exports, progress, stage, self.config)
             if self.config.render:

@@ -15,6 +15,7 @@ panels; each track also has its own colour for its box, ID label and floor ring.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
@@ -68,25 +69,48 @@ def _row_table(frames_list: Sequence[np.ndarray], n_frames: int) -> np.ndarray:
     return table
 
 
-def _label(img: np.ndarray, text: str, org: Tuple[int, int], scale: float, fg, bg, thick: int = 1) -> None:
-    """Text with a filled background box; ``org`` is the box's bottom-left corner."""
+@functools.lru_cache(maxsize=512)
+def _label_image(text: str, scale: float, fg: tuple, bg: tuple, thick: int) -> np.ndarray:
+    """A label (text on a filled box) drawn once and reused: putText is the costliest call per frame."""
     (tw, th), base = cv2.getTextSize(text, _FONT, scale, thick)
     pad = max(2, int(round(th * 0.3)))
-    x, y = int(org[0]), int(org[1])
+    img = np.empty((th + base + 2 * pad + 1, tw + 2 * pad + 1, 3), np.uint8)
+    img[:] = bg
+    cv2.putText(img, text, (pad, th + pad), _FONT, scale, fg, thick, cv2.LINE_AA)
+    img.setflags(write=False)
+    return img
+
+
+def _label(img: np.ndarray, text: str, org: Tuple[int, int], scale: float, fg, bg, thick: int = 1) -> None:
+    """Text with a filled background box; ``org`` is the box's bottom-left corner (kept inside ``img``)."""
+    lab = _label_image(text, float(scale), tuple(int(c) for c in fg), tuple(int(c) for c in bg), int(thick))
+    h, w = lab.shape[:2]
     H, W = img.shape[:2]
-    x = min(max(x, 0), max(W - tw - 2 * pad, 0))
-    y = min(max(y, th + base + 2 * pad), H)
-    cv2.rectangle(img, (x, y - th - base - 2 * pad), (x + tw + 2 * pad, y), bg, -1)
-    cv2.putText(img, text, (x + pad, y - base - pad), _FONT, scale, fg, thick, cv2.LINE_AA)
+    x = min(max(int(org[0]), 0), max(W - w + 1, 0))
+    y = min(max(int(org[1]), h - 1), H) - (h - 1)  # top row
+    y0, x0 = max(y, 0), max(x, 0)
+    y1, x1 = min(y + h, H), min(x + w, W)
+    if y1 > y0 and x1 > x0:
+        np.copyto(img[y0:y1, x0:x1], lab[y0 - y: y1 - y, x0 - x: x1 - x])
+
+
+@functools.lru_cache(maxsize=16)
+def _title_image(text: str, scale: float, thick: int) -> np.ndarray:
+    (tw, th), base = cv2.getTextSize(text, _FONT, scale, thick)
+    pad = int(round(th * 0.6))
+    img = np.zeros((th + base + 2 * pad, tw + 3 * pad, 3), np.uint8)
+    cv2.putText(img, text, (int(1.5 * pad), th + pad), _FONT, scale, (255, 255, 255), thick, cv2.LINE_AA)
+    img.setflags(write=False)
+    return img
 
 
 def _title(img: np.ndarray, text: str, scale: float, thick: int) -> None:
-    """Title at the top-left corner on a darkened band (cheap: halves the pixels under it)."""
-    (tw, th), base = cv2.getTextSize(text, _FONT, scale, thick)
-    pad = int(round(th * 0.6))
-    roi = img[: th + base + 2 * pad, : tw + 3 * pad]
+    """Title at the top-left corner on a darkened band (halves the pixels under it); the white
+    text is drawn once and laid over the band with a per-pixel maximum."""
+    t = _title_image(text, float(scale), int(thick))
+    roi = img[: t.shape[0], : t.shape[1]]
     roi >>= 1
-    cv2.putText(img, text, (int(1.5 * pad), th + pad), _FONT, scale, (255, 255, 255), thick, cv2.LINE_AA)
+    np.maximum(roi, t[: roi.shape[0], : roi.shape[1]], out=roi)
 
 
 #: the 3D panel's modes (``--view``): see :class:`Renderer`

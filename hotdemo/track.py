@@ -123,6 +123,7 @@ class Tracker:
         self.next_id = 0
         self.cuts: List[int] = []  # frame counters at which a cut was detected
         self.frame_count = 0
+        self._new_shot = False  # a cut was found for the frame about to be updated
         self._clear()
 
     def _clear(self) -> None:
@@ -138,6 +139,7 @@ class Tracker:
         self._clear()
         self.cuts = []
         self.frame_count = 0
+        self._new_shot = False
         if self.cut_detector is not None:
             self.cut_detector.reset()
 
@@ -177,17 +179,78 @@ class Tracker:
             dets = np.setdiff1d(dets, dets[c[ok]])
         return pairs, tracks, dets
 
+    def check_cut(self, frame: np.ndarray) -> bool:
+        """Run the cut detector on the frame about to be updated; on a cut every track ends
+        (people after it get new IDs). :meth:`update` calls it when given the frame; call it
+        yourself before :meth:`update` / :meth:`follow` to know about the cut first."""
+        if self.cut_detector is None or not self.cut_detector(frame):
+            return False
+        self.cuts.append(self.frame_count)
+        self._clear()
+        self._new_shot = True
+        return True
+
+    def _commit(self, t: np.ndarray, boxes: np.ndarray) -> None:
+        """Tracks ``t`` (row indices) observed at ``boxes`` (x1 y1 x2 y2); the others missed."""
+        matched = np.zeros(len(self.ids), bool)
+        if len(t):
+            obs = _xyxy_to_cxcywh(np.asarray(boxes, np.float64).reshape(-1, 4))
+            steps = (self.age[t] + 1)[:, None]
+            v = (obs - self.state[t]) / steps
+            self.vel[t] = self.alpha * v + (1 - self.alpha) * self.vel[t]
+            self.state[t] = obs
+            self.age[t] = 0
+            self.hits[t] += 1
+            matched[t] = True
+        self.age[~matched] += 1
+        # tentative tracks die at their first miss; confirmed ones coast up to max_age frames
+        keep = (self.age <= self.max_age) & ((self.hits >= self.min_hits) | (self.age == 0))
+        self.ids, self.state, self.vel, self.age, self.hits = (
+            self.ids[keep], self.state[keep], self.vel[keep], self.age[keep], self.hits[keep])
+
+    def follow(self, ids: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        """A frame without detection: the tracks ``ids`` are at ``boxes`` (e.g. boxes made from
+        their keypoints), every other track misses a frame. Returns the IDs still live."""
+        self._new_shot = False
+        self.frame_count += 1
+        ids = np.asarray(ids, np.int64).reshape(-1)
+        boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+        row = {int(i): r for r, i in enumerate(self.ids)}
+        sel = [(row[int(i)], k) for k, i in enumerate(ids) if int(i) in row]
+        t = np.array([a for a, _ in sel], np.int64)
+        obs = boxes[[b for _, b in sel]] if sel else np.zeros((0, 4))
+        if len(t):
+            # the centre moves to the given box; the size stays the last detection's, so the
+            # next detection of the person matches this track whatever box shape was given
+            c = (obs[:, :2] + obs[:, 2:]) / 2
+            wh = self.state[t, 2:]
+            obs = np.concatenate([c - wh / 2, c + wh / 2], axis=1)
+        self._commit(t, obs)
+        return ids[[b for _, b in sel]] if sel else np.zeros(0, np.int64)
+
+    def boxes_of(self, ids: np.ndarray) -> np.ndarray:
+        """Current (N, 4) x1 y1 x2 y2 boxes of live tracks ``ids`` (NaN for IDs not live)."""
+        out = np.full((len(ids), 4), np.nan)
+        row = {int(i): r for r, i in enumerate(self.ids)}
+        for k, i in enumerate(np.asarray(ids).reshape(-1)):
+            if int(i) in row:
+                out[k] = _cxcywh_to_xyxy(self.state[row[int(i)]][None])[0]
+        return out
+
+    def lost(self, within: int) -> np.ndarray:
+        """IDs of confirmed tracks that missed the last 1..``within`` frames (coasting)."""
+        return self.ids[(self.hits >= self.min_hits) & (self.age > 0) & (self.age <= within)]
+
     def update(self, boxes: np.ndarray, scores: Optional[np.ndarray] = None,
                frame: Optional[np.ndarray] = None) -> np.ndarray:
         """Assign IDs to this frame's (N, 4) boxes (x1 y1 x2 y2); returns (N,) int64 IDs."""
         boxes = np.asarray(boxes, np.float64).reshape(-1, 4) if len(boxes) else np.zeros((0, 4))
         scores = np.ones(len(boxes)) if scores is None else np.asarray(scores, np.float64).reshape(-1)
+        if frame is not None:
+            self.check_cut(frame)
+        first_of_shot = self.frame_count == 0 or self._new_shot
+        self._new_shot = False
         self.frame_count += 1
-        first_of_shot = self.frame_count == 1
-        if frame is not None and self.cut_detector is not None and self.cut_detector(frame):
-            self.cuts.append(self.frame_count - 1)
-            self._clear()
-            first_of_shot = True
         out = np.full(len(boxes), -1, np.int64)
         pred = self.predict()
         all_tracks = np.arange(len(self.ids))
@@ -206,24 +269,13 @@ class Tracker:
             left_over.append(t_left)
         p, _, _ = self._match(pred, boxes, np.concatenate(left_over[:2]), low)
         pairs += p
-        matched = np.zeros(len(self.ids), bool)
         if pairs:
             t = np.array([p[0] for p in pairs])
             d = np.array([p[1] for p in pairs])
-            obs = _xyxy_to_cxcywh(boxes[d])
-            steps = (self.age[t] + 1)[:, None]
-            v = (obs - self.state[t]) / steps
-            self.vel[t] = self.alpha * v + (1 - self.alpha) * self.vel[t]
-            self.state[t] = obs
-            self.age[t] = 0
-            self.hits[t] += 1
-            matched[t] = True
             out[d] = self.ids[t]
-        self.age[~matched] += 1
-        # tentative tracks die at their first miss; confirmed ones coast up to max_age frames
-        keep = (self.age <= self.max_age) & ((self.hits >= self.min_hits) | (self.age == 0))
-        self.ids, self.state, self.vel, self.age, self.hits = (
-            self.ids[keep], self.state[keep], self.vel[keep], self.age[keep], self.hits[keep])
+            self._commit(t, boxes[d])
+        else:
+            self._commit(np.zeros(0, np.int64), np.zeros((0, 4)))
         new = np.flatnonzero((out < 0) & (scores >= self.new_track_score))
         if len(new):
             nid = np.arange(self.next_id, self.next_id + len(new))

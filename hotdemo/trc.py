@@ -114,3 +114,8 @@ def write_trc_files(out_dir, stem: str, tracks3d: Sequence[Track3D], fps: float)
         text = trc_text(path.name, t.joints_world, t.frames, fps)
         out.append(atomic_write(path, lambda f, s=text: f.write(s.encode("utf-8"))))
     return out
+
+
+def export_trc(job) -> List[Path]:
+    """Export-registry writer (``job``: ``out_dir``, ``stem``, ``tracks3d``, ``fps``): one TRC per person."""
+    return write_trc_files(job.out_dir, job.stem, job.tracks3d, job.fps)

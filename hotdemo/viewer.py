@@ -118,3 +118,8 @@ def write_html(path, info: VideoInfo, tracks3d: Sequence[Track3D], fps: Optional
     path = Path(path)
     text = viewer_html(info, tracks3d, fps, title=path.stem)
     return atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+
+
+def export_html(job) -> List[Path]:
+    """Export-registry writer (``job``: ``out_dir``, ``stem``, ``info``, ``tracks3d``, ``fps``): ``<stem>.html``."""
+    return [write_html(Path(job.out_dir) / f"{job.stem}.html", job.info, job.tracks3d, job.fps)]

@@ -366,6 +366,13 @@ def _manual_hint(spec: WeightSpec, dest_dir: Path) -> str:
     return f"download it yourself and put it in {dest_dir} (or in a folder given by --weights-dir / $HOTDEMO_WEIGHTS_DIR)"
 
 
+def _download_error(spec: WeightSpec, reason: str, message: str) -> WeightsError:
+    """A WeightsError that also carries the short ``reason`` (for :func:`ensure_local`)."""
+    e = WeightsError(message)
+    e.reason = reason  # type: ignore[attr-defined]
+    return e
+
+
 def fetch(spec: WeightSpec, dest_dir: Optional[PathLike] = None, *, progress: bool = True,
              timeout: float = 30.0) -> Path:
     """Download ``spec`` into ``dest_dir`` (default: the cache), checking size and sha256.
@@ -387,14 +394,13 @@ def fetch(spec: WeightSpec, dest_dir: Optional[PathLike] = None, *, progress: bo
         try:
             resp = urllib.request.urlopen(req, timeout=timeout)
         except urllib.error.HTTPError as e:
-            raise WeightsError(
-                f"cannot download {spec.filename} from {spec.url} (HTTP {e.code} {e.reason}); {_manual_hint(spec, dest_dir)}"
-            ) from None
+            raise _download_error(spec, f"HTTP {e.code} {e.reason}",
+                                  f"cannot download {spec.filename} from {spec.url} (HTTP {e.code} {e.reason}); "
+                                  f"{_manual_hint(spec, dest_dir)}") from None
         except (urllib.error.URLError, socket.timeout, OSError) as e:
-            reason = getattr(e, "reason", e)
-            raise WeightsError(
-                f"cannot download {spec.filename} from {spec.url} ({reason}; offline?); {_manual_hint(spec, dest_dir)}"
-            ) from None
+            reason = f"{getattr(e, 'reason', e)}; offline?"
+            raise _download_error(spec, reason, f"cannot download {spec.filename} from {spec.url} ({reason}); "
+                                                f"{_manual_hint(spec, dest_dir)}") from None
         with resp, open(tmp, "wb") as out:
             total = spec.size or int(resp.headers.get("Content-Length") or 0) or None
             with _progress_bar(progress, spec.filename, total) as advance:
@@ -526,6 +532,37 @@ def download_all(specs: Iterable[WeightSpec], *, weights_dir: Optional[PathLike]
     return out
 
 
+#: how each stage runs without a download, for the offline error message
+_OFFLINE_ROUTE = {
+    "detector": "--detector FILE (a Darknet .weights with its .cfg beside it, or a YOLO .pt)",
+    "pose2d": "--pose2d FILE (a top-down .onnx model or an HRNet .pth)",
+}
+
+
+def ensure_local(names_: Iterable[Optional[str]], *, weights_dir: Optional[PathLike] = None,
+                 progress: bool = True) -> None:
+    """Make every manifest file in ``names_`` (None entries ignored) available locally, downloading
+    what is missing, before any model is built. If any cannot be had, one :class:`WeightsError`
+    names every missing file with its URL and the offline route (``--detector`` / ``--pose2d``
+    with local files, or the files put into the cache or a ``--weights-dir`` folder)."""
+    specs = [s for s in (get_spec(n) for n in names_ if n) if s is not None and not s.shipped]
+    missing = [s for s in specs if find_local(s, weights_dir) is None]
+    if not missing:
+        return
+    failed = [(s, r) for s, r in download_all(missing, weights_dir=weights_dir, progress=progress)
+              if isinstance(r, WeightsError)]
+    if not failed:
+        return
+    what = "; ".join(f"{s.filename} from {s.url} ({getattr(r, 'reason', r)})" for s, r in failed)
+    route = " and ".join(_OFFLINE_ROUTE[s.kind] for s, _ in failed if s.kind in _OFFLINE_ROUTE)
+    dirs = ", ".join(str(d) for d in search_dirs(weights_dir) if d != bundled_weights_dir())
+    raise WeightsError(
+        f"cannot download the default model{'s' if len(failed) > 1 else ''}: {what}. "
+        f"Offline, run with local files instead: {route}; or download {'these files' if len(failed) > 1 else 'it'} "
+        f"elsewhere and put {'them' if len(failed) > 1 else 'it'} in one of: {dirs} (--weights-dir DIR adds a folder)"
+    )
+
+
 def names(kind: Optional[str] = None) -> List[str]:
     return [s.name for s in all_specs() if kind is None or s.kind == kind]
 
@@ -542,6 +579,6 @@ def format_size(n: Optional[int]) -> str:
 
 __all__: Iterable[str] = [
     "WeightSpec", "MANIFEST", "shipped_specs", "all_specs", "get_spec", "resolve", "verify", "fetch",
-    "download_all", "check_file", "sha256_file", "unpack", "recorded_hashes",
+    "download_all", "ensure_local", "check_file", "sha256_file", "unpack", "recorded_hashes",
     "search_dirs", "find_local", "weights_cache_dir", "status", "names", "format_size",
 ]

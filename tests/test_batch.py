@@ -8,6 +8,7 @@ one; no model is needed, so these tests run everywhere in seconds. The real pipe
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -245,3 +246,45 @@ def test_ray_batch_same_report_as_local(folder, tmp_path):
             {"a": 5, "b clip é": 7}[sub]
     data = json.loads((tmp_path / "ray" / B.REPORT_NAME).read_text())
     assert data["mode"] == "ray" and data["counts"] == {"ok": 2, "failed": 1}
+
+
+def test_resume_redoes_clips_when_a_model_file_or_an_option_changes(folder, tmp_path, monkeypatch):
+    """The fingerprint holds the resolved weights files (size, mtime), not only their names."""
+    det = tmp_path / "models" / "det.weights"
+    det.parent.mkdir()
+    det.write_bytes(b"\1" * 100)
+    det.with_suffix(".cfg").write_text("[net]\n")
+    shipped = tmp_path / "bundled" / "hot_mixste_h36m.pt"
+    shipped.parent.mkdir()
+    shipped.write_bytes(b"lifter v1")
+    monkeypatch.setattr("hotdemo.paths.bundled_lifter_path", lambda: shipped)
+    cfg = PipelineConfig(detector=str(det), pose2d=str(tmp_path / "models" / "pose.onnx"))
+    (tmp_path / "models" / "pose.onnx").write_bytes(b"onnx v1")
+
+    def redone(config=cfg):
+        FakePipeline.calls = []
+        run(folder, config=config)
+        return sorted(c for c in FakePipeline.calls if c != "broken.mp4")
+
+    both = ["a.mp4", "b clip é.mp4"]
+    assert redone() == both
+    assert redone() == []  # nothing changed: skipped
+    # the detector file replaced (same path, same size, new content and time)
+    det.write_bytes(b"\2" * 100)
+    os.utime(det, ns=(1, det.stat().st_mtime_ns + 10**9))
+    assert redone() == both and redone() == []
+    # the Darknet .cfg beside it
+    det.with_suffix(".cfg").write_text("[net]\nwidth=320\n")
+    assert redone() == both and redone() == []
+    # the 2D model file
+    (tmp_path / "models" / "pose.onnx").write_bytes(b"onnx v2, longer")
+    assert redone() == both and redone() == []
+    # the shipped lifter replaced (the default lifter, no option names it)
+    shipped.write_bytes(b"lifter v2, retrained")
+    assert redone() == both and redone() == []
+    # an option that changes the outputs
+    assert redone(dataclasses.replace(cfg, det_conf=0.5)) == both
+    assert redone(dataclasses.replace(cfg, det_conf=0.5)) == []
+    assert redone(dataclasses.replace(cfg, det_conf=0.5, spin_deg_per_s=0.0)) == both
+    # options that do not change them: still skipped
+    assert redone(dataclasses.replace(cfg, det_conf=0.5, spin_deg_per_s=0.0, device="cpu", batch_size=2)) == []

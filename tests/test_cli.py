@@ -75,6 +75,24 @@ def test_detector_options_on_the_command_line(shared, tmp_path):
     assert r.exit_code == 2 and "--det-conf" in _plain(r.output)
 
 
+def test_help_reads_right():
+    """Flags look like flags, the argument like an argument, and bracketed help text is kept."""
+    env = {"COLUMNS": "200"}
+    out = _plain(runner.invoke(app, ["run", "--help"], env=env).output)
+    assert "Usage: hotdemo run [OPTIONS] VIDEO" in out
+    assert "<bool>" not in out and "{video}" not in out
+    flags = [l for l in out.splitlines() if "--allow-untrained" in l or "--no-render" in l or "--pose-flip" in l]
+    assert len(flags) == 3 and all("<" not in l for l in flags)
+    assert "<path>" in out and "<float" in out  # options that take values still show their type
+    assert "needs hotdemo[ray]" in _plain(runner.invoke(app, ["batch", "--help"], env=env).output)
+    train = _plain(runner.invoke(app, ["train", "--help"], env=env).output)
+    dim = next(l for l in train.splitlines() if "--dim" in l)
+    assert "[default: 128]" in dim
+    assert "<bool>" not in _plain(runner.invoke(app, ["--help"], env=env).output)
+    assert "Usage: hotdemo weights verify [OPTIONS] [NAMES...]" in _plain(
+        runner.invoke(app, ["weights", "verify", "--help"], env=env).output)
+
+
 def test_unknown_view_is_one_line_exit_2(shared, tmp_path):
     r = runner.invoke(app, ["run", str(shared / "videos/two_people_indoor.mp4"), "-o", str(tmp_path / "o"),
                             "--view", "side"])

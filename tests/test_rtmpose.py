@@ -104,3 +104,103 @@ def test_random_onnx_is_cached(tmp_path):
     p = random_rtmpose_onnx("t", cache_dir=tmp_path)
     mtime = p.stat().st_mtime_ns
     assert random_rtmpose_onnx("t", cache_dir=tmp_path) == p and p.stat().st_mtime_ns == mtime
+
+
+# ----------------------------------------------------------------------------- top-down path vs mmpose's steps
+
+def _mmpose_reference(session, frame_rgb: np.ndarray, boxes: np.ndarray, input_wh=(192, 256)):
+    """mmpose's RTMPose inference written out step by step (bbox_xyxy2cs with padding 1.25,
+    _fix_aspect_ratio, get_warp_matrix from three points, warpAffine, PoseDataPreprocessor's
+    RGB mean/std, get_simcc_maximum, split ratio 2, back to the image by centre and scale)."""
+    import cv2
+
+    W, H = input_wh
+    out_k, out_s = [], []
+    for x1, y1, x2, y2 in boxes:
+        center = np.array([(x1 + x2) * 0.5, (y1 + y2) * 0.5], np.float32)
+        scale = np.array([x2 - x1, y2 - y1], np.float32) * 1.25
+        aspect = W / H
+        w, h = scale
+        scale = np.array([w, w / aspect] if w > h * aspect else [h * aspect, h], np.float32)
+        src = np.zeros((3, 2), np.float32)
+        dst = np.zeros((3, 2), np.float32)
+        src[0] = center
+        src[1] = center + np.array([0.0, scale[0] * -0.5])
+        dst[0] = [W * 0.5, H * 0.5]
+        dst[1] = dst[0] + np.array([0.0, W * -0.5])
+        for m in (src, dst):
+            d = m[0] - m[1]
+            m[2] = m[1] + np.array([-d[1], d[0]])
+        M = cv2.getAffineTransform(src, dst)
+        bgr = frame_rgb[..., ::-1]  # mmpose loads BGR and its data preprocessor swaps to RGB
+        crop = cv2.warpAffine(bgr, M, (W, H), flags=cv2.INTER_LINEAR)
+        rgb = crop[..., ::-1].astype(np.float32)
+        x = ((rgb - np.array([123.675, 116.28, 103.53])) / np.array([58.395, 57.12, 57.375]))
+        x = x.transpose(2, 0, 1)[None].astype(np.float32)
+        sx, sy = session.run(None, {"input": x})
+        sx, sy = sx.reshape(17, -1), sy.reshape(17, -1)
+        locs = np.stack([sx.argmax(1), sy.argmax(1)], -1).astype(np.float32)
+        vx, vy = sx.max(1), sy.max(1)
+        vals = np.where(vx > vy, vy, vx)
+        locs[vals <= 0] = -1
+        kp = locs / 2.0
+        kp = kp / np.array([W, H]) * scale + center - 0.5 * scale
+        out_k.append(kp)
+        out_s.append(vals)
+    return np.array(out_k), np.array(out_s)
+
+
+def test_rtmpose_top_down_path_matches_mmpose_steps():
+    import onnxruntime as ort
+
+    from hotdemo.pose2d import POSE2D_SPECS, build_pose2d
+
+    path = random_rtmpose_onnx("s")
+    spec = POSE2D_SPECS["rtmpose_s_body7_256x192"].replace(weights=str(path))
+    est = build_pose2d(spec, threads=2)
+    rng = np.random.default_rng(3)
+    frame = cv2_blur(rng.integers(0, 256, (480, 640, 3), np.uint8))
+    boxes = np.array([[100, 50, 300, 400], [20.5, 30.25, 90.75, 300.5], [400, 200, 630, 260], [300, 10, 330, 470]],
+                     np.float32)
+    (kp, sc), = est([frame], [boxes])
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    rk, rs = _mmpose_reference(sess, frame, boxes)
+    assert kp.shape == (4, 17, 2) and sc.shape == (4, 17)
+    close = np.abs(kp - rk).max(axis=2) < 1e-3
+    assert close.mean() >= 0.97, np.abs(kp - rk).max()  # a near-tie argmax may flip on a 1-LSB crop difference
+    np.testing.assert_allclose(sc[close], np.clip(rs[close], 0, 1), atol=1e-4)
+
+
+def cv2_blur(img):
+    import cv2
+
+    return cv2.GaussianBlur(img, (0, 0), 3)
+
+
+def test_rtmpose_pth_resolves_through_the_registry(tmp_path):
+    from hotdemo.pose2d import build_pose2d, load_pose2d_model
+
+    torch.manual_seed(2)
+    ref = build_rtmpose("t")
+    _randomise_norms(ref)
+    path = tmp_path / "rtmpose-t_simcc-body7.pth"
+    torch.save({"meta": {}, "state_dict": ref.state_dict()}, path)
+    m = load_pose2d_model(path)
+    assert m.pose2d_info.variant == "RTMPose-t 256x192" and m.pose2d_info.head == "simcc"
+    est = build_pose2d(str(path))
+    assert est.kind == "simcc" and est.input_wh == (192, 256) and est.head.invalid_at == -1.0
+    assert est.runner.normalize.mean == (123.675, 116.28, 103.53)
+
+
+def test_default_2d_model_is_rtmpose_and_hrnet_stays_selectable():
+    from hotdemo.pose2d import DEFAULT_POSE2D, POSE2D_SPECS
+
+    assert DEFAULT_POSE2D.startswith("rtmpose_")
+    s = POSE2D_SPECS[DEFAULT_POSE2D]
+    assert s.head == "simcc" and s.split_ratio == 2.0 and s.channel_order == "rgb"
+    assert s.mean == (123.675, 116.28, 103.53) and s.std == (58.395, 57.12, 57.375)
+    assert "hrnet_w32_coco_256x192" in POSE2D_SPECS
+    from hotdemo.weights import MANIFEST
+
+    for n in ("t", "s", "m", "l"):
+        assert f"rtmpose_{n}_body7_256x192" in POSE2D_SPECS and f"rtmpose_{n}_body7_256x192" in MANIFEST

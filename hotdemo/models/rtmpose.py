@@ -367,3 +367,42 @@ def _randomise_norms(model: nn.Module) -> None:
                 m.g.uniform_(0.5, 1.5)
             elif isinstance(m, _ResScale):
                 m.scale.uniform_(0.5, 1.5)
+
+
+# ----------------------------------------------------------------------------- 2D registry family API
+
+def convert_state_dict(sd):
+    """mmpose's RTMPose state dict is already in this module's names; drop ``module.`` and
+    the BatchNorm counters."""
+    return {(k[len("module."):] if k.startswith("module.") else k): v for k, v in sd.items()
+            if torch.is_tensor(v) and not k.endswith("num_batches_tracked")}
+
+
+def match_checkpoint(sd):
+    """A 2D-registry :class:`~hotdemo.pose2d.registry.CheckpointInfo` for an RTMPose state dict
+    (CSPNeXt backbone + RTMCC head), else None. Size, input size, joints and split ratio come
+    from the tensor shapes."""
+    from ..pose2d.registry import CheckpointInfo
+
+    if "head.gau.uv.weight" not in sd or "backbone.stem.0.conv.weight" not in sd:
+        return None
+    try:
+        cfg = _infer_config(sd)
+    except ValueError:
+        return None
+    size = next(n for n, dw in RTMPOSE_SIZES.items() if dw == (cfg.deepen, cfg.widen))
+    W, H = cfg.input_wh
+    return CheckpointInfo(variant=f"RTMPose-{size} {H}x{W}", arch=cfg.to_dict(), head="simcc",
+                          num_joints=cfg.num_joints, input_wh=cfg.input_wh, split_ratio=cfg.split_ratio,
+                          head_options=dict(SIMCC_HEAD_OPTIONS))
+
+
+def build_from_arch(arch) -> RTMPose:
+    a = dict(arch)
+    a["input_wh"] = tuple(a.get("input_wh", (192, 256)))
+    return RTMPose(RTMPoseConfig(**a))
+
+
+#: how mmpose decodes RTMPose (``SimCCLabel.decode`` -> ``get_simcc_maximum``): raw logits, no
+#: softmax; location = argmax / split ratio, -1 where the score is <= 0; score = min of the maxima
+SIMCC_HEAD_OPTIONS = {"softmax": None, "score": "min", "invalid_at": -1.0}

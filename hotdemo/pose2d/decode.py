@@ -107,12 +107,14 @@ def softmax(v: np.ndarray, axis: int = -1) -> np.ndarray:
 
 
 def decode_simcc(sx: np.ndarray, sy: np.ndarray, split_ratio: float, refine: bool = False,
-                 score: str = "min") -> Tuple[np.ndarray, np.ndarray]:
+                 score: str = "min", invalid_at: Optional[float] = None) -> Tuple[np.ndarray, np.ndarray]:
     """SimCC / SimDR vectors (B, J, Wk), (B, J, Hk) -> (B, J, 2) input pixels and (B, J) scores.
 
     Coordinate = argmax / ``split_ratio``; with ``refine`` a parabola through the log of the
     peak and its two neighbours gives the sub-bin offset (exact for a Gaussian peak). Score =
     the ``"min"`` (mmpose, SA-SimDR) or ``"max"`` (SimDR) of the two maxima, clipped to [0, 1].
+    ``invalid_at``: where that score is <= 0, both bins are set to this value before the
+    division (mmpose's ``get_simcc_maximum`` uses -1).
     """
     out = []
     vals = []
@@ -135,7 +137,10 @@ def decode_simcc(sx: np.ndarray, sy: np.ndarray, split_ratio: float, refine: boo
     if score not in ("min", "max"):
         raise ValueError(f"SimCC score must be 'min' or 'max', got {score!r}")
     s = np.minimum(*vals) if score == "min" else np.maximum(*vals)
-    return np.stack(out, axis=-1).astype(np.float32), np.clip(s, 0.0, 1.0)
+    coords = np.stack(out, axis=-1).astype(np.float32)
+    if invalid_at is not None:
+        coords[s <= 0] = np.float32(invalid_at) / np.float32(split_ratio)
+    return coords, np.clip(s, 0.0, 1.0)
 
 
 # ----------------------------------------------------------------------------- flip test

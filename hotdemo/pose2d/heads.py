@@ -99,13 +99,16 @@ class SimCCHead(Head):
     pair: SimDR) or ``"after"`` (average the logits, then softmax: SA-SimDR). ``score``:
     ``"min"`` or ``"max"`` of the x and y maxima. ``refine``: sub-bin parabola refinement.
     ``flip_align``: see :data:`FLIP_ALIGN` (reference = SimDR's 1-bin shift to the left).
+    ``invalid_at``: bin given to a joint whose score is <= 0 (mmpose / RTMPose: -1; None: keep
+    the argmax).
     """
 
     kind = "simcc"
     num_outputs = 2
 
     def __init__(self, split_ratio: Optional[float] = None, *, softmax: Optional[str] = None,
-                 score: str = "min", refine: bool = False, flip_align: str = "exact"):
+                 score: str = "min", refine: bool = False, flip_align: str = "exact",
+                 invalid_at: Optional[float] = None):
         if softmax not in (None, "each", "after"):
             raise ValueError(f"SimCC softmax must be None, 'each' or 'after', got {softmax!r}")
         if score not in ("min", "max"):
@@ -113,6 +116,7 @@ class SimCCHead(Head):
         _shift(flip_align, 2, 1, 0.0)
         self.split_ratio = None if split_ratio is None else float(split_ratio)
         self.softmax, self.score, self.refine, self.flip_align = softmax, score, bool(refine), flip_align
+        self.invalid_at = None if invalid_at is None else float(invalid_at)
 
     def prepare(self, raw: Raw) -> Raw:
         if self.softmax == "each":
@@ -130,7 +134,8 @@ class SimCCHead(Head):
         sx, sy = raw[0], raw[1]
         if self.softmax == "after":
             sx, sy = softmax(sx), softmax(sy)
-        return decode_simcc(sx, sy, self.ratio(raw, input_wh), refine=self.refine, score=self.score)
+        return decode_simcc(sx, sy, self.ratio(raw, input_wh), refine=self.refine, score=self.score,
+                            invalid_at=self.invalid_at)
 
     def __repr__(self) -> str:
         return f"SimCCHead(split_ratio={self.split_ratio}, softmax={self.softmax!r}, score={self.score!r})"

@@ -4,7 +4,8 @@ A :class:`Pose2DSpec` declares a 2D model as data: family, input size, normalisa
 order, head (heatmap or SimCC with its split ratio), and where its weights come from.
 :func:`build_pose2d` turns ``--pose2d`` into a :class:`~hotdemo.pose2d.estimator.PoseEstimator`:
 
-* a name in :data:`POSE2D_SPECS` (default ``hrnet_w32_coco_256x192``);
+* a name in :data:`POSE2D_SPECS` (default ``rtmpose_s_body7_256x192``, RTMPose-s run by ONNX
+  Runtime; ``hrnet_w32_coco_256x192`` and the other RTMPose sizes are built in too);
 * a ``.pth`` / ``.pt`` checkpoint: its family, architecture and input size are read from its
   contents (key names and tensor shapes; an mmpose / mmengine config stored in the file) by
   asking each family in :data:`FAMILIES` in turn; the file name is never parsed;
@@ -38,7 +39,7 @@ from .runners import IMAGENET_MEAN, IMAGENET_STD, Normalize, OnnxRunner, TorchRu
 
 log = logging.getLogger("hotdemo")
 
-DEFAULT_POSE2D = "hrnet_w32_coco_256x192"
+DEFAULT_POSE2D = "rtmpose_s_body7_256x192"  # chosen with benchmarks/e2e.py (README)
 _MEAN255 = tuple(round(255 * m, 3) for m in IMAGENET_MEAN)
 _STD255 = tuple(round(255 * s, 3) for s in IMAGENET_STD)
 
@@ -136,9 +137,17 @@ class Pose2DFamily:
 
 #: families asked in this order; the first whose ``match_checkpoint`` accepts a state dict wins
 FAMILIES: Dict[str, Pose2DFamily] = {f.name: f for f in (
+    Pose2DFamily("simdr", "hotdemo.models.simdr",
+                 "SimDR / SA-SimDR HRNet (leeyegy/SimDR pose_hrnet: HRNet keys, final_layer, mlp_head_x, "
+                 "mlp_head_y)"),
+    Pose2DFamily("tokenpose", "hotdemo.models.tokenpose",
+                 "TokenPose-S/B/L (leeyegy/TokenPose: features.* for S; pre_feature.* + transformer.* for B and L)"),
     Pose2DFamily("hrnet", "hotdemo.models.hrnet",
                  "HRNet heatmaps (HRNet authors' pose_hrnet or mmpose td-hm_hrnet: conv1, transition1-3, "
                  "stage2-4, final_layer)", default_input_wh=(192, 256)),
+    Pose2DFamily("rtmpose", "hotdemo.models.rtmpose",
+                 "RTMPose SimCC (mmpose rtmpose-t/s/m/l/x: backbone.stem/stage1-4 CSPNeXt, "
+                 "head.final_layer/mlp/gau/cls_x/cls_y)"),
 )}
 
 
@@ -152,6 +161,31 @@ POSE2D_SPECS: Dict[str, Pose2DSpec] = {s.name: s for s in (
         sha256="81c58e40", description="HRNet-W32 COCO-17 heatmaps, 256x192 (mmpose, COCO val AP 0.749)"),
 )}
 
+#: RTMPose (body7, COCO-17) as openmmlab publishes it for its SDK: ``end2end.onnx`` in a zip
+#: (weights manifest), run by ONNX Runtime. Pre-processing as mmpose's RTMPose pipeline: RGB
+#: (``bgr_to_rgb=True``), mean (123.675, 116.28, 103.53), std (58.395, 57.12, 57.375), box padded
+#: 1.25 to the model's aspect, affine crop; decoding as ``get_simcc_maximum``: raw logits,
+#: argmax / 2.0, score = min of the x and y maxima, location -1 where that is <= 0.
+RTMPOSE_MEAN = (123.675, 116.28, 103.53)
+RTMPOSE_STD = (58.395, 57.12, 57.375)
+_RTMPOSE_HEAD = {"softmax": None, "score": "min", "invalid_at": -1.0}
+
+
+def _rtmpose_specs():
+    from ..weights import MANIFEST
+
+    for size, (h, w) in (("t", (256, 192)), ("s", (256, 192)), ("m", (256, 192)), ("l", (256, 192)),
+                         ("l", (384, 288)), ("x", (384, 288))):
+        name = f"rtmpose_{size}_body7_{h}x{w}"
+        ws = MANIFEST[name]
+        yield Pose2DSpec(
+            name=name, family="rtmpose", input_wh=(w, h), head="simcc", split_ratio=2.0, mean=RTMPOSE_MEAN,
+            std=RTMPOSE_STD, channel_order="rgb", head_options=dict(_RTMPOSE_HEAD), arch={"size": size},
+            weights=name, url=ws.url, sha256=ws.sha256, description=ws.description)
+
+
+POSE2D_SPECS.update({s.name: s for s in _rtmpose_specs()})
+
 
 def supported_layouts() -> str:
     return "; ".join(f"{f.name}: {f.layout}" for f in FAMILIES.values())
@@ -163,12 +197,25 @@ def make_head(spec: Pose2DSpec, **overrides) -> Head:
         allowed = {"decoding", "blur_kernel", "flip_align"}
         return HeatmapHead(**{k: v for k, v in opts.items() if k in allowed})
     if spec.head == "simcc":
-        allowed = {"softmax", "score", "refine", "flip_align"}
+        allowed = {"softmax", "score", "refine", "flip_align", "invalid_at"}
         return SimCCHead(spec.split_ratio, **{k: v for k, v in opts.items() if k in allowed})
     raise InputError(f"{spec.name}: unknown head {spec.head!r}; use heatmap or simcc")
 
 
 # ----------------------------------------------------------------------------- checkpoints
+
+#: what ``--pose2d`` takes, for error messages
+POSE2D_EXPECTED = (f"a 2D pose model: a built-in name ({DEFAULT_POSE2D}), an HRNet-style .pth/.pt checkpoint, "
+                   "a top-down .onnx model (heatmap or SimCC) or a .json spec")
+
+
+def _is_ultralytics_checkpoint(obj: Any) -> bool:
+    """An ultralytics YOLO ``.pt`` (a pickled ``model`` object from the ultralytics package)."""
+    if not isinstance(obj, Mapping):
+        return False
+    model = obj.get("model") or obj.get("ema")
+    return type(model).__module__.split(".")[0] == "ultralytics" or {"train_args", "date", "version"} <= set(obj)
+
 
 def _read(path: Path) -> Any:
     import torch
@@ -185,6 +232,9 @@ def _read(path: Path) -> Any:
         except Exception:
             msg = str(first).strip().splitlines()[0] if str(first).strip() else type(first).__name__
             raise CheckpointError(f"cannot read 2D checkpoint {path}: {msg}") from None
+        if _is_ultralytics_checkpoint(obj):
+            raise InputError(f"--pose2d {path}: an ultralytics YOLO checkpoint is a detector, give it to --detector; "
+                             f"expected {POSE2D_EXPECTED}")
         log.warning("%s: loaded with full unpickling (it holds more than tensors)", path.name)
         return obj
 
@@ -281,6 +331,8 @@ def _spec_from_checkpoint(path: Path, input_wh: Optional[Tuple[int, int]], base:
     fam, info, sd = inspect_pose2d_checkpoint(obj, path.name)
     if base is not None and base.family != fam.name:
         raise CheckpointError(f"{path.name}: a {fam.name} checkpoint ({info.variant}), but the spec says {base.family}")
+    if base is not None and base.arch:  # what the weights cannot tell (e.g. attention heads)
+        info = dataclasses.replace(info, arch={**dict(info.arch), **dict(base.arch)})
     model = _build_and_load(fam, info, sd, path.name)
     wh = input_wh or (base.input_wh if base is not None else None)
     if info.input_wh is not None and wh is not None and tuple(wh) != tuple(info.input_wh) and info.head == "simcc":
@@ -292,7 +344,10 @@ def _spec_from_checkpoint(path: Path, input_wh: Optional[Tuple[int, int]], base:
         log.warning("%s: the checkpoint does not record its input size; using %dx%d (give a .json spec with "
                     "input_wh to change it)", path.name, wh[0], wh[1])
     if base is not None:
-        spec = base.replace(input_wh=tuple(wh), arch=dict(info.arch), num_joints=info.num_joints)
+        # the weights decide the head; a spec's head_options refine it
+        spec = base.replace(input_wh=tuple(wh), arch=dict(info.arch), num_joints=info.num_joints, head=info.head,
+                            split_ratio=info.split_ratio,
+                            head_options={**dict(info.head_options), **dict(base.head_options)})
     else:
         spec = Pose2DSpec(name=path.stem, family=fam.name, input_wh=tuple(wh), head=info.head,
                           split_ratio=info.split_ratio, num_joints=info.num_joints, arch=dict(info.arch),
@@ -337,7 +392,10 @@ def _onnx_estimator(path: Path, *, spec: Optional[Pose2DSpec], device: str, inpu
     elif len(shapes) >= 2 and len(shapes[0]) == 3 and len(shapes[1]) == 3:
         head_kind = "simcc"
     else:
-        raise WeightsError(f"{path.name}: outputs {shapes} are neither heatmaps (B, J, h, w) nor SimCC vectors")
+        looks = "; a single (B, C, N) output is a YOLO detector's, give it to --detector" if (
+            len(shapes) == 1 and len(shapes[0]) == 3) else ""
+        raise InputError(f"{path}: outputs {shapes} are neither heatmaps (B, J, h, w) nor SimCC vectors{looks}; "
+                         f"expected {POSE2D_EXPECTED}")
     wh = input_wh or (base.input_wh if spec is not None else None) or runner.input_wh
     if wh is None:
         raise InputError(f"{path.name}: input size is dynamic; give input_wh=(W, H) or a .json spec")
@@ -347,6 +405,14 @@ def _onnx_estimator(path: Path, *, spec: Optional[Pose2DSpec], device: str, inpu
         raise InputError(f"{path.name}: the spec says a {s.head} head but the model outputs {head_kind}")
     head = make_head(s, decoding=heatmap_decoding, refine=simcc_refine, flip_align=flip_align)
     return PoseEstimator(runner, head, s.input_wh, num_joints=s.num_joints, spec=s, **est_opts)
+
+
+def _names_onnx(name: str) -> bool:
+    """True when ``name`` is a weights-manifest entry that resolves to an ONNX file."""
+    from ..weights import get_spec
+
+    w = get_spec(str(name))
+    return w is not None and w.local_name.lower().endswith(".onnx")
 
 
 def _resolve_weights(name: str, weights_dir: Optional[str]) -> Path:
@@ -360,16 +426,31 @@ def _resolve_weights(name: str, weights_dir: Optional[str]) -> Path:
     return Path(resolve(name, weights_dir=weights_dir))
 
 
+def manifest_name(spec: "Optional[str | Pose2DSpec]") -> Optional[str]:
+    """The weights-manifest name that :func:`build_pose2d` would fetch for ``spec``, or None
+    when it names local files."""
+    s = spec if isinstance(spec, Pose2DSpec) else None
+    if s is None:
+        text = str(spec or DEFAULT_POSE2D).strip()
+        s = POSE2D_SPECS.get(text) or POSE2D_SPECS.get(text.lower())
+    if s is None or not s.weights:
+        return None
+    w = str(s.weights)
+    return None if Path(w).expanduser().is_file() or os.sep in w or "/" in w else w
+
+
 def build_pose2d(spec: "Optional[str | Pose2DSpec]" = None, *, device: str = "cpu", flip_test: bool = False,
                  weights_dir: Optional[str] = None, input_wh: Optional[Tuple[int, int]] = None,
                  batch_size: int = 32, padding: float = PADDING, heatmap_decoding: Optional[str] = None,
-                 flip_align: Optional[str] = None, half: Optional[bool] = None, **onnx_opts) -> PoseEstimator:
+                 flip_align: Optional[str] = None, half: Optional[bool] = None, threads: Optional[int] = None,
+                 **onnx_opts) -> PoseEstimator:
     """A 2D keypoint estimator for ``spec``: a :class:`Pose2DSpec`, a name in
     :data:`POSE2D_SPECS`, or a ``.pth`` / ``.pt`` / ``.onnx`` / ``.json`` file (see the module
     docstring). ``input_wh`` overrides the input size; ``heatmap_decoding`` (dark, quarter,
     argmax) and ``flip_align`` (exact, reference, none) override the head's options. ONNX-only
     options: ``mean``, ``std`` (in ``scale`` units, ``"0-1"`` or ``"0-255"``), ``scale``,
-    ``channel_order``, ``simcc_refine``, ``threads``.
+    ``channel_order``, ``simcc_refine``. ``threads``: ONNX Runtime's intra-op threads (None: its
+    default, the machine's cores); PyTorch models use the process-wide ``torch.set_num_threads``.
     """
     if input_wh is not None:
         input_wh = check_input_wh(input_wh)
@@ -386,10 +467,13 @@ def build_pose2d(spec: "Optional[str | Pose2DSpec]" = None, *, device: str = "cp
                 if not p.is_file():
                     raise InputError(f"{text}: no such 2D model spec file")
                 s = _spec_from_json(p)
+            elif low.endswith((".weights", ".cfg")):
+                raise InputError(f"--pose2d {text}: a Darknet file is a detector, give the .weights file to "
+                                 f"--detector; expected {POSE2D_EXPECTED}")
             elif low.endswith(".onnx"):
                 return _onnx_estimator(_resolve_weights(text, weights_dir), spec=None, device=device,
                                        input_wh=input_wh, heatmap_decoding=heatmap_decoding,
-                                       flip_align=flip_align, **onnx_opts, **est_opts)
+                                       flip_align=flip_align, threads=threads, **onnx_opts, **est_opts)
             elif low.endswith((".pth", ".pt")):
                 path = _resolve_weights(text, weights_dir)
                 s, model = _spec_from_checkpoint(path, input_wh)
@@ -397,14 +481,17 @@ def build_pose2d(spec: "Optional[str | Pose2DSpec]" = None, *, device: str = "cp
             else:
                 raise InputError(f"unknown 2D pose model {text!r}: give a built-in name ({', '.join(POSE2D_SPECS)}), "
                                  f"a .pth/.pt checkpoint, an .onnx model or a .json spec")
-    if onnx_opts and s.family != "onnx":
-        raise TypeError(f"options {', '.join(sorted(onnx_opts))} apply to ONNX models only")
     if not s.weights:
         raise InputError(f"{s.name}: the spec names no weights")
+    if onnx_opts and s.family != "onnx" and not str(s.weights).lower().endswith(".onnx") and \
+            not _names_onnx(s.weights):
+        raise TypeError(f"options {', '.join(sorted(onnx_opts))} apply to ONNX models only")
     path = _resolve_weights(s.weights, weights_dir)
+    if onnx_opts and s.family != "onnx" and path.suffix.lower() != ".onnx":
+        raise TypeError(f"options {', '.join(sorted(onnx_opts))} apply to ONNX models only")
     if s.family == "onnx" or path.suffix.lower() == ".onnx":
         return _onnx_estimator(path, spec=s.replace(family="onnx"), device=device, input_wh=input_wh,
-                               heatmap_decoding=heatmap_decoding, flip_align=flip_align, **onnx_opts, **est_opts)
+                               heatmap_decoding=heatmap_decoding, flip_align=flip_align, threads=threads, **onnx_opts, **est_opts)
     if s.family not in FAMILIES:
         raise InputError(f"{s.name}: unknown 2D family {s.family!r}; known: {', '.join(FAMILIES)}, onnx")
     s, model = _spec_from_checkpoint(path, input_wh, base=s)
