@@ -178,7 +178,9 @@ def test_offline_error_names_every_missing_default_and_the_offline_route(tmp_pat
     for name, spec in list(W.MANIFEST.items()):
         monkeypatch.setitem(W.MANIFEST, name, W.WeightSpec(**{**spec.__dict__, "url": f"http://127.0.0.1:{port}/{spec.filename}"}))
     r = runner.invoke(app, ["run", str(video), "-o", str(tmp_path / "o"), "--allow-untrained", "--device", "cpu"])
-    line = _one_line_error(r, 3, "yolo11n.pt", W.MANIFEST["hrnet_w32_coco_256x192"].filename,
+    from hotdemo.pose2d.registry import manifest_name as pose2d_default
+
+    line = _one_line_error(r, 3, "yolo11n.pt", W.get_spec(pose2d_default(None)).filename,
                            "--detector FILE", "--pose2d FILE", str(tmp_path / "home" / "weights"))
     assert "bundled" not in line  # not a place to put downloads
     # with a local detector, only the 2D model is missing and named
