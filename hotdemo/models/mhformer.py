@@ -35,7 +35,7 @@ import torch.nn as nn
 
 from .hot_mixste import cluster_index
 from .layers import Attention, Block, CrossAttention, Mlp
-from .spec import LifterSpec, StateDict, block_count
+from .spec import LifterSpec, StateDict, block_count, check_config
 
 EPS = 1e-6
 
@@ -54,13 +54,10 @@ class MHFormerConfig:
     mhg_heads: int = 9
 
     def __post_init__(self) -> None:
-        for name in ("frames", "dim", "d_hid", "depth", "heads", "joints", "mhg_depth", "mhg_heads"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        check_config(self, ("frames", "dim", "d_hid", "depth", "heads", "joints", "mhg_depth", "mhg_heads"),
+                     ratio=False)
         if self.depth < 2:
             raise ValueError(f"depth must be >= 2 (at least one SHR block), got {self.depth}")
-        if self.dim % self.heads:
-            raise ValueError(f"dim {self.dim} is not divisible by heads {self.heads}")
         if self.frames % self.mhg_heads:
             raise ValueError(f"frames {self.frames} is not divisible by mhg_heads {self.mhg_heads}")
 

@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 
 from .layers import NORM_EPS, Block
-from .spec import LifterSpec, StateDict, block_count
+from .spec import LifterSpec, StateDict, block_count, check_config
 
 
 @dataclass(frozen=True)
@@ -31,15 +31,7 @@ class MixSTEConfig:
     drop_path: float = 0.1
 
     def __post_init__(self) -> None:
-        for name in ("frames", "dim", "depth", "heads", "joints"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.dim % self.heads:
-            raise ValueError(f"dim {self.dim} is not divisible by heads {self.heads}")
-        if self.mlp_ratio <= 0:
-            raise ValueError(f"mlp_ratio must be > 0, got {self.mlp_ratio}")
-        if not 0.0 <= self.drop_path < 1.0:
-            raise ValueError(f"drop_path must be in [0, 1), got {self.drop_path}")
+        check_config(self, ("frames", "dim", "depth", "heads", "joints"))
 
     @property
     def mlp_hidden(self) -> int:

@@ -99,6 +99,22 @@ class LifterSpec:
         return int(c.frames)
 
 
+def check_config(cfg: Any, positive: tuple, *, heads_of: str = "dim", ratio: bool = True) -> None:
+    """Common checks of a transformer config dataclass (ValueError with the field's name):
+    every field in ``positive`` >= 1, ``heads_of`` divisible by ``heads``, and, when ``ratio``,
+    ``mlp_ratio`` > 0 and ``drop_path`` in [0, 1)."""
+    for name in positive:
+        if int(getattr(cfg, name)) < 1:
+            raise ValueError(f"{name} must be >= 1, got {getattr(cfg, name)}")
+    if getattr(cfg, heads_of) % cfg.heads:
+        raise ValueError(f"{heads_of} {getattr(cfg, heads_of)} is not divisible by heads {cfg.heads}")
+    if ratio:
+        if cfg.mlp_ratio <= 0:
+            raise ValueError(f"mlp_ratio must be > 0, got {cfg.mlp_ratio}")
+        if not 0.0 <= cfg.drop_path < 1.0:
+            raise ValueError(f"drop_path must be in [0, 1), got {cfg.drop_path}")
+
+
 def block_count(sd: StateDict, prefix: str) -> int:
     """1 + the largest ``N`` of keys ``{prefix}.N.…`` (0 when there are none)."""
     n = 0
