@@ -37,6 +37,7 @@ class LoadReport:
     missing: List[str] = field(default_factory=list)
     unexpected: List[str] = field(default_factory=list)
     mismatched: List[Tuple[str, tuple, tuple]] = field(default_factory=list)  # key, checkpoint, model shape
+    resampled: List[str] = field(default_factory=list)  # keys stretched to the model's token count (resample=True)
 
     @property
     def ok(self) -> bool:
@@ -97,23 +98,50 @@ def compare_state_dict(model: nn.Module, sd: Mapping[str, torch.Tensor]) -> Load
 
 
 def load_checkpoint(model: nn.Module, path_or_state: Union[str, os.PathLike, Mapping], strict: bool = True,
-                    ) -> LoadReport:
+                    resample: bool = False) -> LoadReport:
     """Load weights into ``model`` (in place) and return the :class:`LoadReport`.
 
     ``strict=True``: every key must match by name and shape, else :class:`CheckpointError`
     listing the offending keys (nothing is loaded). ``strict=False``: the matching keys are
-    loaded and the others reported.
+    loaded and the others reported. ``resample=True`` first stretches token-axis tensors to the
+    model's length (:func:`resample_token_axis`: a 27-frame model's temporal embeddings
+    initialise an 81-frame one); the keys it changed are in ``LoadReport.resampled``.
     """
     obj = path_or_state if isinstance(path_or_state, Mapping) else read_checkpoint(path_or_state)
     where = "" if isinstance(path_or_state, Mapping) else f"{path_or_state}: "
-    return _load(model, obj, strict, where)
+    return _load(model, obj, strict, where, resample)
 
 
-def _load(model: nn.Module, obj: Any, strict: bool, where: str) -> LoadReport:
+def resample_token_axis(sd: Mapping[str, torch.Tensor], model: nn.Module) -> Tuple[StateDict, List[str]]:
+    """Linearly resample the ``(1, N, C)`` tensors of ``sd`` whose N differs from ``model``'s.
+
+    Only tensors of shape ``(1, N, C)`` in both with the same C are touched (positional embeddings
+    and learned query tokens along the frame or token axis); the end points are kept
+    (``align_corners=True``). Returns the new state dict and the resampled keys.
+    """
+    own = model.state_dict()
+    out: StateDict = dict(sd)
+    changed: List[str] = []
+    for k, v in sd.items():
+        t = own.get(k)
+        if (t is None or v.dim() != 3 or t.dim() != 3 or v.shape[0] != 1 or t.shape[0] != 1
+                or v.shape[2] != t.shape[2] or v.shape[1] == t.shape[1]):
+            continue
+        x = v.float().permute(0, 2, 1)  # (1, C, N)
+        x = torch.nn.functional.interpolate(x, size=t.shape[1], mode="linear", align_corners=True)
+        out[k] = x.permute(0, 2, 1).to(v.dtype).contiguous()
+        changed.append(k)
+    return out, sorted(changed)
+
+
+def _load(model: nn.Module, obj: Any, strict: bool, where: str, resample: bool = False) -> LoadReport:
     try:
         sd = extract_state_dict(obj)
     except CheckpointError as e:
         raise CheckpointError(f"{where}{e}") from None
+    resampled: List[str] = []
+    if resample:
+        sd, resampled = resample_token_axis(sd, model)
     report = compare_state_dict(model, sd)
     if strict and not report.ok:
         err = CheckpointError(f"{where}checkpoint does not match {type(model).__name__}: {report.describe()}")
@@ -122,6 +150,7 @@ def _load(model: nn.Module, obj: Any, strict: bool, where: str) -> LoadReport:
     bad = {k for k, _, _ in report.mismatched}
     model.load_state_dict({k: v for k, v in sd.items() if k not in bad and k not in report.unexpected},
                           strict=False)
+    report.resampled = resampled
     return report
 
 

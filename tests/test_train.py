@@ -323,6 +323,40 @@ def test_init_from_starts_a_new_run_from_trained_weights(tmp_path, motion):
                           **{**small, "dim": 32}), data=motion, cameras=cams, log=lambda s: None)
 
 
+def test_init_resample_stretches_a_short_window_model_to_a_longer_one(tmp_path, motion):
+    """--init-from --init-resample: a 9-frame model starts a 27-frame run (the shipped 27 -> 81 route)."""
+    from hotdemo.checkpoint import CheckpointError, load_model
+    from hotdemo.train.trainer import TrainConfig, train
+
+    small = dict(model="hot_mixste", dim=16, depth=2, heads=2, layer_index=1, batch_size=4, warmup_steps=1,
+                 threads=1, val_every=0, log_every=1, train_subjects=("S1",), val_subjects=("S9",))
+    cams = _cameras()
+    train(TrainConfig(run_dir=str(tmp_path / "a"), steps=1, frames=9, token_num=3, **small), data=motion,
+          cameras=cams, log=lambda s: None)
+    a = load_model(tmp_path / "a" / "best.pt").state_dict()
+    long = dict(frames=27, token_num=9, **small)
+    # without --init-resample the other window length is refused
+    with pytest.raises(CheckpointError, match="Temporal_pos_embed"):
+        train(TrainConfig(run_dir=str(tmp_path / "b"), steps=0, init_from=str(tmp_path / "a" / "best.pt"), **long),
+              data=motion, cameras=cams, log=lambda s: None)
+    logs = []
+    train(TrainConfig(run_dir=str(tmp_path / "c"), steps=0, init_from=str(tmp_path / "a" / "best.pt"),
+                      init_resample=True, **long), data=motion, cameras=cams, log=logs.append)
+    c = load_model(tmp_path / "c" / "best.pt").state_dict()
+    assert any("resampled Temporal_pos_embed, pos_embed_token, x_token" in s for s in logs), logs
+    for k, v in a.items():
+        if k in ("Temporal_pos_embed", "x_token", "pos_embed_token"):
+            n = c[k].shape[1]
+            assert c[k].shape == (1, 3 * v.shape[1], v.shape[2])
+            # end points kept, and every old sample sits on the stretched line at its place
+            assert torch.allclose(c[k][:, 0], v[:, 0]) and torch.allclose(c[k][:, -1], v[:, -1])
+            pos = torch.linspace(0, n - 1, v.shape[1]).round().long()  # exact for 9 -> 27 only at the ends
+            mid = (c[k][:, pos] - v).abs().max()
+            assert mid < (v[:, 1:] - v[:, :-1]).abs().max() + 1e-6
+        else:
+            assert torch.equal(v, c[k]), k  # every other weight is carried over unchanged
+
+
 def test_config_file_then_command_line_options(tmp_path):
     from hotdemo.errors import InputError
     from hotdemo.train.__main__ import _parser

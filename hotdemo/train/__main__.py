@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--cache-dir", default=S, help="folder for the compact 17-joint cache")
     t.add_argument("--init-from", default=S,
                    help="start a new run from these weights (a run's last.pt or best.pt, or a shipped file)")
+    t.add_argument("--init-resample", action="store_true", default=S,
+                   help="with --init-from: linearly stretch the frame / token embeddings to --frames and "
+                        "--token-num (e.g. start an 81-frame model from the shipped 27-frame one)")
     defaults = TrainConfig()
     for name, typ, hlp in [
         ("model", str, "lifter family (see hotdemo lifters)"), ("frames", int, "frames per clip (model window)"),

@@ -78,6 +78,7 @@ class TrainConfig:
     max_minutes: Optional[float] = None  # stop (resumably) after this much wall-clock time
     budget_minutes: Optional[float] = None  # time-based schedule: cosine over this much training time, then stop
     init_from: Optional[str] = None  # start a new run from these weights (a last.pt / best.pt / shipped file)
+    init_resample: bool = False  # with init_from: stretch frame/token embeddings to this run's frames (27 -> 81)
     checkpoint_every: int = 100
     val_every: int = 250
     val_sequences: int = 6
@@ -183,8 +184,10 @@ def train(
     marks = {"model_name": cfg.model, "root_mode": TRAINED_ROOT, "output_units": TRAINED_UNITS}
     last = run / "last.pt"
     if cfg.init_from and not last.exists():
-        load_checkpoint(model, cfg.init_from, strict=True)  # same architecture and size, or a clear error
-        log(f"initialised from {cfg.init_from} (new optimizer and schedule)")
+        # same architecture and size (up to the resampled token axes), or a clear error
+        rep = load_checkpoint(model, cfg.init_from, strict=True, resample=cfg.init_resample)
+        more = f"; resampled {', '.join(rep.resampled)}" if rep.resampled else ""
+        log(f"initialised from {cfg.init_from} (new optimizer and schedule{more})")
     model.to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     step, best, elapsed_before = 0, float("inf"), 0.0
