@@ -244,7 +244,7 @@ def main() -> None:
             lifter = pipe.lifter
             best = None
             for _ in range(args.repeats):
-                row = run_one(name, pipe, det, pose, video, tmp / "out", rt)
+                row = run_one(name, pipe, det, pose, video, tmp / f"out_{clip}", rt)
                 if best is None or row["fps_render"] > best["fps_render"]:
                     best = row
             best["clip"] = clip
