@@ -37,7 +37,8 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from .errors import HotdemoError, InputError
-from .fileio import atomic_write_json, prepare_output_dir
+from .fileio import atomic_write_json
+from .outdir import prepare_output_dir
 from .video import VIDEO_EXTENSIONS
 
 CLIP_MANIFEST = ".hotdemo_clip.json"

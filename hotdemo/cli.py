@@ -322,6 +322,9 @@ def lift(
     export: str = ExportOpt,
     smooth: str = SmoothOpt,
     smooth_param: Optional[float] = SmoothParamOpt,
+    overwrite: bool = typer.Option(
+        False, "--overwrite",
+        help="Replace the outputs of another input in the output folder (two keypoint files with the same name)."),
 ) -> None:
     """Lift a 2D keypoint file to 3D, without the video stages."""
     from .pipeline import lift_keypoints_file
@@ -332,7 +335,7 @@ def lift(
         smooth_param=smooth_param, no_flip=no_flip, no_overlap=no_overlap, no_smooth=no_smooth,
     )
     out = output or keypoints.resolve().parent / f"{keypoints.stem}_3d"
-    result = lift_keypoints_file(keypoints, out, cfg, verbose=True)
+    result = lift_keypoints_file(keypoints, out, cfg, verbose=True, overwrite=overwrite)
     _print_result(result)
 
 

@@ -1,4 +1,4 @@
-"""File-system helpers with one home each: atomic writing and the output-folder check.
+"""Atomic writing, with one home (output folders: :mod:`hotdemo.outdir`).
 
 * :func:`atomic_write` is the one way hotdemo writes a file that a reader may look at: the
   content goes to a hidden temporary file beside the target (``.<name>.<random>.tmp``), which is
@@ -6,9 +6,6 @@
   the old file or the whole new one, never half a file; on any error (Ctrl-C included) the
   temporary file is removed and the target is left as it was. :func:`atomic_write_text`,
   :func:`atomic_write_json` and :func:`atomic_torch_save` are thin wrappers.
-* :func:`prepare_output_dir` creates an output folder and proves it is writable (before any
-  model is loaded or any frame is decoded), with a one-line :class:`~hotdemo.errors.OutputError`
-  otherwise.
 
 This module imports nothing from the rest of hotdemo but :mod:`hotdemo.errors`, so every module
 (exporters, BVH, checkpoints, the trainer, batch) can use it without import cycles.
@@ -81,21 +78,3 @@ def atomic_torch_save(obj: Any, path: PathLike, *, mkdir: bool = True) -> Path:
 
     return atomic_write(path, lambda f: torch.save(obj, f), mkdir=mkdir)
 
-
-def prepare_output_dir(out_dir: PathLike) -> Path:
-    """Create ``out_dir`` if needed and check that a file can be written there.
-
-    Raises :class:`~hotdemo.errors.OutputError` (one line) when the path is a file or the
-    folder cannot be created or written.
-    """
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise OutputError(f"output path {out_dir} exists and is not a folder")
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".hotdemo_write_test-", dir=out_dir)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as e:
-        raise OutputError(f"cannot write to output folder {out_dir}: {e.strerror or e}") from None
-    return out_dir

@@ -1,9 +1,16 @@
-"""A run's output folder: one owner, one writer at a time, outputs that appear together.
+"""Output folders: the one way hotdemo opens a folder to write into.
 
-* **Owner.** After a run, ``hotdemo_run.json`` in the folder records the input video (its
-  absolute path), the hotdemo version and the files the run wrote. A run of a *different*
-  input into a folder that holds such a record (``run a/clip.mp4`` then ``run b/clip.mp4``,
-  both defaulting to ``hotdemo_out/clip``) is refused unless ``overwrite`` is set.
+``run`` and ``lift`` (and each clip of ``batch``, through ``run``) write through
+:class:`OutputFolder`, with :func:`check_output_folder` as its early, side-effect-free check
+(before any model is loaded); :func:`prepare_output_dir` creates and probes a plain folder
+(``batch``'s output root, which holds only its report and the clips' folders). An
+:class:`OutputFolder` gives one owner, one writer at a time, and outputs that appear together:
+
+* **Owner.** After a run, ``hotdemo_run.json`` in the folder records the input (the video of
+  ``run``, the keypoints file of ``lift``; its absolute path), the hotdemo version and the files
+  the run wrote. A run of a *different* input into a folder that holds such a record
+  (``run a/clip.mp4`` then ``run b/clip.mp4``, both defaulting to ``hotdemo_out/clip``; or
+  ``lift a/x.npz -o out`` then ``lift b/x.npz -o out``) is refused unless ``overwrite`` is set.
 * **Lock.** While a run writes the folder it holds an exclusive lock on ``.hotdemo.lock``
   (``flock``: released by the system if the process dies, so a crash leaves no stale lock);
   a second run into the same folder fails at once with a clear error.
@@ -23,6 +30,7 @@ import json
 import os
 import shutil
 import signal
+import tempfile
 import threading
 from pathlib import Path
 from typing import Iterator, List, Optional, Sequence
@@ -50,14 +58,14 @@ def read_record(out_dir: Path) -> Optional[dict]:
         return None
 
 
-def check_owner(out_dir: Path, video: Path, overwrite: bool) -> None:
+def check_owner(out_dir: Path, source: Path, overwrite: bool) -> None:
     """Raise OutputError if ``out_dir`` holds the outputs of another input (unless ``overwrite``)."""
     rec = read_record(out_dir)
     if overwrite or rec is None or not rec.get("input"):
         return
-    if not _same_file(str(rec["input"]), Path(video)):
+    if not _same_file(str(rec["input"]), Path(source)):
         raise OutputError(
-            f"{out_dir} already holds the outputs of {rec['input']} (not {Path(video).resolve()}); "
+            f"{out_dir} already holds the outputs of {rec['input']} (not {Path(source).resolve()}); "
             f"use --overwrite to replace them, or -o to choose another folder")
 
 
@@ -68,7 +76,41 @@ def _nearest_existing(path: Path) -> Path:
     return p
 
 
-def check_output_folder(out_dir: Path, video: Path, *, overwrite: bool = False) -> None:
+def _make_folder(out_dir: Path) -> List[Path]:
+    """Create ``out_dir`` and its missing parents; return the folders created, innermost first.
+
+    OutputError (one line) when the path is a file or cannot be created."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(f"output path {out_dir} exists and is not a folder")
+    missing = []
+    p = out_dir.absolute()
+    while not p.exists() and p.parent != p:
+        missing.append(p)
+        p = p.parent
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"cannot write to output folder {out_dir}: {e.strerror or e}") from None
+    return missing
+
+
+def prepare_output_dir(out_dir) -> Path:
+    """Create ``out_dir`` if needed and check that a file can be written there (``batch``'s
+    output root). OutputError (one line) when the path is a file or the folder cannot be
+    created or written."""
+    out_dir = Path(out_dir)
+    _make_folder(out_dir)
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".hotdemo_write_test-", dir=out_dir)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise OutputError(f"cannot write to output folder {out_dir}: {e.strerror or e}") from None
+    return out_dir
+
+
+def check_output_folder(out_dir: Path, source: Path, *, overwrite: bool = False) -> None:
     """Early, side-effect-free check of an output folder (nothing is created).
 
     Raises OutputError when ``out_dir`` (or the folder it would be created in) is not a
@@ -83,7 +125,7 @@ def check_output_folder(out_dir: Path, video: Path, *, overwrite: bool = False) 
     if not os.access(base, os.W_OK | os.X_OK):
         raise OutputError(f"cannot write to output folder {out_dir}: permission denied ({base})")
     if out_dir.is_dir():
-        check_owner(out_dir, video, overwrite)
+        check_owner(out_dir, source, overwrite)
         lock = _Lock(out_dir)
         if lock.try_acquire(create=False):
             lock.release(remove=False)
@@ -190,9 +232,9 @@ class OutputFolder:
     commit (an error, Ctrl-C) discards everything staged.
     """
 
-    def __init__(self, out_dir: Path, video: Path, *, overwrite: bool = False):
+    def __init__(self, out_dir: Path, source: Path, *, overwrite: bool = False):
         self.out_dir = Path(out_dir)
-        self.video = Path(video)
+        self.source = Path(source)  # the input whose outputs these are (video or keypoints file)
         self.overwrite = overwrite
         self.stage: Optional[Path] = None
         self._created: List[Path] = []
@@ -200,21 +242,10 @@ class OutputFolder:
         self.committed = False
 
     def __enter__(self) -> "OutputFolder":
-        if self.out_dir.exists() and not self.out_dir.is_dir():
-            raise OutputError(f"output path {self.out_dir} exists and is not a folder")
-        missing = []
-        p = self.out_dir.absolute()
-        while not p.exists() and p.parent != p:
-            missing.append(p)
-            p = p.parent
-        try:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise OutputError(f"cannot write to output folder {self.out_dir}: {e.strerror or e}") from None
-        self._created = missing  # innermost first
+        self._created = _make_folder(self.out_dir)  # innermost first
         try:
             self._lock.try_acquire()
-            check_owner(self.out_dir, self.video, self.overwrite)
+            check_owner(self.out_dir, self.source, self.overwrite)
             for old in self.out_dir.glob(STAGING_PREFIX + "*"):  # left by a killed run: we hold the lock
                 shutil.rmtree(old, ignore_errors=True)
             self.stage = self.out_dir / f"{STAGING_PREFIX}{os.getpid()}-{threading.get_ident() % 100000}"
@@ -238,7 +269,7 @@ class OutputFolder:
         previous = read_record(self.out_dir) or {}
         old = [n for n in previous.get("outputs", []) if isinstance(n, str) and n not in names
                and "/" not in n and "\\" not in n and n not in (RUN_RECORD, LOCK_NAME)]
-        record = {"input": str(self.video.resolve()), "hotdemo_version": __version__, "outputs": names}
+        record = {"input": str(self.source.resolve()), "hotdemo_version": __version__, "outputs": names}
         text = json.dumps(record, indent=2) + "\n"
         with _interrupts_deferred():
             try:

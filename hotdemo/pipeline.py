@@ -24,7 +24,6 @@ from rich.markup import escape
 from .device import resolve_device
 from .errors import InputError
 from .export import DEFAULT_FORMATS
-from .fileio import prepare_output_dir
 from .types import Track2D, Track3D, VideoInfo
 from .video import VideoWarning
 
@@ -332,13 +331,20 @@ class Pipeline:
 
 
 def lift_keypoints_file(path, out_dir, config: Optional[PipelineConfig] = None, *, verbose: bool = False,
-                        lifter=None) -> RunResult:
-    """``hotdemo lift``: 2D keypoint file -> 3D exports, without any video stage."""
+                        lifter=None, overwrite: bool = False) -> RunResult:
+    """``hotdemo lift``: 2D keypoint file -> 3D exports, without any video stage.
+
+    The output folder is opened like ``run``'s (:class:`hotdemo.outdir.OutputFolder`): the
+    exports are staged and appear together at the end (an error or Ctrl-C leaves the folder as
+    it was), the folder is locked while they are written, and a folder holding the outputs of
+    another input is refused unless ``overwrite``."""
     from .export import load_keypoints
+    from .outdir import OutputFolder, check_output_folder
 
     config = config or PipelineConfig()
     t0 = time.perf_counter()
     path = Path(path)
+    out_dir = Path(out_dir)
     if not path.exists():
         raise InputError(f"{path}: no such file")
     if path.is_dir():
@@ -346,15 +352,16 @@ def lift_keypoints_file(path, out_dir, config: Optional[PipelineConfig] = None, 
     tracks2d, width, height, fps = load_keypoints(path)
     n_frames = int(max((t.frames.max() + 1 for t in tracks2d if len(t)), default=0))
     tracks2d = _select_lift_tracks(path, tracks2d, config)
+    check_output_folder(out_dir, path, overwrite=overwrite)  # before the lifter is loaded; creates nothing
     if lifter is None:
         lifter = _load_lifter(config, resolve_device(config.device))
-    out_dir = prepare_output_dir(Path(out_dir))
     info = VideoInfo(path=str(path), width=int(width), height=int(height), fps=float(fps or 0.0),
                      frame_count=n_frames)
     stage: Dict[str, float] = {}
-    with _Progress(verbose) as progress:
-        tracks3d, outputs = lift_and_export(lifter, tracks2d, info, out_dir, path.stem, config.exports,
+    with OutputFolder(out_dir, path, overwrite=overwrite) as folder, _Progress(verbose) as progress:
+        tracks3d, outputs = lift_and_export(lifter, tracks2d, info, folder.stage, path.stem, config.exports,
                                             progress, stage, config)
+        outputs = folder.commit(outputs)
     return RunResult(path, out_dir, n_frames, len(tracks3d), outputs, time.perf_counter() - t0, stage)
 
 

@@ -11,7 +11,9 @@ import torch
 
 from hotdemo.device import resolve_device
 from hotdemo.errors import InputError, OutputError
-from hotdemo.fileio import atomic_torch_save, atomic_write, atomic_write_json, prepare_output_dir
+import hotdemo.fileio
+from hotdemo.fileio import atomic_torch_save, atomic_write, atomic_write_json
+from hotdemo.outdir import prepare_output_dir
 
 
 # ---------------------------------------------------------------- atomic writing
@@ -76,6 +78,8 @@ def test_no_other_temp_and_rename_code():
 
 
 def test_output_folder_probe(tmp_path):
+    """One home: hotdemo.outdir opens every output folder (fileio's copy is gone)."""
+    assert not hasattr(hotdemo.fileio, "prepare_output_dir")
     assert prepare_output_dir(tmp_path / "a" / "b").is_dir()
     assert os.listdir(tmp_path / "a" / "b") == []  # the probe file is gone
     (tmp_path / "file").write_text("x")

@@ -174,3 +174,72 @@ def test_lift_people_and_track_id(tmp_path):
     assert r.exit_code == 0 and len(load_export(tmp_path / "two" / "clip.npz").tracks3d) == 2
     r = _lift([p, "-o", tmp_path / "none", "--track-id", "99"])
     _assert_one_line_error(r, f"no track 99; its track IDs are {', '.join(map(str, sorted(ids)))}")
+
+
+# ---------------------------------------------------------------- output folder (the same as `run`'s)
+def _record(folder):
+    from hotdemo.outdir import RUN_RECORD
+
+    return json.loads((folder / RUN_RECORD).read_text())
+
+
+def _contents(folder):
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def test_lift_same_stem_from_two_folders_is_refused_without_overwrite(tmp_path):
+    from hotdemo.outdir import OutputFolder
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a = _npz(tmp_path / "a" / "x.npz")
+    b = _npz(tmp_path / "b" / "x.npz", keypoints=SAMPLE["keypoints"][:45], scores=SAMPLE["scores"][:45])
+    out = tmp_path / "out"
+    assert _lift([a, "-o", out]).exit_code == 0
+    assert _record(out)["input"] == str(a.resolve()) and _record(out)["outputs"] == ["x.json", "x.npz"]
+    before = _contents(out)
+
+    r = _lift([b, "-o", out, "--export", "json,npz,csv"])
+    assert r.exit_code == 4 and "already holds the outputs of" in r.output and "--overwrite" in r.output, r.output
+    assert [x for x in r.output.splitlines() if x.strip()][-1].startswith("error:") and "Traceback" not in r.output
+    assert _contents(out) == before
+
+    with OutputFolder(out, a):  # a lift writing there now: the folder is locked
+        r = _lift([a, "-o", out])
+        assert r.exit_code == 4 and "another hotdemo run" in r.output, r.output
+    assert _lift([a, "-o", out]).exit_code == 0  # the same input again: fine
+    r = _lift([b, "-o", out, "--overwrite", "--export", "npz"])
+    assert r.exit_code == 0, r.output
+    assert _record(out)["input"] == str(b.resolve())
+    assert sorted(p.name for p in out.iterdir()) == ["hotdemo_run.json", "x.npz"]  # a's JSON is not left beside
+    assert len(load_export(out / "x.npz").tracks3d[0]) == 45
+
+
+@pytest.mark.parametrize("failure, code", [(KeyboardInterrupt, 130), ("disk full", 4)])
+def test_lift_failing_exporter_leaves_the_previous_outputs(tmp_path, monkeypatch, failure, code):
+    """The exports are staged and appear together: an exporter failing (or Ctrl-C) after the JSON
+    and NPZ were written leaves the previous lift's files, not a half set of new ones beside them."""
+    import dataclasses
+
+    from hotdemo.errors import OutputError
+
+    kp = _npz(tmp_path / "x.npz")
+    out = tmp_path / "out"
+    assert _lift([kp, "-o", out, "--export", "json,csv", "--no-smooth"]).exit_code == 0
+    before = _contents(out)
+
+    def broken(job):
+        assert (job.out_dir / "x.json").is_file()  # written (staged) before this one fails
+        if failure is KeyboardInterrupt:
+            raise KeyboardInterrupt
+        raise OutputError(f"cannot write {job.out_dir / 'x.csv'}: {failure}")
+
+    monkeypatch.setitem(export.EXPORT_FORMATS, "csv", dataclasses.replace(export.EXPORT_FORMATS["csv"], write=broken))
+    r = _lift([kp, "-o", out, "--export", "json,npz,csv"])
+    assert r.exit_code == code, r.output
+    assert "Traceback" not in r.output and [x for x in r.output.splitlines() if x.strip()][-1].startswith("error:")
+    assert _contents(out) == before  # no new x.json / x.npz beside the old x.csv, nothing staged left
+
+    fresh = tmp_path / "fresh" / "out"
+    assert _lift([kp, "-o", fresh, "--export", "json,csv"]).exit_code == code
+    assert not (tmp_path / "fresh").exists()  # a failed lift leaves no empty folder behind
