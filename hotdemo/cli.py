@@ -101,7 +101,7 @@ app = _Typer(
         "Turn an ordinary video into 3D human poses: YOLO person detection and tracking, "
         "top-down 2D keypoints, and the HoT (Hourglass Tokenizer) lifting transformer. "
         "Writes a rendered video (input + 2D overlay beside a rotating 3D view) and the poses "
-        "(JSON, NPZ, CSV, BVH)."
+        "(JSON, NPZ, CSV, BVH, TRC, joint angles, an HTML 3D viewer)."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -309,7 +309,7 @@ def lift(
                   "optional scores (T,17), width, height, joint_format (coco17|h36m17).",
         show_default=False,
     ),
-    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output folder (default: beside the input)."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output folder (default: <keypoints name>_3d beside the input)."),
     lifter: Optional[str] = LifterOpt,
     lifter_checkpoint: Optional[Path] = LifterCkptOpt,
     allow_untrained: bool = UntrainedOpt,
@@ -346,7 +346,7 @@ def batch(
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Output root (default: FOLDER/hotdemo_out)."),
     recursive: bool = typer.Option(False, "--recursive", "-r", help="Also look in sub-folders."),
     pattern: Optional[str] = typer.Option(None, "--pattern", help="Glob for file names, e.g. '*.mp4' (default: common video extensions)."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Redo clips whose outputs are already complete."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Redo clips whose outputs are already complete, and replace a clip folder that holds another video's outputs."),
     ray: Optional[str] = typer.Option(None, "--ray", help="Spread clips over a Ray cluster: an address, or 'auto' for a local instance (needs hotdemo[ray])."),
     detector: Optional[str] = DetectorOpt,
     pose2d: Optional[str] = Pose2dOpt,

@@ -143,6 +143,16 @@ def test_3d_progress_counts_frames():
     assert np.array_equal(out.joints_cam, lifter(h, 1000, 600).joints_cam)  # the callback changes nothing
 
 
+def test_lift_shows_a_per_frame_3d_bar(tmp_path):
+    """`hotdemo lift` draws the 3D stage's bar counting frames (all tracks together)."""
+    p = _json(tmp_path, people=2, T=40)
+    r = runner.invoke(app, ["lift", str(p), "-o", str(tmp_path / "o"), "--allow-untrained", "--device", "cpu"],
+                      env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    (bar,) = [x for x in r.output.splitlines() if x.lstrip().startswith("3D")]
+    assert "80/80" in bar, r.output
+
+
 # ---------------------------------------------------------------- options
 @pytest.mark.parametrize("cmd", ["run", "batch", "lift"])
 def test_lifter_options_are_shared(cmd, monkeypatch, tmp_path):
