@@ -83,14 +83,13 @@ def use_repo(lib: Path) -> None:
     sys.path.insert(0, str(lib))
 
 
-def official_config(repo: str, yaml_file: str):
+def official_config(repo: str, yaml_file: str, tmp: Path):
     import importlib
 
     cfg = importlib.import_module("config.default")._C.clone()
     cfg.defrost()
-    tmp = Path(tempfile.mkdtemp(prefix="cfg_")) / "c.yaml"
-    copy_files(repo, [yaml_file], tmp.parent)
-    cfg.merge_from_file(str(tmp.parent / yaml_file))
+    copy_files(repo, [yaml_file], tmp / "cfg")
+    cfg.merge_from_file(str(tmp / "cfg" / yaml_file))
     cfg.freeze()
     return cfg
 
@@ -165,8 +164,12 @@ def main() -> None:
         sys.path.insert(0, a.deps)
     torch.set_num_threads(a.threads)
     install_timm_shim()
+    with tempfile.TemporaryDirectory(prefix="official2d_") as d:
+        run(a, Path(d))
+
+
+def run(a, tmp: Path) -> None:
     repos = {"tokenpose": a.tokenpose, "simdr": a.simdr}
-    tmp = Path(tempfile.mkdtemp(prefix="official2d_"))
     keep = Path(a.save) if a.save else tmp
     keep.mkdir(parents=True, exist_ok=True)
     for key, files in FILES.items():
@@ -191,7 +194,7 @@ def main() -> None:
             continue
         t0 = time.time()
         use_repo(tmp / key / "lib")
-        cfg = official_config(repos[key], yaml_file)
+        cfg = official_config(repos[key], yaml_file, tmp)
         with contextlib.redirect_stdout(io.StringIO()):  # the official constructors print the config
             official = importlib.import_module(module).get_pose_net(cfg, is_train=False)
         randomize(official, seed=0)
