@@ -318,17 +318,30 @@ class Pipeline:
     def render(self, video: Path, info: VideoInfo, tracks2d, tracks3d, out_dir: Path, n_frames: int,
                progress: _Progress) -> Path:
         from .render import Renderer
-        from .video import Prefetcher, VideoWriter, iter_frames
 
         renderer = Renderer(info, tracks2d, tracks3d, deg_per_s=self.config.spin_deg_per_s,
                             view=self.config.view)
         path = out_dir / f"{video.stem}_hotdemo.mp4"
-        tick = progress.task("render", n_frames)
-        with VideoWriter(path, info.fps, renderer.output_size, audio_from=video) as w:
-            for i, frame in enumerate(Prefetcher(iter_frames(video, info, warn_truncated=False), maxsize=8)):
-                w.write(renderer.render(frame, i))
+        return render_video(video, info, renderer, path, tick=progress.task("render", n_frames))
+
+
+def render_video(video: Path, info: VideoInfo, renderer, path: Path, *, tick=None, threaded: bool = True) -> Path:
+    """The render pass: decode ``video`` again, draw each frame with ``renderer`` and encode
+    the result to ``path`` (H.264, with the input's audio).
+
+    ``threaded`` (the default) overlaps three stages: decoding (ffmpeg + a prefetch thread),
+    drawing (this thread, straight into the writer's frame buffers, no copy) and the pipe
+    write to the encoder (the writer's thread; ffmpeg converts and encodes in its own
+    process). ``threaded=False`` is the plain sequential loop (kept for benchmarks/render.py).
+    """
+    from .video import Prefetcher, VideoWriter, iter_frames
+
+    with VideoWriter(path, info.fps, renderer.output_size, audio_from=video, threaded=threaded) as w:
+        for i, frame in enumerate(Prefetcher(iter_frames(video, info, warn_truncated=False), maxsize=8)):
+            w.write(renderer.render(frame, i, out=w.frame_buffer() if threaded else None))
+            if tick is not None:
                 tick()
-        return path
+    return path
 
 
 def lift_keypoints_file(path, out_dir, config: Optional[PipelineConfig] = None, *, verbose: bool = False,
