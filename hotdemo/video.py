@@ -335,9 +335,9 @@ def _temp_sibling(path: Path, tag: str = "tmp") -> Path:
 
 
 #: libx264 settings on top of ``-preset veryfast`` (crf 20): the cheapest motion search
-#: (diamond, subpixel refinement 1) costs 16-25 % less encoder CPU on the 2560x720 render
-#: for 5 % more bytes and 0.55 dB lower luma PSNR at about 49 dB (benchmarks/render.py
-#: measurements in the README); "" gives plain veryfast.
+#: (diamond, subpixel refinement 1) costs 20 % less encoder CPU on the 2560x720 render for
+#: 4.5 % more bytes, SSIM 0.9888 -> 0.9879 (``benchmarks/render.py --pass-quality``, figures
+#: in the README); "" gives plain veryfast.
 X264_PARAMS = "me=dia:subme=1"
 
 
