@@ -140,7 +140,7 @@ def plan(args) -> list:
     over = dict(kv.split("=", 1) for kv in args.set)
     over = {k: json.loads(v) if v[:1].isdigit() or v[:1] in "-[{" else v for k, v in over.items()}
     base = shipped_config() if args.size == "shipped" else {}
-    groups, done = [], set()
+    groups, lone, done = [], [], set()
     for n in names:
         spec = get_spec(n)
         cfg = config_for(spec, dict(spec.official) if args.size == "official" else {**spec.official, **base}, over)
@@ -149,14 +149,9 @@ def plan(args) -> list:
             bcfg = config_for(b, cfg, {})
             groups.append([(f"{spec.baseline} at {n}'s size", spec.baseline, bcfg), (n, n, cfg)])
             done.add((spec.baseline, json.dumps(bcfg, sort_keys=True)))
-    for n in names:
-        spec = get_spec(n)
-        if spec.baseline:
-            continue
-        cfg = config_for(spec, dict(spec.official) if args.size == "official" else {**spec.official, **base}, over)
-        if (n, json.dumps(cfg, sort_keys=True)) not in done:
-            groups.append([(n, n, cfg)])
-    return groups
+        else:
+            lone.append((n, cfg))
+    return groups + [[(n, n, cfg)] for n, cfg in lone if (n, json.dumps(cfg, sort_keys=True)) not in done]
 
 
 def report(rows: list) -> str:
@@ -187,7 +182,7 @@ def report(rows: list) -> str:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
     ap.add_argument("--families", default="", help="comma-separated family names (default: all registered)")
     ap.add_argument("--size", choices=("official", "shipped"), default="official")
     ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="config override for every family that has the field")
