@@ -20,7 +20,9 @@ FLOPs: ``torch.utils.flop_counter`` on the meta device (matmuls and attention; a
 seq2frame ones (one window per output frame). CPU time: a forward pass of ``--cpu-batch`` windows
 (``torch.set_num_threads(--threads)``), median of ``--repeats`` after one warm-up, the two models
 of a pair alternately in the same process so that they see the same machine load; reported per
-output frame. ``--train-batch N``: also one training step (forward + backward) on N windows. On
+output frame, as wall-clock time ("CPU ms/frame") and as this process's CPU time ("CPU-time
+ms", ``time.process_time``: the sum over its threads; on a machine shared with other jobs it
+counts the work done, not the waiting for a core). ``--train-batch N``: also one training step (forward + backward) on N windows. On
 a CUDA GPU (when present) also fp16 autocast forwards of ``--gpu-batch`` windows.
 """
 
@@ -56,14 +58,24 @@ def config_for(spec, base: dict, overrides: dict) -> dict:
 
 
 def alternate_medians(once, models, repeats: int):
-    """``once(model)`` -> seconds; one warm-up each, then ``repeats`` alternating rounds; medians."""
+    """``once(model)`` -> (wall seconds, process CPU seconds); one warm-up each, then ``repeats``
+    alternating rounds; the medians of both, per model."""
     for m in models:
         once(m)
     times = [[] for _ in models]
     for _ in range(repeats):
         for i, m in enumerate(models):
             times[i].append(once(m))
-    return [statistics.median(t) for t in times]
+    return [tuple(statistics.median(t[k] for t in ts) for k in range(2)) for ts in times]
+
+
+def clocks():
+    return time.perf_counter(), time.process_time()
+
+
+def since(t0):
+    wall, cpu = clocks()
+    return wall - t0[0], cpu - t0[1]
 
 
 def timer(x, device: str, half: bool):
@@ -72,23 +84,23 @@ def timer(x, device: str, half: bool):
         with torch.inference_mode(), ctx:
             if device == "cuda":
                 torch.cuda.synchronize()
-            t0 = time.perf_counter()
+            t0 = clocks()
             m(x[m.bench_channels])
             if device == "cuda":
                 torch.cuda.synchronize()
-            return time.perf_counter() - t0
+            return since(t0)
     return once
 
 
 def train_timer(x):
     def once(m):
         m.train()
-        t0 = time.perf_counter()
+        t0 = clocks()
         out = m(x[m.bench_channels])
         (out - out[:, :, :1]).abs().mean().backward()
         m.zero_grad(set_to_none=True)
         m.eval()
-        return time.perf_counter() - t0
+        return since(t0)
     return once
 
 
@@ -116,19 +128,20 @@ def measure(group, args) -> list:
         raise SystemExit(f"a pair must share its window length, got {frames}")
     T = frames.pop()
     x = inputs(args.cpu_batch, T)
-    for r, t in zip(rows, alternate_medians(timer(x, "cpu", False), models, args.repeats)):
-        r["cpu_s_per_window"] = t / args.cpu_batch
-        r["cpu_s_per_frame"] = t / args.cpu_batch / r["out_frames"]
+    for r, (wall, cpu) in zip(rows, alternate_medians(timer(x, "cpu", False), models, args.repeats)):
+        r["cpu_s_per_window"] = wall / args.cpu_batch
+        r["cpu_s_per_frame"] = wall / args.cpu_batch / r["out_frames"]
+        r["cpu_time_s_per_frame"] = cpu / args.cpu_batch / r["out_frames"]
     if args.train_batch:
         xt = inputs(args.train_batch, T)
-        for r, t in zip(rows, alternate_medians(train_timer(xt), models, args.repeats)):
-            r["train_step_s"] = t
+        for r, (wall, cpu) in zip(rows, alternate_medians(train_timer(xt), models, args.repeats)):
+            r["train_step_s"] = wall
     if torch.cuda.is_available() and not args.no_gpu:
         models = [m.cuda() for m in models]
         xg = inputs(args.gpu_batch, T, "cuda")
-        for r, t in zip(rows, alternate_medians(timer(xg, "cuda", True), models, max(args.repeats, 10))):
+        for r, (wall, _) in zip(rows, alternate_medians(timer(xg, "cuda", True), models, max(args.repeats, 10))):
             r["gpu"] = torch.cuda.get_device_name()
-            r["gpu_s_per_frame"] = t / args.gpu_batch / r["out_frames"]
+            r["gpu_s_per_frame"] = wall / args.gpu_batch / r["out_frames"]
     return rows
 
 
@@ -140,7 +153,7 @@ def plan(args) -> list:
     over = dict(kv.split("=", 1) for kv in args.set)
     over = {k: json.loads(v) if v[:1].isdigit() or v[:1] in "-[{" else v for k, v in over.items()}
     base = shipped_config() if args.size == "shipped" else {}
-    groups, done = [], set()
+    groups, lone, done = [], [], set()
     for n in names:
         spec = get_spec(n)
         cfg = config_for(spec, dict(spec.official) if args.size == "official" else {**spec.official, **base}, over)
@@ -149,26 +162,21 @@ def plan(args) -> list:
             bcfg = config_for(b, cfg, {})
             groups.append([(f"{spec.baseline} at {n}'s size", spec.baseline, bcfg), (n, n, cfg)])
             done.add((spec.baseline, json.dumps(bcfg, sort_keys=True)))
-    for n in names:
-        spec = get_spec(n)
-        if spec.baseline:
-            continue
-        cfg = config_for(spec, dict(spec.official) if args.size == "official" else {**spec.official, **base}, over)
-        if (n, json.dumps(cfg, sort_keys=True)) not in done:
-            groups.append([(n, n, cfg)])
-    return groups
+        else:
+            lone.append((n, cfg))
+    return groups + [[(n, n, cfg)] for n, cfg in lone if (n, json.dumps(cfg, sort_keys=True)) not in done]
 
 
 def report(rows: list) -> str:
     gpu = any("gpu" in r for r in rows)
     tr = any("train_step_s" in r for r in rows)
-    head = (f"  {'':34s}{'params':>9s}{'GFLOPs/frame':>14s}{'CPU ms/frame':>14s}"
+    head = (f"  {'':34s}{'params':>9s}{'GFLOPs/frame':>14s}{'CPU ms/frame':>14s}{'CPU-time ms':>13s}"
             + (f"{'GPU ms/frame':>14s}" if gpu else "") + (f"{'train ms/step':>15s}" if tr else ""))
     lines = [f"{rows[-1]['family']}: {rows[-1]['frames']} frames, "
              + ", ".join(f"{k} {v}" for k, v in rows[-1]["config"].items() if k != "frames"), head]
     for r in rows:
         line = (f"  {r['label']:34s}{r['params'] / 1e6:>8.2f}M{r['flops_per_frame'] / 1e9:>14.4g}"
-                f"{r['cpu_s_per_frame'] * 1e3:>14.4g}")
+                f"{r['cpu_s_per_frame'] * 1e3:>14.4g}{r['cpu_time_s_per_frame'] * 1e3:>13.4g}")
         if gpu:
             line += f"{r['gpu_s_per_frame'] * 1e3:>14.4g}"
         if tr:
@@ -177,7 +185,8 @@ def report(rows: list) -> str:
     if len(rows) == 2:
         a, b = rows
         line = (f"  {'ratio ' + b['family'] + ' / ' + a['family']:34s}{b['params'] / a['params']:>9.3f}"
-                f"{b['flops_per_frame'] / a['flops_per_frame']:>14.3f}{b['cpu_s_per_frame'] / a['cpu_s_per_frame']:>14.3f}")
+                f"{b['flops_per_frame'] / a['flops_per_frame']:>14.3f}{b['cpu_s_per_frame'] / a['cpu_s_per_frame']:>14.3f}"
+                f"{b['cpu_time_s_per_frame'] / a['cpu_time_s_per_frame']:>13.3f}")
         if gpu:
             line += f"{b['gpu_s_per_frame'] / a['gpu_s_per_frame']:>14.3f}"
         if tr:
@@ -187,7 +196,7 @@ def report(rows: list) -> str:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
     ap.add_argument("--families", default="", help="comma-separated family names (default: all registered)")
     ap.add_argument("--size", choices=("official", "shipped"), default="official")
     ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="config override for every family that has the field")

@@ -6,6 +6,9 @@ figures, at the official sizes (slow on a CPU: TokenPose-L/D24 and SimDR-W48 are
 
     python benchmarks/pose2d_equivalence.py            # full-size official configs
     python benchmarks/pose2d_equivalence.py --small    # the reduced configs the tests use
+
+Against the official code itself (github leeyegy/TokenPose and leeyegy/SimDR, full size, and the
+top-down keypoints): tests/reference/check_official_pose2d.py.
 """
 
 from __future__ import annotations

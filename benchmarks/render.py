@@ -17,6 +17,19 @@ warm-up); the growth and peak of Python allocations (tracemalloc) over the frame
 process RSS growth are printed.
 Flat memory means the numbers do not grow with the clip length (Python's and numpy's internal
 caches take a few hundred frames to fill, about 0.2 MB, then stay constant).
+
+The render pass of ``hotdemo run`` (``--pass-frames N``, 0 skips it; ``--pass-only`` skips the rest):
+on a 1280x720 clip of N frames (``$HOTDEMO_SHARED/videos/two_people_indoor.mp4`` scaled and
+looped, else ffmpeg's test pattern) with ``--pass-people`` synthetic people, ms per frame of
+its parts alone: decode (ffmpeg + the prefetch thread), draw (:meth:`Renderer.render`, frames
+in memory), encode (pipe + ffmpeg's RGB -> yuv420p + libx264, rendered frames from memory); and
+of the whole pass (:func:`hotdemo.pipeline.render_video`) sequential (``threaded=False``, the
+loop, plain veryfast: before), threaded (writer thread) with plain veryfast and with
+``hotdemo.video.X264_PARAMS``, and now (sequential, X264_PARAMS), alternating ``--pass-rounds``
+times, median. ``--pass-quality``: file size, SSIM and luma PSNR against the drawn frames, and
+encoder CPU, of plain veryfast vs veryfast + X264_PARAMS on the same rendered clip.
+Wall time and CPU time (this process + its ffmpeg children) per frame; on a loaded machine the
+wall times are noisy and only the ratios of one run count.
 """
 
 from __future__ import annotations
@@ -132,6 +145,128 @@ def _memory(T, width, height, people):
     return (current - start) / 1e6, (peak - start) / 1e6, _rss_mb() - rss0
 
 
+def _cpu() -> float:
+    """CPU seconds of this process (all threads) and of its finished children (ffmpeg)."""
+    ch = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + ch.ru_utime + ch.ru_stime
+
+
+def _pass_clip(folder, frames: int):
+    """A 1280x720 H.264 clip of ``frames`` frames (see module docstring)."""
+    import subprocess
+    from pathlib import Path
+
+    from hotdemo.video import ffmpeg_exe
+
+    src = Path(os.environ.get("HOTDEMO_SHARED", "/nonexistent")) / "videos" / "two_people_indoor.mp4"
+    inp = ["-stream_loop", "-1", "-i", str(src)] if src.exists() else ["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25"]
+    out = Path(folder) / "pass_720p.mp4"
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y", *inp, "-frames:v", str(frames),
+                    "-vf", "scale=1280:720", "-an", "-c:v", "libx264", "-preset", "veryfast", "-crf", "20",
+                    "-pix_fmt", "yuv420p", str(out)], check=True)
+    return out, ("two_people_indoor.mp4" if src.exists() else "testsrc2")
+
+
+def _timed(fn, n):
+    t, c = time.perf_counter(), _cpu()
+    fn()
+    return 1000 * (time.perf_counter() - t) / n, 1000 * (_cpu() - c) / n
+
+
+def encoder_quality(clip, info, r, tmp):
+    """Size, quality and encoder CPU of plain veryfast vs veryfast + X264_PARAMS on the same rendered frames."""
+    import re
+    import subprocess
+    from pathlib import Path
+
+    from hotdemo.video import X264_PARAMS, VideoWriter, ffmpeg_exe, iter_frames
+
+    W, H = r.output_size
+    ref = Path(tmp) / "ref.rgb"
+    with open(ref, "wb") as f:
+        for i, fr in enumerate(iter_frames(clip, info, warn_truncated=False)):
+            f.write(r.render(fr, i).tobytes())
+    res = {}
+    for params in ("", X264_PARAMS):
+        out = Path(tmp) / "q.mp4"
+        t, c = time.perf_counter(), _cpu()
+        with VideoWriter(out, info.fps, (W, H), x264_params=params) as w:
+            raw = np.memmap(ref, np.uint8, "r", shape=(info.frame_count, H, W, 3))
+            for fr in raw:
+                w.write(np.asarray(fr))
+            del raw
+        ms = 1000 * (_cpu() - c) / info.frame_count
+        cmp = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s",
+                              f"{W}x{H}", "-r", str(info.fps), "-i", str(ref), "-i", str(out), "-lavfi",
+                              "[1:v]format=rgb24[b];[0:v][b]ssim;[0:v][1:v]psnr", "-f", "null", "-"],
+                             capture_output=True, text=True).stderr
+        ssim = float(re.search(r"SSIM .*All:([\d.]+)", cmp).group(1))
+        psnr_y = float(re.search(r"PSNR y:([\d.]+)", cmp).group(1))
+        res[params or "veryfast"] = dict(bytes=out.stat().st_size, ssim=ssim, psnr_y=psnr_y, encode_cpu_ms=ms)
+        print(f"    encoder {('veryfast + ' + params) if params else 'veryfast':28s} {out.stat().st_size / 1e3:8.1f} kB, "
+              f"SSIM (RGB, all) {ssim:.4f}, PSNR Y {psnr_y:.2f} dB, CPU {ms:5.1f} ms/frame "
+              f"(wall {1000 * (time.perf_counter() - t) / info.frame_count:.1f})", flush=True)
+    return res
+
+
+def render_pass(frames: int, people_list, rounds: int, quality: bool = False):
+    import tempfile
+    from dataclasses import replace
+    from pathlib import Path
+
+    from hotdemo.pipeline import render_video
+    from hotdemo.video import Prefetcher, VideoWriter, iter_frames, probe
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        clip, source = _pass_clip(tmp, frames)
+        info = probe(clip)
+        n = info.frame_count
+        print(f"render pass: {n} frames of {info.width}x{info.height} ({source}), libx264 veryfast crf 20; "
+              f"ms per frame, wall / CPU (this process + ffmpeg); encode alone uses X264_PARAMS")
+
+        def decode():
+            for _ in Prefetcher(iter_frames(clip, info, warn_truncated=False), maxsize=8):
+                pass
+
+        dec = _timed(decode, n)
+        cache = [f.copy() for _, f in zip(range(8), iter_frames(clip, info, warn_truncated=False))]
+        for people in people_list:
+            sinfo, t2, t3 = _scene(n, info.width, info.height, people)
+            r = Renderer(replace(info, frame_count=n), t2, t3)
+            r.render(cache[0], 0)
+            drw = _timed(lambda: [r.render(cache[i % len(cache)], i) for i in range(n)], n)
+            rendered = [r.render(cache[i % len(cache)], i).copy() for i in range(len(cache))]
+            out = Path(tmp) / "out.mp4"
+
+            def encode():
+                with VideoWriter(out, info.fps, r.output_size) as w:
+                    for i in range(n):
+                        w.write(rendered[i % len(rendered)])
+
+            enc = _timed(encode, n)
+            variants = {"before (sequential, veryfast)": dict(threaded=False, x264_params=""),
+                        "threaded, veryfast": dict(threaded=True, x264_params=""),
+                        "threaded, veryfast + X264_PARAMS": dict(threaded=True),
+                        "now (sequential, veryfast + X264_PARAMS)": dict(threaded=False)}
+            whole = {k: [] for k in variants}
+            for _ in range(rounds):
+                for k, kw in variants.items():
+                    whole[k].append(_timed(lambda: render_video(clip, info, r, out, **kw), n))
+            med = {k: tuple(float(np.median([x[j] for x in v])) for j in range(2)) for k, v in whole.items() if v}
+            first = next(iter(med), None)
+            row = {"people": people, "decode": dec, "draw": drw, "encode": enc, "pass": med, "rounds": whole}
+            if quality:
+                row["encoder_quality"] = encoder_quality(clip, info, r, tmp)
+            rows.append(row)
+            print(f"{people} people: decode {dec[0]:6.1f} / {dec[1]:5.1f}, draw {drw[0]:6.1f} / {drw[1]:5.1f}, "
+                  f"encode {enc[0]:6.1f} / {enc[1]:5.1f}; whole pass:", flush=True)
+            for k, (wall, cpu) in med.items():
+                print(f"    {k:40s} {wall:7.1f} / {cpu:6.1f}  ({wall / med[first][0]:.2f}x wall, "
+                      f"{cpu / med[first][1]:.2f}x CPU; rounds {', '.join(f'{x[0]:.0f}' for x in whole[k])})", flush=True)
+    return rows
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--width", type=int, default=1280)
@@ -144,6 +279,12 @@ def main(argv=None):
     ap.add_argument("--json", help="also write the results to this JSON file")
     ap.add_argument("--views", default="main,scene,grid",
                     help="hotdemo 3D panel modes to time side by side (the first is compared with matplotlib)")
+    ap.add_argument("--pass-frames", type=int, default=48, help="frames of the render-pass clip (0: skip it)")
+    ap.add_argument("--pass-people", default="1,3", help="people in the render-pass runs")
+    ap.add_argument("--pass-rounds", type=int, default=2, help="alternating rounds of the whole-pass variants (0: none)")
+    ap.add_argument("--pass-only", action="store_true", help="only the render pass")
+    ap.add_argument("--pass-quality", action="store_true",
+                    help="also size / SSIM / PSNR of the rendered clip with and without X264_PARAMS")
     a = ap.parse_args(argv)
     try:
         import cv2
@@ -152,6 +293,15 @@ def main(argv=None):
     except Exception:
         pass
 
+    passes = []
+    if a.pass_frames > 0:
+        passes = render_pass(a.pass_frames, [int(x) for x in a.pass_people.split(",") if x.strip()], a.pass_rounds,
+                             a.pass_quality)
+        if a.json and a.pass_only:
+            with open(a.json, "w") as f:
+                json.dump({"render_pass": passes}, f, indent=1)
+    if a.pass_only:
+        return
     info, t2, t3 = _scene(max(a.frames, a.mpl_frames), a.width, a.height, a.people)
     views = [v.strip() for v in a.views.split(",") if v.strip()]
     # the 3D panel modes side by side: alternating rounds of frames/5, median round per mode
@@ -182,7 +332,7 @@ def main(argv=None):
             json.dump({"output_size": [shape[1], shape[0]], "people": a.people, "ms_matplotlib": 1000 * t_mpl,
                        "ms_hotdemo": 1000 * t_ours, "speedup": t_mpl / t_ours,
                        "memory": {str(k): {"heap_growth_mb": v[0], "heap_peak_mb": v[1], "rss_growth_mb": v[2]}
-                                  for k, v in mem.items()}},
+                                  for k, v in mem.items()}, "render_pass": passes},
                       f, indent=1)
 
 

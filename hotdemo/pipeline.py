@@ -317,17 +317,37 @@ class Pipeline:
     def render(self, video: Path, info: VideoInfo, tracks2d, tracks3d, out_dir: Path, n_frames: int,
                progress: _Progress) -> Path:
         from .render import Renderer
-        from .video import Prefetcher, VideoWriter, iter_frames
 
         renderer = Renderer(info, tracks2d, tracks3d, deg_per_s=self.config.spin_deg_per_s,
                             view=self.config.view)
         path = out_dir / f"{video.stem}_hotdemo.mp4"
-        tick = progress.task("render", n_frames)
-        with VideoWriter(path, info.fps, renderer.output_size, audio_from=video) as w:
-            for i, frame in enumerate(Prefetcher(iter_frames(video, info, warn_truncated=False), maxsize=8)):
-                w.write(renderer.render(frame, i))
+        return render_video(video, info, renderer, path, tick=progress.task("render", n_frames))
+
+
+def render_video(video: Path, info: VideoInfo, renderer, path: Path, *, tick=None, threaded: bool = False,
+                 x264_params: Optional[str] = None) -> Path:
+    """The render pass: decode ``video`` again, draw each frame with ``renderer`` and encode
+    the result to ``path`` (H.264, with the input's audio).
+
+    Decoding already runs ahead in ffmpeg and a prefetch thread, and ffmpeg converts and
+    encodes in its own threads with frames queued inside it, so drawing in this thread already
+    overlaps the encoder. ``threaded=True`` also moves the pipe write to a writer thread
+    (drawing straight into its frame buffers): on the 2-core machine it gave no measurable
+    gain (1.06x and 0.97x the wall time of this loop in two runs of benchmarks/render.py), so
+    it is off.
+    ``x264_params`` overrides :data:`hotdemo.video.X264_PARAMS` ("" = plain veryfast). Both
+    are for benchmarks/render.py's before / after comparison.
+    """
+    from .video import X264_PARAMS, Prefetcher, VideoWriter, iter_frames
+
+    params = X264_PARAMS if x264_params is None else x264_params
+    with VideoWriter(path, info.fps, renderer.output_size, audio_from=video, threaded=threaded,
+                     x264_params=params) as w:
+        for i, frame in enumerate(Prefetcher(iter_frames(video, info, warn_truncated=False), maxsize=8)):
+            w.write(renderer.render(frame, i, out=w.frame_buffer() if threaded else None))
+            if tick is not None:
                 tick()
-        return path
+    return path
 
 
 def lift_keypoints_file(path, out_dir, config: Optional[PipelineConfig] = None, *, verbose: bool = False,

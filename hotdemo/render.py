@@ -552,13 +552,19 @@ class Renderer:
             cv2.circle(img, ipl[j], self.dot2d * _ONE, (20, 20, 20), 1, cv2.LINE_AA, _SHIFT)
 
     # ------------------------------------------------------------------ frame
-    def render(self, frame_rgb: np.ndarray, frame_index: int) -> np.ndarray:
+    def render(self, frame_rgb: np.ndarray, frame_index: int, out: Optional[np.ndarray] = None) -> np.ndarray:
         """The output frame (H, W, 3) RGB uint8 for input frame ``frame_index``.
 
-        The returned array is a buffer reused by the next call: copy it to keep it.
+        Drawn into ``out`` when given (an (H, W, 3) uint8 array, e.g. a buffer lent by a
+        threaded :class:`hotdemo.video.VideoWriter`), else into a buffer of the renderer's
+        own that the next call reuses: copy it to keep it.
         """
-        left = self.out[:, : self.left_w]
-        right = self.out[:, self.left_w:]
+        if out is None:
+            out = self.out
+        elif out.shape != self.out.shape or out.dtype != np.uint8:
+            raise ValueError(f"out must be uint8 of shape {self.out.shape}, got {out.dtype} {out.shape}")
+        left = out[:, : self.left_w]
+        right = out[:, self.left_w:]
         if frame_rgb.shape[:2] == (self.h, self.left_w):
             np.copyto(left, frame_rgb)
         else:
@@ -566,4 +572,4 @@ class Renderer:
             left[:] = cv2.resize(frame_rgb, (self.left_w, self.h), interpolation=interp)
         self.render_2d(left, frame_index)
         self.render_3d(right, frame_index)
-        return self.out
+        return out

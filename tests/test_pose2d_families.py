@@ -102,18 +102,20 @@ def test_families_are_told_apart_and_unknown_layouts_listed(tmp_path):
 
 # ----------------------------------------------------------------------------- full top-down path
 
-def _official_affine(center, scale, out_wh, inv=False):
-    """HRNet / SimDR / TokenPose utils.transforms.get_affine_transform, rotation 0: three point pairs
-    (centre, centre + (0, -w/2), a third at 90 degrees) -> cv2.getAffineTransform."""
+def _official_affine(center, scale, out_wh, inv=False, pixel=False):
+    """utils.transforms.get_affine_transform, rotation 0: three point pairs (centre, centre + (0, -w/2),
+    a third at 90 degrees) -> cv2.getAffineTransform. ``pixel``: TokenPose's version, with
+    (src_w - 1), (dst_w - 1) and the output centre at ((W-1)/2, (H-1)/2) (HRNet / SimDR: without -1)."""
+    d1 = 1.0 if pixel else 0.0
     src_w = scale[0] * 200.0
     dst_w, dst_h = out_wh
-    src_dir = np.array([0, src_w * -0.5], np.float32)
-    dst_dir = np.array([0, dst_w * -0.5], np.float32)
+    src_dir = np.array([0, (src_w - d1) * -0.5], np.float32)
+    dst_dir = np.array([0, (dst_w - d1) * -0.5], np.float32)
     src = np.zeros((3, 2), np.float32)
     dst = np.zeros((3, 2), np.float32)
     src[0] = center
     src[1] = center + src_dir
-    dst[0] = [dst_w * 0.5, dst_h * 0.5]
+    dst[0] = [(dst_w - d1) * 0.5, (dst_h - d1) * 0.5]
     dst[1] = dst[0] + dst_dir
     for a in (src, dst):
         d = a[0] - a[1]
@@ -121,28 +123,33 @@ def _official_affine(center, scale, out_wh, inv=False):
     return cv2.getAffineTransform(dst, src) if inv else cv2.getAffineTransform(src, dst)
 
 
-def _official_pipeline(model, frame, boxes, out_wh, decode):
-    """Box (x, y, w, h) -> centre / scale (pixel_std 200, aspect fix, x1.25) -> warpAffine -> ToTensor
-    + Normalize -> model -> decode -> transform_preds (the inverse affine)."""
+def _official_pipeline(model, frame, boxes, out_wh, decode, pixel=False, flip=None):
+    """Box (x, y, w, h) -> _xywh2cs (pixel_std 200, aspect fix, x1.25; TokenPose's centre is
+    x + (w - 1) / 2, HRNet's and SimDR's x + w / 2) -> warpAffine -> ToTensor + Normalize -> model
+    (``flip``: also on the mirrored input, ``flip(raw, raw_mirrored)`` combines them) -> ``decode``
+    (coordinates and the size they are in) -> transform_preds (the inverse affine for that size)."""
     W, H = out_wh
     mean = np.array([0.485, 0.456, 0.406], np.float32)
     std = np.array([0.229, 0.224, 0.225], np.float32)
     out = []
     for x1, y1, x2, y2 in boxes:
         w, h = x2 - x1, y2 - y1
-        center = np.array([x1 + w * 0.5, y1 + h * 0.5], np.float32)
+        d1 = 1.0 if pixel else 0.0
+        center = np.array([x1 + (w - d1) * 0.5, y1 + (h - d1) * 0.5], np.float32)
         if w > W / H * h:
             h = w / (W / H)
         elif w < W / H * h:
             w = h * (W / H)
         scale = np.array([w / 200.0, h / 200.0], np.float32) * 1.25
-        trans = _official_affine(center, scale, out_wh)
+        trans = _official_affine(center, scale, out_wh, pixel=pixel)
         crop = cv2.warpAffine(frame, trans, (W, H), flags=cv2.INTER_LINEAR)
         t = torch.from_numpy(((crop.astype(np.float32) / 255 - mean) / std).transpose(2, 0, 1)[None].copy())
         with torch.no_grad():
             raw = model(t)
-        coords = decode(raw)  # (J, 2) in input pixels
-        inv = _official_affine(center, scale, out_wh, inv=True)
+            if flip is not None:
+                raw = flip(raw, model(t.flip(3)))
+        coords, size = decode(raw)  # (J, 2) in the pixels of `size` (input or heatmap)
+        inv = _official_affine(center, scale, size, inv=True, pixel=pixel)
         out.append(np.c_[coords, np.ones(len(coords))] @ inv.T)
     return np.stack(out).astype(np.float32)
 
@@ -166,24 +173,35 @@ def test_simdr_full_path_gives_the_official_keypoints(coco_frame, tmp_path):
 
     def decode(raw):  # SA-SimDR test path without flip: softmax, argmax / k
         x, y = (r.softmax(dim=2)[0] for r in raw)
-        return np.stack([x.argmax(1).numpy() / 2.0, y.argmax(1).numpy() / 2.0], axis=1)
+        return np.stack([x.argmax(1).numpy() / 2.0, y.argmax(1).numpy() / 2.0], axis=1), (192, 256)
 
     want = _official_pipeline(ref, frame, boxes, (192, 256), decode)
     (got, _), = est([frame], [boxes])
     np.testing.assert_allclose(got, want, atol=1e-2)
 
 
-def test_tokenpose_full_path_gives_the_official_keypoints(coco_frame, tmp_path):
+@pytest.mark.parametrize("flip", [False, True], ids=["plain", "flip"])
+def test_tokenpose_full_path_gives_the_official_keypoints(coco_frame, tmp_path, flip):
+    """TokenPose's own pipeline: pixel-centred transforms (centre x + (w-1)/2, (W-1)/(S-1) scale,
+    heatmap mapped back with the heatmap-size transform), DARK, flip test without a shift."""
+    from hotdemo.pose2d.decode import flip_permutation
     from test_pose2d_accuracy import reference_dark
 
     frame, boxes = coco_frame
     ref = randomize(TokenPoseRef("S", dim=64, depth=2, heads=8), seed=7)
-    est = build_pose2d(str(_save(ref, tmp_path / "t.pth")), heatmap_decoding="dark")
+    est = build_pose2d(str(_save(ref, tmp_path / "t.pth")), heatmap_decoding="dark", flip_test=flip)
+    assert est.geometry == "pixel" and est.head.geometry == "pixel"
 
-    def decode(raw):  # get_final_preds with POST_PROCESS (DARK, blur 11), heatmap px * 4
+    def decode(raw):  # get_final_preds with POST_PROCESS (DARK, blur 11), in heatmap pixels
         kps, _ = reference_dark(raw[0].numpy())
-        return kps * 4.0
+        return kps, (48, 64)
 
-    want = _official_pipeline(ref, frame, boxes, (192, 256), decode)
+    def flip_back(raw, mirrored):  # function.py validate: flip_back (reverse x, swap pairs), no shift
+        return (raw + mirrored.flip(3)[:, flip_permutation(17)]) * 0.5
+
+    want = _official_pipeline(ref, frame, boxes, (192, 256), decode, pixel=True, flip=flip_back if flip else None)
     (got, _), = est([frame], [boxes])
     np.testing.assert_allclose(got, want, atol=1e-2)
+    if not flip:  # HRNet's conventions instead would be off by more than half a pixel here
+        hr = _official_pipeline(ref, frame, boxes, (192, 256), lambda r: (reference_dark(r[0].numpy())[0] * 4, (192, 256)))
+        assert np.abs(got - hr).max() > 0.5

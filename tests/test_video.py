@@ -244,6 +244,122 @@ def test_writer_rejects_wrong_frames_and_bad_folder(tmp_path):
         VideoWriter(tmp_path / "nope" / "x.mp4", 10, (64, 48)).open()
 
 
+# ---------------------------------------------------------------- threaded writing
+def _numbered_frames(n, w=64, h=48):
+    """Frames that differ a lot from each other (the order is checked on the decoded video)."""
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 60, (h, w, 3), dtype=np.uint8)
+    return [base + np.uint8(min(10 + 19 * i, 190)) for i in range(n)]
+
+
+def test_threaded_writer_gives_the_same_video_in_the_same_order(tmp_path):
+    frames = _numbered_frames(10)
+    plain, threaded = tmp_path / "plain.mp4", tmp_path / "threaded.mp4"
+    with VideoWriter(plain, 10, (64, 48)) as w:
+        for f in frames:
+            w.write(f)
+    with VideoWriter(threaded, 10, (64, 48), threaded=True, queue_size=2) as w:
+        scratch = np.empty_like(frames[0])
+        for i, f in enumerate(frames):
+            if i % 2:  # a lent buffer, queued without a copy
+                buf = w.frame_buffer()
+                buf[:] = f
+                w.write(buf)
+            else:  # the caller's own array: copied, so it may be overwritten at once
+                scratch[:] = f
+                w.write(scratch)
+                scratch[:] = 0
+        assert w.frames_written == len(frames)
+    a, b = list(iter_frames(plain)), list(iter_frames(threaded))
+    assert len(a) == len(b) == len(frames)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))  # same encoder input, frame for frame
+    means = [f.mean() for f in b]
+    assert means == sorted(means) and means[-1] - means[0] > 150
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain.mp4", "threaded.mp4"]
+
+
+def test_threaded_writer_raises_when_ffmpeg_dies_and_keeps_no_file(tmp_path):
+    out = tmp_path / "dead.mp4"
+    t0 = time.monotonic()
+    with pytest.raises(IOError):
+        with VideoWriter(out, 10, (640, 480), threaded=True) as w:
+            proc = w._gen.gi_frame.f_locals.get("p") if w._gen.gi_frame is not None else None
+            if proc is None:
+                pytest.skip("imageio-ffmpeg keeps its process elsewhere")
+            proc.kill()
+            proc.wait()
+            for _ in range(200):  # a frame is 0.9 MB, more than a pipe holds: the write fails
+                w.write(w.frame_buffer())
+    assert time.monotonic() - t0 < 30
+    assert list(tmp_path.iterdir()) == []
+
+
+class _SlowSend:
+    """Stands in for the encoder pipe: slow, or failing at frame ``fail_at``."""
+
+    def __init__(self, inner, delay=0.0, fail_at=None):
+        self.inner, self.delay, self.fail_at, self.sent = inner, delay, fail_at, 0
+
+    def send(self, frame):
+        if self.fail_at is not None and self.sent == self.fail_at:
+            raise OSError("disk full")
+        time.sleep(self.delay)
+        self.sent += 1
+        return self.inner.send(frame)
+
+    def close(self):
+        return self.inner.close()
+
+
+def test_threaded_writer_background_error_reaches_the_caller(tmp_path):
+    out = tmp_path / "err.mp4"
+    got = 0
+    with pytest.raises(OSError, match="disk full"):
+        with VideoWriter(out, 10, (64, 48), threaded=True, queue_size=2) as w:
+            w._gen = _SlowSend(w._gen, fail_at=3)
+            for f in _numbered_frames(50):
+                w.write(f)
+                got += 1
+    assert 3 <= got < 50
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_threaded_writer_error_at_close_keeps_no_file(tmp_path):
+    out = tmp_path / "late.mp4"
+    with pytest.raises(OSError, match="disk full"):
+        with VideoWriter(out, 10, (64, 48), threaded=True, queue_size=4) as w:
+            w._gen = _SlowSend(w._gen, delay=0.05, fail_at=3)
+            for f in _numbered_frames(4):  # all queued before the 4th fails
+                w.write(f)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("exc", [RuntimeError, KeyboardInterrupt])
+def test_threaded_writer_caller_exception_does_not_hang(tmp_path, exc):
+    out = tmp_path / "stop.mp4"
+    out.write_bytes(b"previous result")
+    t0 = time.monotonic()
+    with pytest.raises(exc):
+        with VideoWriter(out, 10, (64, 48), threaded=True, queue_size=3) as w:
+            slow = w._gen = _SlowSend(w._gen, delay=0.5)  # the queue is full when the caller fails
+            for f in _numbered_frames(4):
+                w.write(f)
+            thread = w._thread
+            raise exc()
+    assert slow.sent < 4  # the queued frames were dropped, not encoded
+    assert time.monotonic() - t0 < 20
+    assert not thread.is_alive()
+    assert out.read_bytes() == b"previous result"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["stop.mp4"]
+
+
+def test_frame_buffer_needs_a_threaded_writer(tmp_path):
+    with VideoWriter(tmp_path / "x.mp4", 10, (64, 48)) as w:
+        with pytest.raises(RuntimeError, match="threaded"):
+            w.frame_buffer()
+        w.write(np.zeros((48, 64, 3), np.uint8))
+
+
 # ---------------------------------------------------------------- prefetch
 def test_prefetcher_order_and_bound():
     produced = []

@@ -367,7 +367,9 @@ def match_checkpoint(sd: Mapping[str, torch.Tensor]):
                 heads=VARIANT_HEADS[variant], mlp_ratio=int(mlp_dim) // int(dim), width=width, stage3_modules=s3,
                 hidden_heatmap_dim=hidden, pos_embedding=pos_type)
     name = {"S": "TokenPose-S", "B": "TokenPose-B", "L": f"TokenPose-L/D{3 * depth}"}[variant]
-    return CheckpointInfo(variant=f"{name} {H}x{W}", arch=arch, head="heatmap", num_joints=int(J), input_wh=(W, H))
+    # the official pipeline crops and maps back in pixel-centred coordinates (its transforms.py)
+    return CheckpointInfo(variant=f"{name} {H}x{W}", arch=arch, head="heatmap", num_joints=int(J), input_wh=(W, H),
+                          geometry="pixel")
 
 
 def build_from_arch(arch: Mapping) -> TokenPose:

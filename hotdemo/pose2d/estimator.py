@@ -15,7 +15,8 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .geometry import PADDING, apply_affines, box_to_center_scale, crop_affines, crop_images, invert_affines
+from .geometry import (PADDING, apply_affines, box_to_center_scale, check_geometry, crop_affines, crop_images,
+                       invert_affines)
 from .heads import Head
 from .runners import Runner
 
@@ -27,10 +28,12 @@ __all__ = ["PoseEstimator", "PoseResult"]
 class PoseEstimator:
     """``runner`` (crops -> raw outputs) + ``head`` (raw outputs -> keypoints) at ``input_wh``
     (model input width, height). ``spec``: the :class:`~hotdemo.pose2d.registry.Pose2DSpec` it
-    was built from, if any. ``batch_size`` caps the crops per forward pass."""
+    was built from, if any. ``batch_size`` caps the crops per forward pass. ``geometry``: the crop
+    convention (:mod:`~hotdemo.pose2d.geometry`); the head must map its outputs the same way."""
 
     def __init__(self, runner: Runner, head: Head, input_wh: Tuple[int, int], *, num_joints: int = 17,
-                 flip_test: bool = False, batch_size: int = 32, padding: float = PADDING, spec=None):
+                 flip_test: bool = False, batch_size: int = 32, padding: float = PADDING, spec=None,
+                 geometry: str = "hrnet"):
         self.runner = runner
         self.head = head
         self.input_wh = (int(input_wh[0]), int(input_wh[1]))
@@ -39,6 +42,7 @@ class PoseEstimator:
         self.batch_size = max(1, int(batch_size))
         self.padding = float(padding)
         self.spec = spec
+        self.geometry = check_geometry(geometry)
 
     @property
     def kind(self) -> str:
@@ -76,8 +80,8 @@ class PoseEstimator:
         allb = np.concatenate(boxes)
         frame_idx = np.repeat(np.arange(len(frames)), counts)
         W, H = self.input_wh
-        center, size = box_to_center_scale(allb, W / H, self.padding)
-        M = crop_affines(center, size, (W, H))
+        center, size = box_to_center_scale(allb, W / H, self.padding, self.geometry)
+        M = crop_affines(center, size, (W, H), self.geometry)
         crops = crop_images(frames, frame_idx, M, (W, H))
         kp, sc = self.predict_crops(crops)
         kp = apply_affines(invert_affines(M), kp)

@@ -65,30 +65,49 @@ class HeatmapHead(Head):
 
     ``decoding``: ``"dark"`` (default), ``"quarter"`` or ``"argmax"``; ``blur_kernel`` for DARK;
     ``flip_align``: see :data:`FLIP_ALIGN` (reference = HRNet's / mmpose's 1-pixel shift).
+    ``geometry="pixel"`` (TokenPose; see :mod:`~hotdemo.pose2d.geometry`): heatmap pixel
+    ``(u, v)`` is input pixel ``(u a, (H-1)/2 + (v - (h-1)/2) a)`` with ``a = (W-1)/(w-1)``,
+    as its ``transform_preds`` maps the heatmap; a reversed heatmap is then the mirrored input's
+    exactly, and the reference (TokenPose) does not shift it either.
     """
 
     kind = "heatmap"
 
-    def __init__(self, decoding: str = "dark", blur_kernel: int = 11, flip_align: str = "exact"):
+    def __init__(self, decoding: str = "dark", blur_kernel: int = 11, flip_align: str = "exact",
+                 geometry: str = "hrnet"):
+        from .geometry import check_geometry
+
         if decoding not in ("dark", "quarter", "argmax"):
             raise ValueError(f"unknown heatmap decoding {decoding!r}; use dark, quarter or argmax")
         _shift(flip_align, 2, 1, 0.0)
         self.decoding, self.blur_kernel, self.flip_align = decoding, int(blur_kernel), flip_align
+        self.geometry = check_geometry(geometry)
 
     def flip_back(self, raw: Raw, input_wh: Tuple[int, int]) -> Raw:
         hm = raw[0]
-        return (flip_heatmaps(hm, _shift(self.flip_align, input_wh[0], hm.shape[3], 1.0)),) + tuple(raw[1:])
+        if self.geometry == "pixel":
+            shift = 0.0
+        else:
+            shift = _shift(self.flip_align, input_wh[0], hm.shape[3], 1.0)
+        return (flip_heatmaps(hm, shift),) + tuple(raw[1:])
 
     def decode(self, raw: Raw, input_wh: Tuple[int, int]) -> Tuple[np.ndarray, np.ndarray]:
         hm = raw[0]
         coords, scores = decode_heatmaps(hm, self.decoding, self.blur_kernel)
         W, H = input_wh
-        coords[..., 0] *= W / hm.shape[3]
-        coords[..., 1] *= H / hm.shape[2]
+        h, w = hm.shape[2], hm.shape[3]
+        if self.geometry == "pixel":
+            a = (W - 1) / max(w - 1, 1)
+            coords[..., 0] *= a
+            coords[..., 1] = (H - 1) / 2 + (coords[..., 1] - (h - 1) / 2) * a
+        else:
+            coords[..., 0] *= W / w
+            coords[..., 1] *= H / h
         return coords, scores
 
     def __repr__(self) -> str:
-        return f"HeatmapHead(decoding={self.decoding!r}, flip_align={self.flip_align!r})"
+        extra = ", geometry='pixel'" if self.geometry == "pixel" else ""
+        return f"HeatmapHead(decoding={self.decoding!r}, flip_align={self.flip_align!r}{extra})"
 
 
 class SimCCHead(Head):

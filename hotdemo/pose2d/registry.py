@@ -33,7 +33,7 @@ from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 from ..errors import CheckpointError, InputError, WeightsError
 from .estimator import PoseEstimator
-from .geometry import PADDING
+from .geometry import GEOMETRIES, PADDING
 from .heads import Head, HeatmapHead, SimCCHead
 from .runners import IMAGENET_MEAN, IMAGENET_STD, Normalize, OnnxRunner, TorchRunner, check_input_wh
 
@@ -57,7 +57,8 @@ class Pose2DSpec:
     (:class:`HeatmapHead`: ``decoding``, ``blur_kernel``, ``flip_align``; :class:`SimCCHead`:
     ``softmax``, ``score``, ``refine``, ``flip_align``). ``arch``: the family's constructor
     options. ``weights``: a weights-manifest name or a file path; ``url`` / ``sha256`` where the
-    authors publish them.
+    authors publish them. ``geometry``: the crop convention (:mod:`~hotdemo.pose2d.geometry`:
+    ``"hrnet"`` or ``"pixel"``, TokenPose's); None = the family's (read from a checkpoint), else hrnet.
     """
 
     name: str
@@ -75,6 +76,10 @@ class Pose2DSpec:
     url: Optional[str] = None
     sha256: Optional[str] = None
     description: str = ""
+    geometry: Optional[str] = None
+
+    def crop_geometry(self) -> str:
+        return self.geometry or "hrnet"
 
     def normalize(self) -> Normalize:
         return Normalize(tuple(float(v) for v in self.mean), tuple(float(v) for v in self.std),
@@ -100,6 +105,8 @@ class Pose2DSpec:
         for k in ("mean", "std"):
             if k in d:
                 d[k] = tuple(float(v) for v in d[k])
+        if d.get("geometry") not in (None,) + GEOMETRIES:
+            raise InputError(f"{where}: unknown geometry {d['geometry']!r}; known: {', '.join(GEOMETRIES)}")
         return cls(**d)
 
 
@@ -116,6 +123,7 @@ class CheckpointInfo:
     input_wh: Optional[Tuple[int, int]] = None
     split_ratio: Optional[float] = None
     head_options: Mapping[str, Any] = field(default_factory=dict)
+    geometry: str = "hrnet"
 
 
 @dataclass(frozen=True)
@@ -195,7 +203,9 @@ def make_head(spec: Pose2DSpec, **overrides) -> Head:
     opts = {**dict(spec.head_options), **{k: v for k, v in overrides.items() if v is not None}}
     if spec.head == "heatmap":
         allowed = {"decoding", "blur_kernel", "flip_align"}
-        return HeatmapHead(**{k: v for k, v in opts.items() if k in allowed})
+        return HeatmapHead(geometry=spec.crop_geometry(), **{k: v for k, v in opts.items() if k in allowed})
+    if spec.crop_geometry() != "hrnet":
+        raise InputError(f"{spec.name}: geometry {spec.geometry!r} is for heatmap heads only")
     if spec.head == "simcc":
         allowed = {"softmax", "score", "refine", "flip_align", "invalid_at"}
         return SimCCHead(spec.split_ratio, **{k: v for k, v in opts.items() if k in allowed})
@@ -346,12 +356,12 @@ def _spec_from_checkpoint(path: Path, input_wh: Optional[Tuple[int, int]], base:
     if base is not None:
         # the weights decide the head; a spec's head_options refine it
         spec = base.replace(input_wh=tuple(wh), arch=dict(info.arch), num_joints=info.num_joints, head=info.head,
-                            split_ratio=info.split_ratio,
+                            split_ratio=info.split_ratio, geometry=base.geometry or info.geometry,
                             head_options={**dict(info.head_options), **dict(base.head_options)})
     else:
         spec = Pose2DSpec(name=path.stem, family=fam.name, input_wh=tuple(wh), head=info.head,
                           split_ratio=info.split_ratio, num_joints=info.num_joints, arch=dict(info.arch),
-                          head_options=dict(info.head_options), weights=str(path),
+                          head_options=dict(info.head_options), weights=str(path), geometry=info.geometry,
                           description=f"{info.variant} from {path.name}")
     return spec, model
 
@@ -404,7 +414,8 @@ def _onnx_estimator(path: Path, *, spec: Optional[Pose2DSpec], device: str, inpu
     if s.head != head_kind:
         raise InputError(f"{path.name}: the spec says a {s.head} head but the model outputs {head_kind}")
     head = make_head(s, decoding=heatmap_decoding, refine=simcc_refine, flip_align=flip_align)
-    return PoseEstimator(runner, head, s.input_wh, num_joints=s.num_joints, spec=s, **est_opts)
+    return PoseEstimator(runner, head, s.input_wh, num_joints=s.num_joints, spec=s, geometry=s.crop_geometry(),
+                         **est_opts)
 
 
 def _names_onnx(name: str) -> bool:
@@ -501,7 +512,8 @@ def build_pose2d(spec: "Optional[str | Pose2DSpec]" = None, *, device: str = "cp
 def _torch_estimator(s: Pose2DSpec, model, device, half, heatmap_decoding, flip_align, est_opts) -> PoseEstimator:
     runner = TorchRunner(model, s.normalize(), device=device, half=half)
     head = make_head(s, decoding=heatmap_decoding, flip_align=flip_align)
-    return PoseEstimator(runner, head, s.input_wh, num_joints=s.num_joints, spec=s, **est_opts)
+    return PoseEstimator(runner, head, s.input_wh, num_joints=s.num_joints, spec=s, geometry=s.crop_geometry(),
+                         **est_opts)
 
 
 def spec_names() -> Sequence[str]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
+import time
 import sys
 import tempfile
 import types
@@ -87,23 +88,67 @@ def randomize(model: nn.Module, seed: int) -> nn.Module:
 ONLY: set = set()
 
 
-def compare(name, official, ours_path, x, runs=1, ours_fn=None, off_fn=None, **over):
+def compare(name, official, ours_path, x, runs=1, ours_fn=None, off_fn=None, pin=None, **over):
+    """Print max |ours - official| over ``runs`` official runs (seeds 0..runs-1) and their spread.
+
+    ``pin``: (official module, its clustering function's name, ours_fn(model, x, kept frames),
+    own_fn(model, x) -> the kept frames ours chooses) for the families that cluster: the official
+    function is wrapped to record each run's kept frames (the centre frame added for the TPC
+    ``*_center`` variants, as their callers do), and ours is also run with those frames given,
+    which takes the random tie-break out of the comparison; the frames ours chooses itself are
+    compared with each run's.
+    """
     if ONLY and name not in ONLY:
         print(f"{name:16s} skipped")
         return
     ours = load_lifter_model(ours_path, name, **over)
     off_fn = off_fn or (lambda m, x: m(x))
     ours_fn = ours_fn or (lambda m, x: m(x))
-    with torch.no_grad():
-        outs = []
-        for s in range(runs):
-            torch.manual_seed(s)
-            outs.append(off_fn(official, x))
-        got = ours_fn(ours, x)
+    kept = []
+    if pin is not None:
+        module, fn_name, pinned_fn, own_fn = pin
+        orig = getattr(module, fn_name)
+
+        def recording(*args, **kwargs):
+            index_down, idx_cluster = orig(*args, **kwargs)
+            idx = index_down
+            if fn_name.endswith("_center"):
+                idx = torch.cat([idx, torch.full_like(idx[:, :1], args[3])], dim=-1)
+            kept.append(torch.sort(idx, dim=-1)[0])
+            return index_down, idx_cluster
+
+        setattr(module, fn_name, recording)
+    try:
+        with torch.no_grad():
+            outs = []
+            for s in range(runs):
+                torch.manual_seed(s)
+                outs.append(off_fn(official, x))
+            got = ours_fn(ours, x)
+            if pin is not None:
+                pinned = [float((pinned_fn(ours, x, idx) - o).abs().max()) for idx, o in zip(kept, outs)]
+                own = own_fn(ours, x)
+    finally:
+        if pin is not None:
+            setattr(module, fn_name, orig)
+    if pin is not None:
+        if len(kept) != runs:
+            raise SystemExit(f"{name}: expected one clustering per official run, got {len(kept)}")
+        def overlap(a, b):  # share of a's kept frames that b keeps too (mean over the batch)
+            return sum(len(set(u.tolist()) & set(v.tolist())) for u, v in zip(a, b)) / a.numel()
+
+        ours_vs = [overlap(own, idx) for idx in kept]
+        off_vs = [overlap(u, v) for i, u in enumerate(kept) for v in kept[i + 1:]] or [1.0]
+        distinct = len({tuple(i.flatten().tolist()) for i in kept})
+        print(f"{name:16s} given each official run's kept frames: max |ours - official| = {max(pinned):.2e} "
+              f"(worst of {runs} runs); {distinct} distinct kept-frame sets in {runs} official runs, "
+              f"sharing {min(off_vs):.0%}..{max(off_vs):.0%} of their frames pairwise; ours shares "
+              f"{min(ours_vs):.0%}..{max(ours_vs):.0%} with them")
     dist = [float((got - o).abs().max()) for o in outs]
     spread = max(float((a - b).abs().max()) for a in outs for b in outs)
     print(f"{name:16s} max |ours - official| = {min(dist):.2e} (nearest of {runs} official runs; "
-          f"largest {max(dist):.2e}); official run-to-run spread {spread:.2e}")
+          f"largest {max(dist):.2e}); official run-to-run spread {spread:.2e}; "
+          f"output max |y| {float(got.abs().max()):.2f}", flush=True)
 
 
 def official_centre(m, x):
@@ -111,6 +156,21 @@ def official_centre(m, x):
     out, index = m(x)
     pos = (index == (x.shape[1] - 1) // 2).long().argmax(dim=1)
     return out[torch.arange(len(x)), pos][:, None]
+
+
+#: HoT-MotionBERT's official file hard-codes its size; the small check rewrites these constants in a
+#: copy of it (each must occur exactly once, so a changed official file stops the check)
+HOT_MB_SMALL = {"dim_feat = 256": "dim_feat = 64", "mlp_hidden_dim = 256 * 4": "mlp_hidden_dim = 64 * 4",
+                "depth = 5": "depth = 3", "maxlen = 243": "maxlen = 27", "self.token_num = 81": "self.token_num = 9"}
+
+
+def small_copy(src: Path, dst: Path, subs: dict) -> None:
+    text = src.read_text()
+    for old, new in subs.items():
+        if text.count(old) != 1:
+            raise SystemExit(f"{src}: expected exactly one {old!r}, found {text.count(old)}")
+        text = text.replace(old, new)
+    dst.write_text(text)
 
 
 def save_official(model, path, wrap=None):
@@ -126,11 +186,16 @@ def main() -> None:
     ap.add_argument("--deps", default=None, help="folder holding einops")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--only", default="", help="comma-separated families to check (default: all)")
+    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    ap.add_argument("--no-full-hot-motionbert", action="store_true",
+                    help="HoT-MotionBERT only at the small official-shaped size (the official file's size, "
+                         "243 frames, dim 256, takes minutes per run on a loaded 2-core CPU)")
     a = ap.parse_args()
     ONLY.update(n for n in a.only.split(",") if n)
     if a.deps:
         sys.path.insert(0, a.deps)
-    torch.set_num_threads(2)
+    torch.set_num_threads(a.threads)
+    t_start = time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix="official_"))
     copy_files(a.hot, ["model/mixste/mixste.py", "model/mixste/hot_mixste.py", "model/mixste/tpc_mixste.py",
                        "model/motionbert/hot_motionbert.py", "model/mhformer/mhformer.py", "model/mhformer/tpc_mhformer.py",
@@ -152,10 +217,14 @@ def main() -> None:
         if fam == "mixste":
             compare(fam, m, p, x2, **over)
         elif fam == "hot_mixste":
-            compare(fam, m, p, x2, runs=a.runs, layer_index=2, **over)
+            compare(fam, m, p, x2, runs=a.runs, layer_index=2, **over,
+                    pin=(sys.modules[mod], "cluster_dpc_knn", lambda m, x, i: m.head(m.recover(m.encode(x, i)[0], i)),
+                         lambda m, x: m.forward_with_index(x)[1]))
         else:  # official returns every kept frame and their indices; compare the centre frame (the output)
             compare(fam, m, p, x2, runs=a.runs, layer_index=2, token_num=9, **over,
-                    off_fn=official_centre, ours_fn=lambda m, x: m.predict_centre(x)[0])
+                    off_fn=official_centre, ours_fn=lambda m, x: m.predict_centre(x)[0],
+                    pin=(sys.modules[mod], "cluster_dpc_knn_center", lambda m, x, i: m.predict_centre(x, i)[0],
+                         lambda m, x: m.predict_centre(x)[1]))
     for frames in (27, 45):  # <= 27: embeddings with BatchNorm; > 27: plain 1x1 convolutions
         ns = argparse.Namespace(frames=frames, n_joints=17, out_joints=17, channel=64, d_hid=128, token_num=frames // 3,
                                 layer_index=1)
@@ -167,7 +236,9 @@ def main() -> None:
         print(f"[{frames} frames]", end=" ")
         compare("tpc_mhformer", m, save_official(m, tmp / f"tpc_mhformer{frames}.pth"), xm, runs=a.runs,
                 token_num=frames // 3, layer_index=1, off_fn=official_centre,
-                ours_fn=lambda m, x: m.predict_centre(x)[0])
+                ours_fn=lambda m, x: m.predict_centre(x)[0],
+                pin=(sys.modules["model.mhformer.module.trans_hypothesis_cluster"], "cluster_dpc_knn_center",
+                     lambda m, x, i: m.predict_centre(x, i)[0], lambda m, x: m.predict_centre(x)[1]))
     sys.path.insert(0, str(tmp / "mb"))
     DST = importlib.import_module("lib.model.DSTformer").DSTformer
     from functools import partial
@@ -177,13 +248,30 @@ def main() -> None:
         m = randomize(DST(dim_in=3, dim_out=3, dim_feat=dim, dim_rep=512, depth=5, num_heads=8, mlp_ratio=ratio,
                           norm_layer=partial(nn.LayerNorm, eps=1e-6), maxlen=243, num_joints=17), 2)
         p = save_official(m, tmp / f"mb_{size}.bin", wrap="model_pos")
+        t0 = time.perf_counter()
         print(f"[MotionBERT {size}]", end=" ")
         compare("motionbert", m, p, x3)
+        print(f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
     sys.path.remove(str(tmp / "mb"))
-    hot = importlib.import_module("model.motionbert.hot_motionbert")
-    m = randomize(hot.Model(argparse.Namespace(maxlen=243)), 3)  # official: lite size, 81 tokens, layer 1
-    p = save_official(m, tmp / "hot_mb.pth")
-    compare("hot_motionbert", m, p, x3, runs=a.runs, layer_index=1)
+    # small: the official file with its size constants rewritten (27 frames, dim 64, depth 3, 9 tokens
+    # after layer 1); then the official file as it is (lite size, 243 frames, 81 tokens after layer 1)
+    mb_dir = tmp / "hot" / "model" / "motionbert"
+    small_copy(mb_dir / "hot_motionbert.py", mb_dir / "hot_motionbert_small.py", HOT_MB_SMALL)
+    sizes = [("small", "model.motionbert.hot_motionbert_small", 27)]
+    if not a.no_full_hot_motionbert:
+        sizes.append(("official", "model.motionbert.hot_motionbert", 243))
+    for size, mod, frames in sizes:
+        t0 = time.perf_counter()
+        hot = importlib.import_module(mod)
+        m = randomize(hot.Model(argparse.Namespace(maxlen=frames)), 3)
+        p = save_official(m, tmp / f"hot_mb_{size}.pth")
+        xh = torch.randn(1, frames, 17, 3, generator=torch.Generator().manual_seed(1))
+        print(f"[HoT-MotionBERT {size}]", end=" ")
+        compare("hot_motionbert", m, p, xh, runs=a.runs, layer_index=1,
+                pin=(hot, "cluster_dpc_knn", lambda m, x, i: m.forward_with_index(x, i)[0],
+                     lambda m, x: m.forward_with_index(x)[1]))
+        print(f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
+    print(f"total {time.perf_counter() - t_start:.0f} s, {torch.get_num_threads()} threads")
 
 
 if __name__ == "__main__":
