@@ -344,7 +344,7 @@ def render_video(video: Path, info: VideoInfo, renderer, path: Path, *, tick=Non
     with VideoWriter(path, info.fps, renderer.output_size, audio_from=video, threaded=threaded,
                      x264_params=params) as w:
         for i, frame in enumerate(Prefetcher(iter_frames(video, info, warn_truncated=False), maxsize=8)):
-            w.write(renderer.render(frame, i, out=w.frame_buffer() if threaded else None))
+            w.write(renderer.render(frame, i, out=w.frame_buffer()) if threaded else renderer.render(frame, i))
             if tick is not None:
                 tick()
     return path
