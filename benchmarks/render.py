@@ -22,12 +22,13 @@ The render pass of ``hotdemo run`` (``--pass-frames N``, 0 skips it; ``--pass-on
 on a 1280x720 clip of N frames (``$HOTDEMO_SHARED/videos/two_people_indoor.mp4`` scaled and
 looped, else ffmpeg's test pattern) with ``--pass-people`` synthetic people, ms per frame of
 its parts alone: decode (ffmpeg + the prefetch thread), draw (:meth:`Renderer.render`, frames
-in memory), encode (pipe + ffmpeg's RGB -> yuv420p + libx264, rendered frames from memory); and
-of the whole pass (:func:`hotdemo.pipeline.render_video`) sequential (``threaded=False``, the
-loop, plain veryfast: before), threaded (writer thread) with plain veryfast and with
-``hotdemo.video.X264_PARAMS``, and now (sequential, X264_PARAMS), alternating ``--pass-rounds``
-times, median. ``--pass-quality``: file size, SSIM and luma PSNR against the drawn frames, and
-encoder CPU, of plain veryfast vs veryfast + X264_PARAMS on the same rendered clip.
+in memory), encode (pipe + libx264, rendered frames from memory), each with the rgb24 pipes
+(ffmpeg converts between RGB and yuv420p) and the yuv420p pipes (OpenCV converts, the default);
+and of the whole pass (:func:`hotdemo.pipeline.render_video`): plain veryfast with rgb24 pipes
+(the first version), veryfast + ``hotdemo.video.X264_PARAMS`` with rgb24 pipes (before), and
+with yuv420p pipes (now), alternating ``--pass-rounds`` times, median. ``--pass-quality``: file size, SSIM and luma PSNR against the drawn frames, and
+encoder CPU, of plain veryfast vs veryfast + X264_PARAMS and of the rgb24 vs the yuv420p pipe on
+the same rendered clip.
 Wall time and CPU time (this process + its ffmpeg children) per frame; on a loaded machine the
 wall times are noisy and only the ratios of one run count.
 """
@@ -174,7 +175,8 @@ def _timed(fn, n):
 
 
 def encoder_quality(clip, info, r, tmp):
-    """Size, quality and encoder CPU of plain veryfast vs veryfast + X264_PARAMS on the same rendered frames."""
+    """Size, quality and encoder CPU (this process's conversion + ffmpeg) of plain veryfast vs
+    veryfast + X264_PARAMS (rgb24 pipe), and of the rgb24 vs the yuv420p pipe, on the same rendered frames."""
     import re
     import subprocess
     from pathlib import Path
@@ -187,10 +189,10 @@ def encoder_quality(clip, info, r, tmp):
         for i, fr in enumerate(iter_frames(clip, info, warn_truncated=False)):
             f.write(r.render(fr, i).tobytes())
     res = {}
-    for params in ("", X264_PARAMS):
+    for params, pipe in (("", "rgb24"), (X264_PARAMS, "rgb24"), (X264_PARAMS, "yuv420p")):
         out = Path(tmp) / "q.mp4"
         t, c = time.perf_counter(), _cpu()
-        with VideoWriter(out, info.fps, (W, H), x264_params=params) as w:
+        with VideoWriter(out, info.fps, (W, H), x264_params=params, pipe=pipe) as w:
             raw = np.memmap(ref, np.uint8, "r", shape=(info.frame_count, H, W, 3))
             for fr in raw:
                 w.write(np.asarray(fr))
@@ -202,8 +204,9 @@ def encoder_quality(clip, info, r, tmp):
                              capture_output=True, text=True).stderr
         ssim = float(re.search(r"SSIM .*All:([\d.]+)", cmp).group(1))
         psnr_y = float(re.search(r"PSNR y:([\d.]+)", cmp).group(1))
-        res[params or "veryfast"] = dict(bytes=out.stat().st_size, ssim=ssim, psnr_y=psnr_y, encode_cpu_ms=ms)
-        print(f"    encoder {('veryfast + ' + params) if params else 'veryfast':28s} {out.stat().st_size / 1e3:8.1f} kB, "
+        name = f"{('veryfast + ' + params) if params else 'veryfast'}, {pipe} pipe"
+        res[name] = dict(bytes=out.stat().st_size, ssim=ssim, psnr_y=psnr_y, encode_cpu_ms=ms)
+        print(f"    encoder {name:42s} {out.stat().st_size / 1e3:8.1f} kB, "
               f"SSIM (RGB, all) {ssim:.4f}, PSNR Y {psnr_y:.2f} dB, CPU {ms:5.1f} ms/frame "
               f"(wall {1000 * (time.perf_counter() - t) / info.frame_count:.1f})", flush=True)
     return res
@@ -225,11 +228,11 @@ def render_pass(frames: int, people_list, rounds: int, quality: bool = False):
         print(f"render pass: {n} frames of {info.width}x{info.height} ({source}), libx264 veryfast crf 20; "
               f"ms per frame, wall / CPU (this process + ffmpeg); encode alone uses X264_PARAMS")
 
-        def decode():
-            for _ in Prefetcher(iter_frames(clip, info, warn_truncated=False), maxsize=8):
+        def decode(pipe):
+            for _ in Prefetcher(iter_frames(clip, info, warn_truncated=False, pipe=pipe), maxsize=8):
                 pass
 
-        dec = _timed(decode, n)
+        dec = {p: _timed(lambda: decode(p), n) for p in ("rgb24", "yuv420p")}
         cache = [f.copy() for _, f in zip(range(8), iter_frames(clip, info, warn_truncated=False))]
         for people in people_list:
             sinfo, t2, t3 = _scene(n, info.width, info.height, people)
@@ -239,16 +242,15 @@ def render_pass(frames: int, people_list, rounds: int, quality: bool = False):
             rendered = [r.render(cache[i % len(cache)], i).copy() for i in range(len(cache))]
             out = Path(tmp) / "out.mp4"
 
-            def encode():
-                with VideoWriter(out, info.fps, r.output_size) as w:
+            def encode(pipe):
+                with VideoWriter(out, info.fps, r.output_size, pipe=pipe) as w:
                     for i in range(n):
                         w.write(rendered[i % len(rendered)])
 
-            enc = _timed(encode, n)
-            variants = {"before (sequential, veryfast)": dict(threaded=False, x264_params=""),
-                        "threaded, veryfast": dict(threaded=True, x264_params=""),
-                        "threaded, veryfast + X264_PARAMS": dict(threaded=True),
-                        "now (sequential, veryfast + X264_PARAMS)": dict(threaded=False)}
+            enc = {p: _timed(lambda: encode(p), n) for p in ("rgb24", "yuv420p")}
+            variants = {"first (veryfast, rgb24 pipes)": dict(x264_params="", pipe="rgb24"),
+                        "before (veryfast + X264_PARAMS, rgb24 pipes)": dict(pipe="rgb24"),
+                        "now (veryfast + X264_PARAMS, yuv420p pipes)": dict(pipe="auto")}
             whole = {k: [] for k in variants}
             for _ in range(rounds):
                 for k, kw in variants.items():
@@ -259,8 +261,10 @@ def render_pass(frames: int, people_list, rounds: int, quality: bool = False):
             if quality:
                 row["encoder_quality"] = encoder_quality(clip, info, r, tmp)
             rows.append(row)
-            print(f"{people} people: decode {dec[0]:6.1f} / {dec[1]:5.1f}, draw {drw[0]:6.1f} / {drw[1]:5.1f}, "
-                  f"encode {enc[0]:6.1f} / {enc[1]:5.1f}; whole pass:", flush=True)
+            print(f"{people} people: decode rgb24 {dec['rgb24'][0]:6.1f} / {dec['rgb24'][1]:5.1f}, yuv420p "
+                  f"{dec['yuv420p'][0]:6.1f} / {dec['yuv420p'][1]:5.1f}; draw {drw[0]:6.1f} / {drw[1]:5.1f}; "
+                  f"encode rgb24 {enc['rgb24'][0]:6.1f} / {enc['rgb24'][1]:5.1f}, yuv420p {enc['yuv420p'][0]:6.1f} / "
+                  f"{enc['yuv420p'][1]:5.1f}; whole pass:", flush=True)
             for k, (wall, cpu) in med.items():
                 print(f"    {k:40s} {wall:7.1f} / {cpu:6.1f}  ({wall / med[first][0]:.2f}x wall, "
                       f"{cpu / med[first][1]:.2f}x CPU; rounds {', '.join(f'{x[0]:.0f}' for x in whole[k])})", flush=True)

@@ -324,27 +324,24 @@ class Pipeline:
         return render_video(video, info, renderer, path, tick=progress.task("render", n_frames))
 
 
-def render_video(video: Path, info: VideoInfo, renderer, path: Path, *, tick=None, threaded: bool = False,
-                 x264_params: Optional[str] = None) -> Path:
+def render_video(video: Path, info: VideoInfo, renderer, path: Path, *, tick=None,
+                 x264_params: Optional[str] = None, pipe: str = "auto") -> Path:
     """The render pass: decode ``video`` again, draw each frame with ``renderer`` and encode
     the result to ``path`` (H.264, with the input's audio).
 
-    Decoding already runs ahead in ffmpeg and a prefetch thread, and ffmpeg converts and
-    encodes in its own threads with frames queued inside it, so drawing in this thread already
-    overlaps the encoder. ``threaded=True`` also moves the pipe write to a writer thread
-    (drawing straight into its frame buffers): on the 2-core machine it gave no measurable
-    gain (1.06x and 0.97x the wall time of this loop in two runs of benchmarks/render.py), so
-    it is off.
-    ``x264_params`` overrides :data:`hotdemo.video.X264_PARAMS` ("" = plain veryfast). Both
-    are for benchmarks/render.py's before / after comparison.
+    Decoding runs ahead in ffmpeg and a prefetch thread, and ffmpeg encodes in its own
+    threads with frames queued in its pipe, so drawing in this thread overlaps both.
+    ``x264_params`` overrides :data:`hotdemo.video.X264_PARAMS` ("" = plain veryfast) and
+    ``pipe`` the raw pipe format of both ffmpeg processes (:data:`hotdemo.video.PIPE_FORMATS`):
+    they are for benchmarks/render.py's before / after comparisons.
     """
     from .video import X264_PARAMS, Prefetcher, VideoWriter, iter_frames
 
     params = X264_PARAMS if x264_params is None else x264_params
-    with VideoWriter(path, info.fps, renderer.output_size, audio_from=video, threaded=threaded,
-                     x264_params=params) as w:
-        for i, frame in enumerate(Prefetcher(iter_frames(video, info, warn_truncated=False), maxsize=8)):
-            w.write(renderer.render(frame, i, out=w.frame_buffer()) if threaded else renderer.render(frame, i))
+    with VideoWriter(path, info.fps, renderer.output_size, audio_from=video, x264_params=params,
+                     pipe=pipe) as w:
+        for i, frame in enumerate(Prefetcher(iter_frames(video, info, warn_truncated=False, pipe=pipe), maxsize=8)):
+            w.write(renderer.render(frame, i))
             if tick is not None:
                 tick()
     return path

@@ -552,17 +552,10 @@ class Renderer:
             cv2.circle(img, ipl[j], self.dot2d * _ONE, (20, 20, 20), 1, cv2.LINE_AA, _SHIFT)
 
     # ------------------------------------------------------------------ frame
-    def render(self, frame_rgb: np.ndarray, frame_index: int, out: Optional[np.ndarray] = None) -> np.ndarray:
-        """The output frame (H, W, 3) RGB uint8 for input frame ``frame_index``.
-
-        Drawn into ``out`` when given (an (H, W, 3) uint8 array, e.g. a buffer lent by a
-        threaded :class:`hotdemo.video.VideoWriter`), else into a buffer of the renderer's
-        own that the next call reuses: copy it to keep it.
-        """
-        if out is None:
-            out = self.out
-        elif out.shape != self.out.shape or out.dtype != np.uint8:
-            raise ValueError(f"out must be uint8 of shape {self.out.shape}, got {out.dtype} {out.shape}")
+    def render(self, frame_rgb: np.ndarray, frame_index: int) -> np.ndarray:
+        """The output frame (H, W, 3) RGB uint8 for input frame ``frame_index``, drawn into a
+        buffer of the renderer's own that the next call reuses: copy it to keep it."""
+        out = self.out
         left = out[:, : self.left_w]
         right = out[:, self.left_w:]
         if frame_rgb.shape[:2] == (self.h, self.left_w):

@@ -199,20 +199,9 @@ def test_unknown_view_is_rejected():
         Renderer(info, t2, t3, view="side")
 
 
-def test_render_into_a_given_buffer_equals_the_own_buffer():
-    info, t2, t3 = _scene(T=12)
-    r = Renderer(info, t2, t3)
-    own = r.render(_frame(info), 7).copy()
-    buf = np.zeros_like(own)
-    assert r.render(_frame(info), 7, out=buf) is buf
-    assert np.array_equal(buf, own)
-    with pytest.raises(ValueError, match="out must be"):
-        r.render(_frame(info), 7, out=np.zeros((10, 10, 3), np.uint8))
-
-
-def test_threaded_render_pass_writes_the_same_frames_in_order(tmp_path):
-    """pipeline.render_video: decode, draw and encode overlapped in threads give the same video
-    as the sequential loop, every frame, in order."""
+def test_render_pass_yuv_pipes_give_the_rgb_pipes_video_in_order(tmp_path):
+    """pipeline.render_video with the default yuv420p pipes (OpenCV converts) is as faithful to
+    the drawn frames as with rgb24 pipes (ffmpeg converts), every frame, in order."""
     from hotdemo.pipeline import render_video
     from hotdemo.video import ffmpeg_exe, iter_frames, probe
 
@@ -223,12 +212,15 @@ def test_threaded_render_pass_writes_the_same_frames_in_order(tmp_path):
     info = probe(clip)
     _, t2, t3 = _scene(T=info.frame_count, width=320, height=240)
     r = Renderer(info, t2, t3, deg_per_s=30.0)
-    seq = render_video(clip, info, r, tmp_path / "seq.mp4", threaded=False)
+    rgb = render_video(clip, info, r, tmp_path / "rgb.mp4", pipe="rgb24")
     ticks = []
-    thr = render_video(clip, info, r, tmp_path / "thr.mp4", threaded=True, tick=lambda: ticks.append(1))
-    a, b = list(iter_frames(seq)), list(iter_frames(thr))
+    yuv = render_video(clip, info, r, tmp_path / "yuv.mp4", tick=lambda: ticks.append(1))
+    a, b = list(iter_frames(rgb, pipe="rgb24")), list(iter_frames(yuv, pipe="rgb24"))
     assert len(a) == len(b) == info.frame_count == len(ticks) == 18
-    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    drawn = [r.render(f, i).astype(int) for i, f in enumerate(iter_frames(clip, pipe="rgb24"))]
+    err_rgb = np.mean([np.abs(x - d).mean() for x, d in zip(a, drawn)])
+    err_yuv = np.mean([np.abs(y - d).mean() for y, d in zip(b, drawn)])
+    assert err_yuv < 1.15 * err_rgb + 0.3, (err_yuv, err_rgb)
     # in order: frame i of the output shows input frame i (testsrc2 changes every frame)
     src = list(iter_frames(clip))
     left = [f[:, : r.left_w] for f in b]

@@ -244,120 +244,66 @@ def test_writer_rejects_wrong_frames_and_bad_folder(tmp_path):
         VideoWriter(tmp_path / "nope" / "x.mp4", 10, (64, 48)).open()
 
 
-# ---------------------------------------------------------------- threaded writing
-def _numbered_frames(n, w=64, h=48):
-    """Frames that differ a lot from each other (the order is checked on the decoded video)."""
+# ---------------------------------------------------------------- pipe formats
+def test_yuv_pipe_decodes_like_ffmpegs_rgb_conversion(tmp_path):
+    clip = make_clip(tmp_path / "c.mp4", w=96, h=64, seconds=0.5)
+    a, b = list(iter_frames(clip, pipe="rgb24")), list(iter_frames(clip, pipe="yuv420p"))
+    assert len(a) == len(b) == 5
+    for x, y in zip(a, b):
+        assert y.shape == (64, 96, 3) and y.dtype == np.uint8 and y.flags.writeable
+        d = np.abs(x.astype(int) - y.astype(int))
+        assert d.mean() < 1.5 and np.percentile(d, 99) <= 12  # chroma upsampling differs at colour edges
+    assert not any(np.shares_memory(b[0], f) for f in b[1:])  # each frame is its own array
+
+
+@pytest.mark.parametrize("w,h", [(64, 48), (63, 47)])
+def test_written_colours_read_back(tmp_path, w, h):
+    """Flat colours through the writer (yuv pipe for even sizes, RGB + pad for odd ones) and back
+    through ffmpeg's own conversion: a wrong matrix or range would shift them by 10-40 levels."""
+    colours = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (40, 140, 255), (235, 235, 235), (22, 24, 30)]
+    out = tmp_path / "c.mp4"
+    with VideoWriter(out, 10, (w, h)) as vw:
+        assert vw.pipe == ("yuv420p" if w % 2 == 0 else "rgb24")
+        for c in colours:
+            vw.write(np.full((h, w, 3), c, np.uint8))
+    back = list(iter_frames(out, pipe="rgb24"))
+    assert len(back) == len(colours)
+    for c, f in zip(colours, back):
+        centre = f[8:h - 8, 8:w - 8].reshape(-1, 3).mean(0)
+        assert np.abs(centre - c).max() <= 4, (c, centre)
+
+
+def test_rgb_to_i420_is_bt601_limited_with_block_mean_chroma():
+    """Y as OpenCV's I420 (BT.601, 16-235); Cb / Cr from the 2x2 block means by the BT.601
+    limited-range formulas, to rounding; a point-sampled chroma would be off by tens of levels."""
+    import cv2
+
+    from hotdemo.video import rgb_to_i420
+
     rng = np.random.default_rng(0)
-    base = rng.integers(0, 60, (h, w, 3), dtype=np.uint8)
-    return [base + np.uint8(min(10 + 19 * i, 190)) for i in range(n)]
+    h, w = 48, 64
+    f = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    out = rgb_to_i420(f)
+    assert out.shape == (h * 3 // 2, w) and out.dtype == np.uint8
+    assert np.array_equal(out[:h], cv2.cvtColor(f, cv2.COLOR_RGB2YUV_I420)[:h])
+    m = f.astype(float).reshape(h // 2, 2, w // 2, 2, 3).mean(axis=(1, 3))
+    r, g, b = m[..., 0], m[..., 1], m[..., 2]
+    cb = 128 + (-37.797 * r - 74.203 * g + 112.0 * b) / 255
+    cr = 128 + (112.0 * r - 93.786 * g - 18.214 * b) / 255
+    q = (h // 2) * (w // 2)
+    flat = out.reshape(-1)
+    assert np.abs(flat[h * w: h * w + q].reshape(h // 2, w // 2) - cb).max() <= 1.5
+    assert np.abs(flat[h * w + q:].reshape(h // 2, w // 2) - cr).max() <= 1.5
+    again = rgb_to_i420(f[::-1].copy(), out)  # the buffer is reused and fully rewritten
+    assert again is out and np.array_equal(out, rgb_to_i420(f[::-1].copy()))
 
 
-def test_threaded_writer_gives_the_same_video_in_the_same_order(tmp_path):
-    frames = _numbered_frames(10)
-    plain, threaded = tmp_path / "plain.mp4", tmp_path / "threaded.mp4"
-    with VideoWriter(plain, 10, (64, 48)) as w:
-        for f in frames:
-            w.write(f)
-    with VideoWriter(threaded, 10, (64, 48), threaded=True, queue_size=2) as w:
-        scratch = np.empty_like(frames[0])
-        for i, f in enumerate(frames):
-            if i % 2:  # a lent buffer, queued without a copy
-                buf = w.frame_buffer()
-                buf[:] = f
-                w.write(buf)
-            else:  # the caller's own array: copied, so it may be overwritten at once
-                scratch[:] = f
-                w.write(scratch)
-                scratch[:] = 0
-        assert w.frames_written == len(frames)
-    a, b = list(iter_frames(plain)), list(iter_frames(threaded))
-    assert len(a) == len(b) == len(frames)
-    assert all(np.array_equal(x, y) for x, y in zip(a, b))  # same encoder input, frame for frame
-    means = [f.mean() for f in b]
-    assert means == sorted(means) and means[-1] - means[0] > 150
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain.mp4", "threaded.mp4"]
-
-
-def test_threaded_writer_raises_when_ffmpeg_dies_and_keeps_no_file(tmp_path):
-    out = tmp_path / "dead.mp4"
-    t0 = time.monotonic()
-    with pytest.raises(IOError):
-        with VideoWriter(out, 10, (640, 480), threaded=True) as w:
-            proc = w._gen.gi_frame.f_locals.get("p") if w._gen.gi_frame is not None else None
-            if proc is None:
-                pytest.skip("imageio-ffmpeg keeps its process elsewhere")
-            proc.kill()
-            proc.wait()
-            for _ in range(200):  # a frame is 0.9 MB, more than a pipe holds: the write fails
-                w.write(w.frame_buffer())
-    assert time.monotonic() - t0 < 30
+def test_yuv_pipe_needs_even_sizes(tmp_path):
+    with pytest.raises(ValueError, match="even"):
+        VideoWriter(tmp_path / "x.mp4", 10, (63, 48), pipe="yuv420p")
+    with pytest.raises(ValueError, match="pipe must be"):
+        VideoWriter(tmp_path / "x.mp4", 10, (64, 48), pipe="bgr24")
     assert list(tmp_path.iterdir()) == []
-
-
-class _SlowSend:
-    """Stands in for the encoder pipe: slow, or failing at frame ``fail_at``."""
-
-    def __init__(self, inner, delay=0.0, fail_at=None):
-        self.inner, self.delay, self.fail_at, self.sent = inner, delay, fail_at, 0
-
-    def send(self, frame):
-        if self.fail_at is not None and self.sent == self.fail_at:
-            raise OSError("disk full")
-        time.sleep(self.delay)
-        self.sent += 1
-        return self.inner.send(frame)
-
-    def close(self):
-        return self.inner.close()
-
-
-def test_threaded_writer_background_error_reaches_the_caller(tmp_path):
-    out = tmp_path / "err.mp4"
-    got = 0
-    with pytest.raises(OSError, match="disk full"):
-        with VideoWriter(out, 10, (64, 48), threaded=True, queue_size=2) as w:
-            w._gen = _SlowSend(w._gen, fail_at=3)
-            for f in _numbered_frames(50):
-                w.write(f)
-                got += 1
-    assert 3 <= got < 50
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_threaded_writer_error_at_close_keeps_no_file(tmp_path):
-    out = tmp_path / "late.mp4"
-    with pytest.raises(OSError, match="disk full"):
-        with VideoWriter(out, 10, (64, 48), threaded=True, queue_size=4) as w:
-            w._gen = _SlowSend(w._gen, delay=0.05, fail_at=3)
-            for f in _numbered_frames(4):  # all queued before the 4th fails
-                w.write(f)
-    assert list(tmp_path.iterdir()) == []
-
-
-@pytest.mark.parametrize("exc", [RuntimeError, KeyboardInterrupt])
-def test_threaded_writer_caller_exception_does_not_hang(tmp_path, exc):
-    out = tmp_path / "stop.mp4"
-    out.write_bytes(b"previous result")
-    t0 = time.monotonic()
-    with pytest.raises(exc):
-        with VideoWriter(out, 10, (64, 48), threaded=True, queue_size=3) as w:
-            slow = w._gen = _SlowSend(w._gen, delay=0.5)  # the queue is full when the caller fails
-            for f in _numbered_frames(4):
-                w.write(f)
-            thread = w._thread
-            raise exc()
-    assert slow.sent < 4  # the queued frames were dropped, not encoded
-    assert time.monotonic() - t0 < 20
-    assert not thread.is_alive()
-    assert out.read_bytes() == b"previous result"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["stop.mp4"]
-
-
-def test_frame_buffer_needs_a_threaded_writer(tmp_path):
-    with VideoWriter(tmp_path / "x.mp4", 10, (64, 48)) as w:
-        with pytest.raises(RuntimeError, match="threaded"):
-            w.frame_buffer()
-        w.write(np.zeros((48, 64, 3), np.uint8))
 
 
 # ---------------------------------------------------------------- prefetch
