@@ -10,9 +10,10 @@ rendering on):
 
 * ``a`` the old default architecture: YOLO11n at 640 on every frame + HRNet-W32 256x192 in
   PyTorch, random weights;
-* ``b-<size>`` the new default architecture: YOLO11n every ``--det-every`` frames + RTMPose-<size>
-  256x192 (our PyTorch build exported to ONNX with RTMPose's SDK signature, random weights) run
-  by ONNX Runtime;
+* ``b-<size>`` the new default architecture: YOLO11n every ``--det-every`` frames (exported and
+  run by ONNX Runtime, as ``hotdemo run`` does on a CPU) + RTMPose-<size> 256x192 (our PyTorch
+  build exported to ONNX with RTMPose's SDK signature, random weights) run by ONNX Runtime;
+  ``bt`` the same with YOLO11n in ultralytics' PyTorch predictor (the default before);
 * ``c`` the offline test models (Yolo-Fastest body + SimplePose ONNX, real weights) with
   detection every ``--det-every`` frames, and ``c1`` the same with detection on every frame.
 
@@ -212,16 +213,19 @@ def main() -> None:
     lifter = None
     for s in want:
         if s == "a":
-            yolo = build_detector("yolo11n.yaml", device=args.device, conf=RANDOM_YOLO_CONF)
+            yolo = build_detector("yolo11n.yaml", device=args.device, conf=RANDOM_YOLO_CONF, runtime="torch")
             hr = build_pose2d(_random_hrnet(), device=args.device)
             stacks["a YOLO11n every frame + HRNet-W32 (torch), random"] = (
                 TimedDetector(yolo, replay), TimedPose(hr, synthetic=True), 1)
-        elif s == "b":
+        elif s in ("b", "bt"):
+            runtime = "torch" if s == "bt" else "auto"
             for size in args.sizes.split(","):
-                yolo = build_detector("yolo11n.yaml", device=args.device, conf=RANDOM_YOLO_CONF)
+                yolo = build_detector("yolo11n.yaml", device=args.device, conf=RANDOM_YOLO_CONF, runtime=runtime,
+                                      threads=args.threads)
                 spec = POSE2D_SPECS[f"rtmpose_{size}_body7_256x192"].replace(weights=str(random_rtmpose_onnx(size)))
                 rp = build_pose2d(spec, device=args.device, threads=args.threads)
-                stacks[f"b YOLO11n every {args.det_every} + RTMPose-{size} (ONNX), random"] = (
+                how = "torch" if yolo.runtime == "torch" else "ONNX"
+                stacks[f"{s} YOLO11n ({how}) every {args.det_every} + RTMPose-{size} (ONNX), random"] = (
                     TimedDetector(yolo, replay), TimedPose(rp, synthetic=True), args.det_every)
         elif s in ("c", "c1"):
             k = 1 if s == "c1" else args.det_every
@@ -260,7 +264,7 @@ def main() -> None:
               + " | ".join(f"{r[c]:.1f}" for c in cols) + f" | {r['fps_render']:.2f} | {r['fps_norender']:.2f} |")
     a = {r["clip"]: r for r in rows if r["stack"].startswith("a ")}
     for r in rows:
-        if r["stack"].startswith("b ") and r["clip"] in a:
+        if r["stack"].startswith(("b ", "bt ")) and r["clip"] in a:
             print(f"{r['clip']} {r['stack']}: {r['fps_render'] / a[r['clip']]['fps_render']:.1f}x (a) with render, "
                   f"{r['fps_norender'] / a[r['clip']]['fps_norender']:.1f}x without")
 

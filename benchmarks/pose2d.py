@@ -81,7 +81,7 @@ def main() -> None:
     stacks = {"offline (Yolo-Fastest + SimplePose ONNX)": (det, pose)}
     if args.default_stack:
         boxes = det(frames)
-        yolo = build_detector("yolo11n.yaml", device=args.device)
+        yolo = build_detector("yolo11n.yaml", device=args.device, runtime="torch")
         hr = build_pose2d(_random_hrnet(), device=args.device)
         stacks["default (YOLO11n 640 + HRNet-W32 256x192, random weights)"] = (
             FixedBoxes(yolo, boxes), hr)

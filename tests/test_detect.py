@@ -19,6 +19,24 @@ def test_nms_keeps_the_best_of_overlapping_boxes():
     assert nms(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), 0.5).tolist() == []
 
 
+def test_nms_limits_the_result_not_the_candidates():
+    """400 disjoint boxes: NMS keeps them all, then the best ``max_det`` (OpenCV's top_k would
+    have cut the candidates before suppression and kept fewer in a crowd of overlaps)."""
+    x = np.arange(400, dtype=np.float32) * 20
+    boxes = np.stack([x, np.zeros_like(x), x + 10, np.full_like(x, 10)], 1)
+    scores = np.linspace(0.9, 0.5, 400).astype(np.float32)
+    assert len(nms(boxes, scores, 0.5, max_det=1000)) == 400
+    keep = nms(boxes, scores, 0.5, max_det=300)
+    assert keep.tolist() == list(range(300))
+    # 300 boxes, each with a near copy scored just below it: the 300 best candidates are only
+    # 150 pairs, yet 300 boxes survive suppression
+    b, s = boxes[:300], scores[:300]
+    pairs = np.concatenate([b, b + np.float32([1, 0, 1, 0])])
+    s2 = np.concatenate([s, s - 1e-4])
+    keep = nms(pairs, s2, 0.5, max_det=300)
+    assert sorted(keep.tolist()) == list(range(300))
+
+
 def test_bad_specs_raise_user_errors(tmp_path):
     with pytest.raises(InputError):
         build_detector("fasterrcnn")
@@ -64,6 +82,78 @@ def test_ultralytics_builds_offline_from_yaml():
     det = build_detector("yolo11n.yaml", imgsz=160)
     out = det([np.full((120, 160, 3), 90, np.uint8)] * 2)
     assert len(out) == 2 and all(o.shape[1] == 5 and o.dtype == np.float32 for o in out)
+
+
+@pytest.fixture(scope="module")
+def person_yolo(tmp_path_factory):
+    """A random-weight YOLO11n saved as an ultralytics .pt, its person logits raised so that
+    person is every anchor's best class (random weights otherwise give no person box)."""
+    import os
+
+    import torch
+
+    os.environ["YOLO_OFFLINE"] = "1"
+    from ultralytics import YOLO
+
+    torch.manual_seed(0)
+    y = YOLO("yolo11n.yaml")
+    head = y.model.model[-1]
+    with torch.no_grad():
+        for branch in head.cv3:
+            branch[-1].bias[0] += 12.0  # from about -10 (ultralytics' prior) to about +2
+    path = tmp_path_factory.mktemp("yolo") / "person_yolo.pt"
+    y.save(str(path))
+    return path
+
+
+def _scene(h=360, w=640):
+    rng = np.random.default_rng(1)
+    img = rng.integers(0, 255, (h, w, 3), dtype=np.uint8)
+    cv2.rectangle(img, (100, 50), (220, 330), (200, 40, 40), -1)
+    return img
+
+
+@pytest.mark.parametrize("size", [(360, 640), (480, 300)])
+def test_onnxruntime_detector_equals_ultralytics_predictor(person_yolo, tmp_path, monkeypatch, size):
+    """Same .pt, same frame: the exported network in ONNX Runtime with our letterbox / NMS /
+    rescaling gives ultralytics' boxes (landscape and portrait frames: the padding side differs)."""
+    monkeypatch.setenv("HOTDEMO_HOME", str(tmp_path))
+    frame = _scene(*size)
+    ref = build_detector(str(person_yolo), conf=0.5, runtime="torch")(list([frame]))[0]
+    ours = build_detector(str(person_yolo), conf=0.5, runtime="onnxruntime", threads=1)
+    assert ours.runtime == "onnxruntime"
+    got = ours([frame])[0]
+    assert len(ref) >= 5  # enough boxes to compare
+    assert abs(len(got) - len(ref)) <= max(1, len(ref) // 50)  # a near-tie in NMS may flip
+    # every reference box has its twin (sorted by score the order can swap at near-equal scores)
+    d = np.abs(ref[:, None, :] - got[None, :, :]).max(-1)
+    assert (d.min(1) < 0.05).mean() >= 0.97, d.min(1)
+    assert np.all(got[:, 4] > 0.5) and np.all(np.diff(got[:, 4]) <= 0)
+    assert np.all(got[:, [0, 2]] <= size[1]) and np.all(got[:, [1, 3]] <= size[0]) and np.all(got[:, :4] >= 0)
+
+
+def test_onnxruntime_detector_export_is_cached(person_yolo, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOTDEMO_HOME", str(tmp_path))
+    first = build_detector(str(person_yolo), conf=0.5, runtime="onnxruntime")
+    cached = list((tmp_path / "onnx").glob("person_yolo-*.onnx"))
+    assert len(cached) == 1
+    from hotdemo.detect import UltralyticsDetector
+
+    monkeypatch.setattr(UltralyticsDetector, "_export", lambda self: pytest.fail("exported again"))
+    again = build_detector(str(person_yolo), conf=0.5, runtime="onnxruntime")
+    f = _scene()
+    assert np.array_equal(first([f])[0], again([f])[0])
+    cached[0].write_bytes(b"not onnx")
+    with pytest.raises(WeightsError, match="delete it"):
+        build_detector(str(person_yolo), runtime="onnxruntime")
+
+
+def test_detector_runtime_is_checked_and_defaults_by_device(person_yolo, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOTDEMO_HOME", str(tmp_path))
+    with pytest.raises(InputError, match="runtime"):
+        build_detector(str(person_yolo), runtime="tensorrt")
+    assert build_detector(str(person_yolo)).runtime == "onnxruntime"  # CPU default
+    assert build_detector("yolo11n.yaml", imgsz=160, runtime="torch").runtime == "torch"
 
 
 class ScriptedDetector:

@@ -109,11 +109,11 @@ class OnnxRunner(Runner):
         if str(device).startswith("cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
             providers.insert(0, "CUDAExecutionProvider")
         self.device = "cuda" if providers[0].startswith("CUDA") else "cpu"
-        so = ort.SessionOptions()
-        if threads:
-            so.intra_op_num_threads = int(threads)
+        from ..device import onnx_session_options
+
         try:
-            self.session = ort.InferenceSession(str(path), sess_options=so, providers=providers)
+            self.session = ort.InferenceSession(str(path), sess_options=onnx_session_options(threads),
+                                                providers=providers)
         except Exception as e:
             raise WeightsError(f"cannot load ONNX model {path}: {str(e).splitlines()[0] if str(e) else e}") from None
         self.path = path
