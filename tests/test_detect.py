@@ -148,6 +148,25 @@ def test_onnxruntime_detector_export_is_cached(person_yolo, tmp_path, monkeypatc
         build_detector(str(person_yolo), runtime="onnxruntime")
 
 
+def test_detector_falls_back_to_torch_when_the_export_fails(person_yolo, tmp_path, monkeypatch, caplog):
+    """A model the exporter cannot handle still detects (PyTorch), with one warning; asked for
+    onnxruntime explicitly, it is a one-line WeightsError."""
+    from hotdemo.detect import UltralyticsDetector
+
+    monkeypatch.setenv("HOTDEMO_HOME", str(tmp_path))
+
+    def boom(self):
+        raise RuntimeError("Unsupported: ONNX export of operator foo\nmore detail")
+
+    monkeypatch.setattr(UltralyticsDetector, "_export", boom)
+    with caplog.at_level("WARNING", logger="hotdemo"):
+        det = build_detector(str(person_yolo), conf=0.5)
+    assert det.runtime == "torch" and len(det([_scene()])[0]) > 0
+    assert "ONNX export failed: Unsupported: ONNX export of operator foo" in caplog.text
+    with pytest.raises(WeightsError, match="cannot export .*operator foo$"):
+        build_detector(str(person_yolo), runtime="onnxruntime")
+
+
 def test_detector_runtime_is_checked_and_defaults_by_device(person_yolo, tmp_path, monkeypatch):
     monkeypatch.setenv("HOTDEMO_HOME", str(tmp_path))
     with pytest.raises(InputError, match="runtime"):
