@@ -241,6 +241,7 @@ class UltralyticsDetector(Detector):
         import copy
         import inspect
         import io
+        import warnings
 
         import torch
 
@@ -251,8 +252,6 @@ class UltralyticsDetector(Detector):
                 m.export, m.dynamic, m.format = True, True, "onnx"
         buf = io.BytesIO()
         legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
-        import warnings
-
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.onnx.export(net, (torch.zeros(1, 3, 384, 640),), buf, input_names=["images"], output_names=["output0"],
