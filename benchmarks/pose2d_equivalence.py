@@ -23,8 +23,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from hotdemo.models import load_pose2d_model  # noqa: E402
-from official_ref import SimDRPoseHRNet, TokenPoseRef, randomize  # noqa: E402
+from official_ref import SimDRPoseHRNet, TokenPoseRef, compare_state_dict_reading, randomize  # noqa: E402
 
 FULL = {
     "TokenPose-S-v1 256x192": lambda: TokenPoseRef("S", dim=192, depth=12, heads=8),
@@ -53,15 +52,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name, make in (SMALL if args.small else FULL).items():
             ref = randomize(make(), seed=0)
-            path = Path(tmp) / "official.pth"
-            torch.save(ref.state_dict(), path)
-            ours = load_pose2d_model(path)
-            W, H = ours.pose2d_info.input_wh
-            x = torch.randn(2, 3, H, W, generator=torch.Generator().manual_seed(1))
-            with torch.no_grad():
-                a, b = ours(x), ref(x)
-            a, b = (a if isinstance(a, tuple) else (a,)), (b if isinstance(b, tuple) else (b,))
-            diff = max(float((u - v).abs().max()) for u, v in zip(a, b))
+            ours, b, diff = compare_state_dict_reading(ref, Path(tmp) / "official.pth", batch=2)
             scale = max(float(v.abs().max()) for v in b)
             print(f"{name:36s} read as {ours.pose2d_info.variant:32s} max |ours - official| = {diff:.2e} "
                   f"(outputs up to {scale:.2f})")

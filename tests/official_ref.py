@@ -384,3 +384,20 @@ def randomize(model, seed=0):
                 m.running_var.copy_(torch.rand(m.running_var.shape, generator=g) + 0.5)
     return model.eval()
 
+
+
+def compare_state_dict_reading(reference, path, batch=1, seed=1):
+    """Save ``reference``'s state dict to ``path``, read it back with hotdemo's 2D checkpoint
+    reader and run both on the same seeded input of the model's size. Returns ``(ours,
+    reference outputs as a tuple, max |ours - reference| over the outputs)``."""
+    from hotdemo.models import load_pose2d_model
+
+    torch.save(reference.state_dict(), path)
+    ours = load_pose2d_model(path)
+    W, H = ours.pose2d_info.input_wh
+    x = torch.randn(batch, 3, H, W, generator=torch.Generator().manual_seed(seed))
+    with torch.no_grad():
+        a, b = ours(x), reference(x)
+    a = a if isinstance(a, tuple) else (a,)
+    b = tuple(b) if isinstance(b, (tuple, list)) else (b,)
+    return ours, b, max(float((u - v).abs().max()) for u, v in zip(a, b))

@@ -39,9 +39,8 @@ HERE = Path(__file__).resolve()
 sys.path[:0] = [str(HERE.parents[2]), str(HERE.parents[1]), str(HERE.parent)]
 
 from check_official import copy_files  # noqa: E402
-from official_ref import randomize  # noqa: E402
+from official_ref import compare_state_dict_reading, randomize  # noqa: E402
 
-from hotdemo.models import load_pose2d_model  # noqa: E402
 
 MODELS = {  # name: (repo, official config file, module, heatmap decode)
     "TokenPose-S-v1": ("tokenpose", "experiments/coco/tokenpose/tokenpose_s_v1_256_192_patch43_dim192_depth12_heads8.yaml",
@@ -199,15 +198,7 @@ def run(a, tmp: Path) -> None:
             official = importlib.import_module(module).get_pose_net(cfg, is_train=False)
         randomize(official, seed=0)
         path = keep / f"{name.replace('/', '_')}_final_state.pth"
-        torch.save(official.state_dict(), path)
-        ours = load_pose2d_model(path)
-        W, H = ours.pose2d_info.input_wh
-        x = torch.randn(1, 3, H, W, generator=torch.Generator().manual_seed(1))
-        with torch.no_grad():
-            a_out, b_out = ours(x), official(x)
-        a_out = a_out if isinstance(a_out, tuple) else (a_out,)
-        b_out = b_out if isinstance(b_out, (tuple, list)) else (b_out,)
-        diff = max(float((u - v).abs().max()) for u, v in zip(a_out, b_out))
+        ours, b_out, diff = compare_state_dict_reading(official, path)
         scale = max(float(v.abs().max()) for v in b_out)
         shapes = " + ".join("x".join(map(str, v.shape)) for v in b_out)
         n_par = sum(p.numel() for p in official.parameters()) / 1e6
