@@ -382,6 +382,43 @@ def test_config_file_then_command_line_options(tmp_path):
         build_train_config(args)
 
 
+def test_sdpa_math_kernel_gives_the_same_step_and_is_the_cpu_default(motion):
+    from hotdemo.models import build_model, get_spec
+    from hotdemo.train.__main__ import _parser
+    from hotdemo.train.losses import LOSSES
+    from hotdemo.train.trainer import TrainConfig, attention_kernel, model_step
+
+    torch.manual_seed(0)
+    model = build_model("hot_mixste", frames=9, dim=32, depth=2, heads=4, token_num=3, layer_index=1)
+    spec = get_spec("hot_mixste")
+    x, y = make_batch(np.random.default_rng(3), motion, motion.subset(("S1", "S5")), _cameras(), 4, 9, AugmentConfig())
+    x, y = torch.from_numpy(x), torch.from_numpy(y)
+
+    def step(ctx):
+        torch.manual_seed(1)  # the same dropout masks for both
+        model.zero_grad(set_to_none=True)
+        with ctx:
+            loss = model_step(model, spec, x, y, LOSSES[spec.loss])["loss"]
+            loss.backward()
+        return float(loss), torch.cat([p.grad.flatten() for p in model.parameters()])
+
+    loss0, grad0 = step(attention_kernel(torch.device("cpu"), False))
+    loss1, grad1 = step(attention_kernel(torch.device("cpu"), None))
+    assert loss1 == pytest.approx(loss0, rel=1e-5)
+    assert torch.allclose(grad1, grad0, rtol=1e-4, atol=1e-6)
+
+    # default: the math kernel on the CPU only (the flags SDPA's dispatcher reads)
+    flash = torch.backends.cuda.flash_sdp_enabled
+    with attention_kernel(torch.device("cpu"), None):
+        assert torch.backends.cuda.math_sdp_enabled() and not flash()
+    with attention_kernel(torch.device("cuda"), None):
+        assert flash()
+    assert flash()
+    assert TrainConfig().sdpa_math is None
+    args = vars(_parser().parse_args(["train", "--no-sdpa-math"]))
+    assert args["sdpa_math"] is False
+
+
 def test_training_device_choice(tmp_path, motion):
     from hotdemo.device import resolve_device  # the one rule for every command (tests/test_fileio.py)
     from hotdemo.errors import InputError

@@ -39,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--init-resample", action="store_true", default=S,
                    help="with --init-from: linearly stretch the frame / token embeddings to --frames and "
                         "--token-num (e.g. start an 81-frame model from the shipped 27-frame one)")
+    t.add_argument("--sdpa-math", action=argparse.BooleanOptionalAction, default=S,
+                   help="force SDPA's plain math kernel for training (default: on the CPU only, where a step "
+                        "takes 0.83x the time; benchmarks/train_step.py)")
     defaults = TrainConfig()
     for name, typ, hlp in [
         ("model", str, "lifter family (see hotdemo lifters)"), ("frames", int, "frames per clip (model window)"),
