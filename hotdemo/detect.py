@@ -239,26 +239,19 @@ class UltralyticsDetector(Detector):
         """The network as ONNX: ultralytics' export-mode head (one (B, 4 + classes, anchors)
         output, boxes as cx cy w h in input pixels), anchors computed for any input size."""
         import copy
-        import inspect
-        import io
-        import warnings
 
         import torch
+
+        from .onnx_export import onnx_bytes
 
         net = copy.deepcopy(self.model.model).float().eval()
         net = net.fuse() if hasattr(net, "fuse") else net
         for m in net.modules():
             if hasattr(m, "anchors") and hasattr(m, "export"):  # the Detect head
                 m.export, m.dynamic, m.format = True, True, "onnx"
-        buf = io.BytesIO()
-        legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(net, (torch.zeros(1, 3, 384, 640),), buf, input_names=["images"], output_names=["output0"],
-                              dynamic_axes={"images": {0: "batch", 2: "height", 3: "width"},
-                                            "output0": {0: "batch", 2: "anchors"}},
-                              opset_version=_YOLO_OPSET, do_constant_folding=True, **legacy)
-        return buf.getvalue()
+        return onnx_bytes(net, (torch.zeros(1, 3, 384, 640),), input_names=["images"], output_names=["output0"],
+                          dynamic_axes={"images": {0: "batch", 2: "height", 3: "width"},
+                                        "output0": {0: "batch", 2: "anchors"}}, opset=_YOLO_OPSET)
 
     def _onnx_session(self, model: Path, threads: Optional[int]):
         import onnxruntime as ort

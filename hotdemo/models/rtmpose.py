@@ -305,31 +305,16 @@ def load_rtmpose(path) -> RTMPose:
 def export_rtmpose_onnx(model: RTMPose, path, opset: int = 17) -> Path:
     """Export with RTMPose's SDK signature: input ``input`` (B, 3, H, W) float32, outputs
     ``simcc_x`` (B, K, W*k) and ``simcc_y`` (B, K, H*k), dynamic batch. Written atomically."""
-    import io
-
     from ..fileio import atomic_write
+    from ..onnx_export import onnx_bytes
 
     W, H = model.cfg.input_wh
-    model = model.eval()
-    import warnings
-
-    buf = io.BytesIO()
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter is deprecated, not gone
-        torch.onnx.export(model, (torch.zeros(1, 3, H, W),), buf, input_names=["input"],
-                          output_names=["simcc_x", "simcc_y"],
-                          dynamic_axes={"input": {0: "batch"}, "simcc_x": {0: "batch"}, "simcc_y": {0: "batch"}},
-                          opset_version=opset, do_constant_folding=True, **_legacy_exporter())
+    data = onnx_bytes(model.eval(), (torch.zeros(1, 3, H, W),), input_names=["input"],
+                      output_names=["simcc_x", "simcc_y"],
+                      dynamic_axes={"input": {0: "batch"}, "simcc_x": {0: "batch"}, "simcc_y": {0: "batch"}}, opset=opset)
     path = Path(path)
-    atomic_write(path, lambda f: f.write(buf.getvalue()))
+    atomic_write(path, lambda f: f.write(data))
     return path
-
-
-def _legacy_exporter() -> dict:
-    """torch >= 2.5 has a ``dynamo`` switch; the TorchScript exporter needs no ``onnx`` package."""
-    import inspect
-
-    return {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
 
 
 def random_rtmpose_onnx(size: str = "m", input_wh: Tuple[int, int] = (192, 256), *, seed: int = 0,
