@@ -217,13 +217,23 @@ ViewOpt = typer.Option(
 )
 
 
-def _config(**kw):
+#: CLI parameter names that differ from PipelineConfig's fields
+_CLI_TO_CONFIG = {"det_size": "det_imgsz", "spin": "spin_deg_per_s", "smooth": "smooth_method"}
+#: parameters of run / batch / lift that are not pipeline settings
+_NOT_CONFIG = ("video", "keypoints", "folder", "output", "overwrite", "recursive", "pattern", "ray")
+
+
+def _config(params: dict):
+    """The :class:`~hotdemo.pipeline.PipelineConfig` of a command from its parsed parameters (its
+    ``locals()``): names mapped, ``--no-*`` flags turned round, values checked (InputError)."""
     from .pipeline import PipelineConfig
 
+    kw = {_CLI_TO_CONFIG.get(k, k): v for k, v in params.items() if k not in _NOT_CONFIG}
     for k in ("det_every", "threads"):  # None = the config's default
         if k in kw and kw[k] is None:
             del kw[k]
-
+    if "no_render" in kw:
+        kw["render"] = not kw.pop("no_render")
     kw["exports"] = parse_formats(kw.pop("export"))
     for flag, field in (("no_flip", "flip"), ("no_overlap", "overlap"), ("no_smooth", "smooth")):
         if flag in kw:
@@ -280,6 +290,7 @@ def run(
         False, "--overwrite", help="Replace the outputs of another video in the output folder (two videos with the same name)."),
 ) -> None:
     """Run the whole pipeline on one video: detect, track, 2D keypoints, lift to 3D, render, export."""
+    params = dict(locals())  # the parsed options only: taken before any other local name
     from .outdir import check_output_folder
     from .pipeline import Pipeline, default_output_dir
     from .video import probe
@@ -287,14 +298,7 @@ def run(
     # a bad input or an unusable output folder fails here, before any model is loaded; nothing is created
     probe(video, count=False)
     check_output_folder(output or default_output_dir(video), video, overwrite=overwrite)
-    cfg = _config(
-        detector=detector, pose2d=pose2d, lifter=lifter, lifter_checkpoint=lifter_checkpoint,
-        allow_untrained=allow_untrained, device=device, weights_dir=weights_dir, people=people,
-        det_conf=det_conf, det_iou=det_iou, det_imgsz=det_size, pose_flip=pose_flip,
-        track_id=track_id, export=export, render=not no_render, spin_deg_per_s=spin, view=view,
-        det_every=det_every, threads=threads, smooth_method=smooth, smooth_param=smooth_param,
-        no_flip=no_flip, no_overlap=no_overlap, no_smooth=no_smooth,
-    )
+    cfg = _config(params)
     out = output or default_output_dir(video)
     with Pipeline(cfg, verbose=True) as pipe:
         result = pipe.run(video, out, overwrite=overwrite)
@@ -327,13 +331,10 @@ def lift(
         help="Replace the outputs of another input in the output folder (two keypoint files with the same name)."),
 ) -> None:
     """Lift a 2D keypoint file to 3D, without the video stages."""
+    params = dict(locals())  # the parsed options only: taken before any other local name
     from .pipeline import lift_keypoints_file
 
-    cfg = _config(
-        lifter=lifter, lifter_checkpoint=lifter_checkpoint, allow_untrained=allow_untrained,
-        device=device, export=export, people=people, track_id=track_id, smooth_method=smooth,
-        smooth_param=smooth_param, no_flip=no_flip, no_overlap=no_overlap, no_smooth=no_smooth,
-    )
+    cfg = _config(params)
     out = output or keypoints.resolve().parent / f"{keypoints.stem}_3d"
     result = lift_keypoints_file(keypoints, out, cfg, verbose=True, overwrite=overwrite)
     _print_result(result)
@@ -373,15 +374,10 @@ def batch(
     smooth_param: Optional[float] = SmoothParamOpt,
 ) -> None:
     """Process every video in a folder (models loaded once, resumable, with a report)."""
+    params = dict(locals())  # the parsed options only: taken before any other local name
     from .batch import run_batch
 
-    cfg = _config(
-        detector=detector, pose2d=pose2d, lifter=lifter, lifter_checkpoint=lifter_checkpoint,
-        allow_untrained=allow_untrained, device=device, weights_dir=weights_dir, people=people,
-        det_conf=det_conf, det_iou=det_iou, det_imgsz=det_size, pose_flip=pose_flip,
-        export=export, render=not no_render, spin_deg_per_s=spin, view=view, det_every=det_every, threads=threads,
-        smooth_method=smooth, smooth_param=smooth_param, no_flip=no_flip, no_overlap=no_overlap, no_smooth=no_smooth,
-    )
+    cfg = _config(params)
     report = run_batch(
         folder, output, config=cfg, recursive=recursive, pattern=pattern, overwrite=overwrite, ray=ray
     )

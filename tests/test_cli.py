@@ -112,3 +112,75 @@ def test_angles_without_matplotlib_fails_before_any_work(tmp_path, monkeypatch):
     lines = [l for l in _plain(r.output).splitlines() if l.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:") and "hotdemo[plot]" in lines[0]
     assert not (tmp_path / "out").exists()
+
+
+# every option of run / batch / lift, set away from its default, and where it must land in PipelineConfig
+_PIPELINE_ARGS = ["--detector", "d.pt", "--pose2d", "p.onnx", "--lifter", "mixste", "--lifter-checkpoint", "l.pt",
+                  "--allow-untrained", "--device", "cpu", "--weights-dir", "wd", "--det-conf", "0.5", "--det-iou", "0.4",
+                  "--det-size", "320", "--pose-flip", "--det-every", "3", "--threads", "2", "--people", "2",
+                  "--no-flip", "--no-overlap", "--no-smooth", "--export", "json,csv", "--no-render", "--spin", "0",
+                  "--view", "Scene", "--smooth", "one-euro", "--smooth-param", "1.5"]
+_PIPELINE_EXPECT = dict(detector="d.pt", pose2d="p.onnx", lifter="mixste", allow_untrained=True, device="cpu",
+                        det_conf=0.5, det_iou=0.4, det_imgsz=320, pose_flip=True, det_every=3, threads=2, people=2,
+                        flip=False, overlap=False, smooth=False, exports=("json", "csv"), render=False,
+                        spin_deg_per_s=0.0, view="scene", smooth_method="one-euro", smooth_param=1.5)
+_LIFT_KEYS = ("lifter", "allow_untrained", "device", "people", "flip", "overlap", "smooth", "exports",
+              "smooth_method", "smooth_param")
+
+
+class _Seen(Exception):
+    pass
+
+
+def _check_config(cfg, expect):
+    from pathlib import Path
+
+    from hotdemo.pipeline import PipelineConfig
+
+    got = {k: getattr(cfg, k) for k in expect}
+    assert got == expect
+    assert Path(cfg.lifter_checkpoint).name == "l.pt"
+    if "det_conf" in expect:
+        assert Path(cfg.weights_dir).name == "wd"
+    # options not given keep PipelineConfig's defaults
+    untouched = set(PipelineConfig.__dataclass_fields__) - set(expect) - {"lifter_checkpoint", "weights_dir", "track_id"}
+    assert all(getattr(cfg, k) == getattr(PipelineConfig(), k) for k in untouched)
+
+
+def test_run_batch_and_lift_options_reach_the_pipeline_config(tmp_path, monkeypatch):
+    import hotdemo.batch
+    import hotdemo.outdir
+    import hotdemo.pipeline
+    import hotdemo.video
+
+    seen = {}
+
+    def capture(name):
+        def f(*a, config=None, **k):
+            seen[name] = config if config is not None else (a[2] if len(a) > 2 else k.get("cfg"))
+            raise _Seen
+        return f
+
+    class FakePipeline:
+        def __init__(self, cfg, **kw):
+            seen["run"] = cfg
+            raise _Seen
+
+    monkeypatch.setattr(hotdemo.video, "probe", lambda *a, **k: None)
+    monkeypatch.setattr(hotdemo.outdir, "check_output_folder", lambda *a, **k: None)
+    monkeypatch.setattr(hotdemo.pipeline, "Pipeline", FakePipeline)
+    monkeypatch.setattr(hotdemo.batch, "run_batch", capture("batch"))
+    monkeypatch.setattr(hotdemo.pipeline, "lift_keypoints_file", capture("lift"))
+
+    r = runner.invoke(app, ["run", str(tmp_path / "v.mp4"), "--track-id", "4"] + _PIPELINE_ARGS)
+    assert isinstance(r.exception, _Seen), r.output
+    _check_config(seen["run"], {**_PIPELINE_EXPECT, "track_id": 4})
+    r = runner.invoke(app, ["batch", str(tmp_path)] + _PIPELINE_ARGS)
+    assert isinstance(r.exception, _Seen), r.output
+    _check_config(seen["batch"], _PIPELINE_EXPECT)
+    lift_args = ["--lifter", "mixste", "--lifter-checkpoint", "l.pt", "--allow-untrained", "--device", "cpu",
+                 "--people", "2", "--track-id", "4", "--no-flip", "--no-overlap", "--no-smooth", "--export", "json,csv",
+                 "--smooth", "one-euro", "--smooth-param", "1.5"]
+    r = runner.invoke(app, ["lift", str(tmp_path / "k.npz")] + lift_args)
+    assert isinstance(r.exception, _Seen), r.output
+    _check_config(seen["lift"], {**{k: _PIPELINE_EXPECT[k] for k in _LIFT_KEYS}, "track_id": 4})
