@@ -60,7 +60,7 @@ def main() -> None:
     import torch
 
     from hotdemo.batch import default_pipeline_factory, run_batch
-    from hotdemo.paths import bundled_lifter_path, shared_dir
+    from hotdemo.paths import OFFLINE_DETECTOR, OFFLINE_POSE2D, bundled_lifter_path, shared_dir
     from hotdemo.pipeline import PipelineConfig
 
     if args.threads:
@@ -68,10 +68,9 @@ def main() -> None:
     shared = shared_dir()
     if shared is None:
         sys.exit("../shared (or $HOTDEMO_SHARED) is needed for the offline models and videos")
-    m = shared / "models"
     cfg = PipelineConfig(
-        detector=str(m / "yolo-fastest-1.1-body" / "yolo-fastest-1.1_body.weights"),
-        pose2d=str(m / "ultralight-simplepose" / "simplepose_256x192.onnx"),
+        detector=str(shared / OFFLINE_DETECTOR),
+        pose2d=str(shared / OFFLINE_POSE2D),
         device="cpu", allow_untrained=not bundled_lifter_path().exists(),
         exports=("json", "npz"), render=not args.no_render,
     )

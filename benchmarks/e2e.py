@@ -46,56 +46,14 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from stand_ins import TimedDetector, TimedPose, frame_key, random_hrnet_checkpoint  # noqa: E402
 
 
 #: a random-weight YOLO scores every anchor about 0.5: at the usual 0.25 its NMS would sort
 #: thousands of boxes a frame, a cost a trained model never pays; this keeps the network's cost only
 RANDOM_YOLO_CONF = 0.99
-
-
-def _key(frame: np.ndarray) -> bytes:
-    return frame[::37, ::41].tobytes()
-
-
-class TimedDetector:
-    """Times the wrapped detector; with ``replay`` returns those boxes (keyed by frame content)."""
-
-    def __init__(self, inner, replay=None):
-        self.inner, self.replay, self.seconds, self.calls = inner, replay, 0.0, 0
-
-    def __call__(self, frames):
-        t = time.perf_counter()
-        out = self.inner(frames)
-        self.seconds += time.perf_counter() - t
-        self.calls += len(frames)
-        if self.replay is not None:
-            out = [self.replay.get(_key(f), np.zeros((0, 5), np.float32)) for f in frames]
-        return out
-
-
-class TimedPose:
-    """Times the wrapped 2D model; with ``synthetic`` returns box-filling keypoints, score 0.9."""
-
-    def __init__(self, inner, synthetic=False):
-        self.inner, self.synthetic, self.seconds, self.crops = inner, synthetic, 0.0, 0
-        self.num_joints = inner.num_joints
-
-    def __call__(self, frames, boxes):
-        t = time.perf_counter()
-        out = self.inner(frames, boxes)
-        self.seconds += time.perf_counter() - t
-        self.crops += sum(len(b) for b in boxes)
-        if not self.synthetic:
-            return out
-        res = []
-        u = np.linspace(0.1, 0.9, self.num_joints, dtype=np.float32)
-        for b in boxes:
-            b = np.asarray(b, np.float32).reshape(-1, 4)
-            c, half = (b[:, :2] + b[:, 2:]) / 2, (b[:, 2:] - b[:, :2]) / 2 / 1.25  # its keypoint box = b
-            kp = np.stack([c[:, None, 0] + half[:, None, 0] * (2 * u[None, ::-1] - 1) / 0.8,
-                           c[:, None, 1] + half[:, None, 1] * (2 * u[None] - 1) / 0.8], axis=-1)
-            res.append((kp.astype(np.float32), np.full((len(b), self.num_joints), 0.9, np.float32)))
-        return res
 
 
 def make_clips(folder: Path, shared: Path, frames: int):
@@ -172,7 +130,7 @@ def main() -> None:
     from hotdemo.detect import build_detector
     from hotdemo.frontend import FrontEnd2D
     from hotdemo.models.rtmpose import random_rtmpose_onnx
-    from hotdemo.paths import shared_dir
+    from hotdemo.paths import OFFLINE_DETECTOR, OFFLINE_POSE2D, shared_dir
     from hotdemo.pipeline import Pipeline, PipelineConfig
     from hotdemo.pose2d import POSE2D_SPECS, build_pose2d
     from hotdemo.track import Tracker
@@ -200,21 +158,21 @@ def main() -> None:
 
     render_mod.Renderer.render = timed_render
 
-    off_det = build_detector(str(sh / "models/yolo-fastest-1.1-body/yolo-fastest-1.1_body.weights"), device=args.device)
-    off_pose = str(sh / "models/ultralight-simplepose/simplepose_256x192.onnx")
+    off_det = build_detector(str(sh / OFFLINE_DETECTOR), device=args.device)
+    off_pose = str(sh / OFFLINE_POSE2D)
     from hotdemo.video import iter_frames
 
     replay = {}  # offline detector boxes of the frames as the pipeline decodes them
     for name, (path, _) in clips.items():
         for f in iter_frames(path):
-            replay[_key(f)] = off_det([f])[0]
+            replay[frame_key(f)] = off_det([f])[0]
     stacks = {}
     want = args.stacks.split(",")
     lifter = None
     for s in want:
         if s == "a":
             yolo = build_detector("yolo11n.yaml", device=args.device, conf=RANDOM_YOLO_CONF, runtime="torch")
-            hr = build_pose2d(_random_hrnet(), device=args.device)
+            hr = build_pose2d(random_hrnet_checkpoint(), device=args.device)
             stacks["a YOLO11n every frame + HRNet-W32 (torch), random"] = (
                 TimedDetector(yolo, replay), TimedPose(hr, synthetic=True), 1)
         elif s in ("b", "bt"):
@@ -272,18 +230,6 @@ def main() -> None:
 def _fmt(r):
     return (f"{r['clip']} {r['stack']}: {r['fps_render']:.2f} fps (render off {r['fps_norender']:.2f}); "
             f"det {r['detect']:.0f} 2d {r['2d']:.0f} render {r['render']:.0f} ms/frame; {r['detections']} detections")
-
-
-def _random_hrnet() -> str:
-    """A random HRNet-W32 checkpoint in a temp file (as benchmarks/pose2d.py makes it)."""
-    import torch
-
-    from hotdemo.models.hrnet import HRNet
-
-    path = Path(tempfile.gettempdir()) / "hotdemo_bench_hrnet_w32_256x192.pth"
-    if not path.exists():
-        torch.save(HRNet(32).state_dict(), path)
-    return str(path)
 
 
 if __name__ == "__main__":

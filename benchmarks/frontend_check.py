@@ -20,7 +20,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hotdemo.frontend import build_frontend  # noqa: E402
-from hotdemo.paths import shared_dir  # noqa: E402
+from hotdemo.paths import OFFLINE_DETECTOR, OFFLINE_POSE2D, shared_dir  # noqa: E402
 from hotdemo.skeletons import COCO17  # noqa: E402
 from hotdemo.track import assemble_tracks  # noqa: E402
 
@@ -51,8 +51,8 @@ def main() -> None:
     sh = shared_dir()
     ap = argparse.ArgumentParser()
     ap.add_argument("video")
-    ap.add_argument("--detector", default=str(sh / "models/yolo-fastest-1.1-body/yolo-fastest-1.1_body.weights") if sh else None)
-    ap.add_argument("--pose2d", default=str(sh / "models/ultralight-simplepose/simplepose_256x192.onnx") if sh else None)
+    ap.add_argument("--detector", default=str(sh / OFFLINE_DETECTOR) if sh else None)
+    ap.add_argument("--pose2d", default=str(sh / OFFLINE_POSE2D) if sh else None)
     ap.add_argument("--out", default="/tmp/frontend_check")
     ap.add_argument("--every", type=int, default=10, help="save every Nth frame")
     ap.add_argument("--frames", type=str, default="", help="comma-separated extra frame indices to save")

@@ -87,7 +87,7 @@ def main() -> None:
     os.environ.setdefault("YOLO_OFFLINE", "1")
     import torch
 
-    from hotdemo.paths import bundled_lifter_path, shared_dir
+    from hotdemo.paths import OFFLINE_DETECTOR, OFFLINE_POSE2D, bundled_lifter_path, shared_dir
     from hotdemo.pipeline import Pipeline, PipelineConfig
     from hotdemo.video import probe
 
@@ -95,9 +95,8 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     shared = shared_dir()
     if shared is not None:
-        m = shared / "models"
-        det = str(m / "yolo-fastest-1.1-body" / "yolo-fastest-1.1_body.weights")
-        pose = str(m / "ultralight-simplepose" / "simplepose_256x192.onnx")
+        det = str(shared / OFFLINE_DETECTOR)
+        pose = str(shared / OFFLINE_POSE2D)
     else:
         det = pose = None  # the default models (downloaded on first use)
     cfg = PipelineConfig(detector=det, pose2d=pose, device=args.device,

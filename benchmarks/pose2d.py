@@ -25,23 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hotdemo.detect import build_detector  # noqa: E402
 from hotdemo.frontend import FrontEnd2D  # noqa: E402
-from hotdemo.paths import shared_dir  # noqa: E402
+from hotdemo.paths import OFFLINE_DETECTOR, OFFLINE_POSE2D, shared_dir  # noqa: E402
 from hotdemo.pose2d import build_pose2d  # noqa: E402
 from hotdemo.track import Tracker  # noqa: E402
 
-
-class FixedBoxes:
-    """A 'detector' replaying precomputed boxes (random-weight YOLO finds nobody), timed
-    separately through ``inner`` so the detector cost is still paid."""
-
-    def __init__(self, inner, boxes):
-        self.inner, self.boxes, self.i = inner, boxes, 0
-
-    def __call__(self, frames):
-        self.inner(frames)
-        out = self.boxes[self.i:self.i + len(frames)]
-        self.i += len(frames)
-        return out
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from stand_ins import TimedDetector, frame_key, random_hrnet_checkpoint  # noqa: E402
 
 
 def run(fe: FrontEnd2D, frames, batch: int) -> float:
@@ -76,15 +65,15 @@ def main() -> None:
             continue
         frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
     warm, frames = frames[:args.batch], frames[args.batch:]
-    det = build_detector(str(sh / "models/yolo-fastest-1.1-body/yolo-fastest-1.1_body.weights"), device=args.device)
-    pose = build_pose2d(str(sh / "models/ultralight-simplepose/simplepose_256x192.onnx"), device=args.device)
+    det = build_detector(str(sh / OFFLINE_DETECTOR), device=args.device)
+    pose = build_pose2d(str(sh / OFFLINE_POSE2D), device=args.device)
     stacks = {"offline (Yolo-Fastest + SimplePose ONNX)": (det, pose)}
     if args.default_stack:
-        boxes = det(frames)
+        replay = {frame_key(f): b for f, b in zip(frames, det(frames))}
         yolo = build_detector("yolo11n.yaml", device=args.device, runtime="torch")
-        hr = build_pose2d(_random_hrnet(), device=args.device)
+        hr = build_pose2d(random_hrnet_checkpoint(), device=args.device)
         stacks["default (YOLO11n 640 + HRNet-W32 256x192, random weights)"] = (
-            FixedBoxes(yolo, boxes), hr)
+            TimedDetector(yolo, replay), hr)
     people = sum(len(b) for b in det(frames))
     print(f"{len(frames)} frames of 1920x1080, {people / len(frames):.1f} people/frame, device {args.device}, "
           f"{args.threads} threads")
@@ -93,29 +82,13 @@ def main() -> None:
         fe = FrontEnd2D(d, Tracker(), p)
         res = {}
         for b in (1, args.batch):
-            if isinstance(d, FixedBoxes):
-                d.i = 0
             p.batch_size = max(1, b * 4)
-            if isinstance(d, FixedBoxes):
+            if isinstance(d, TimedDetector):  # warm the network only: the warm-up frames have no replayed boxes
                 d.inner(warm[:b])
             else:
                 fe.process(warm[:b], 0)
             res[b] = run(fe, frames, b)
         print(f"{name:60s} {res[1]:8.2f} fps {res[args.batch]:8.2f} fps")
-
-
-def _random_hrnet() -> str:
-    """Save a random HRNet-W32 checkpoint to a temp file and return its path."""
-    import tempfile
-
-    import torch
-
-    from hotdemo.models.hrnet import HRNet
-
-    path = Path(tempfile.gettempdir()) / "hotdemo_bench_hrnet_w32_256x192.pth"
-    if not path.exists():
-        torch.save(HRNet(32).state_dict(), path)
-    return str(path)
 
 
 if __name__ == "__main__":

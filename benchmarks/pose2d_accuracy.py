@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hotdemo.paths import shared_dir  # noqa: E402
+from hotdemo.paths import OFFLINE_POSE2D, shared_dir  # noqa: E402
 from hotdemo.pose2d import HeatmapHead, OnnxRunner, PoseEstimator, TorchRunner  # noqa: E402
 from hotdemo.pose2d.evaluate import evaluate_estimator, load_coco_keypoints  # noqa: E402
 
@@ -67,7 +67,7 @@ def main() -> None:
     if sh is None:
         sys.exit("needs ../shared (the COCO images and the SimplePose model)")
     images = load_coco_keypoints(sh / "data/coco-keypoints/test_coco.json")
-    model = sh / "models/ultralight-simplepose/simplepose_256x192.onnx"
+    model = sh / OFFLINE_POSE2D
     print(f"SimplePose 256x192 on {sum(len(i.boxes) for i in images)} COCO val people (GT boxes)")
     print(f"{'runner':7s} {'decoder':8s} {'flip':10s} {'AP':>6s} {'AP50':>6s} {'AP75':>6s} {'PCK@0.2':>8s} {'mOKS':>6s} {'err px':>7s}")
     for rname, dec, flip, r in table(model, images):

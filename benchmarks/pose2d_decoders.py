@@ -22,7 +22,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from hotdemo.paths import shared_dir  # noqa: E402
+from hotdemo.paths import OFFLINE_POSE2D, shared_dir  # noqa: E402
 from hotdemo.pose2d import (HeatmapHead, OnnxRunner, PoseEstimator, box_to_center_scale, crop_affines,  # noqa: E402
                             crop_images, decode_heatmaps)
 from hotdemo.pose2d.decode import blur_heatmaps  # noqa: E402
@@ -75,7 +75,7 @@ def main() -> None:
     if sh is None:
         sys.exit("needs ../shared (the COCO images and the SimplePose model)")
     images = load_coco_keypoints(sh / "data/coco-keypoints/test_coco.json")
-    est = PoseEstimator(OnnxRunner(sh / "models/ultralight-simplepose/simplepose_256x192.onnx"), HeatmapHead(),
+    est = PoseEstimator(OnnxRunner(sh / OFFLINE_POSE2D), HeatmapHead(),
                         (192, 256))
     frames = [im.rgb() for im in images]
     idx = np.concatenate([[i] * len(im.boxes) for i, im in enumerate(images)])

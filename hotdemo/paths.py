@@ -17,6 +17,11 @@ BUNDLED_DIRNAME = "bundled"
 #: lifter means replacing this one file (and its ``.sha256``, see :func:`bundled_lifter_path`)
 BUNDLED_LIFTER = "hot_mixste_h36m.pt"
 
+#: the offline test models inside the shared folder (:func:`shared_dir`), used by the tests, the
+#: benchmarks and the README's offline route: a Darknet person detector and a heatmap 2D model
+OFFLINE_DETECTOR = "models/yolo-fastest-1.1-body/yolo-fastest-1.1_body.weights"
+OFFLINE_POSE2D = "models/ultralight-simplepose/simplepose_256x192.onnx"
+
 
 def _is_source_checkout() -> bool:
     return (REPO_DIR / "pyproject.toml").is_file() and (REPO_DIR / "hotdemo").is_dir()

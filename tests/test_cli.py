@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from hotdemo import __version__
 from hotdemo.cli import app
+from hotdemo.paths import OFFLINE_DETECTOR
 
 runner = CliRunner()
 
@@ -65,7 +66,7 @@ def test_unknown_export_format(tmp_path):
 
 
 def test_detector_options_on_the_command_line(shared, tmp_path):
-    det = str(shared / "models/yolo-fastest-1.1-body/yolo-fastest-1.1_body.weights")
+    det = str(shared / OFFLINE_DETECTOR)
     r = runner.invoke(app, ["run", str(shared / "videos/two_people_indoor.mp4"), "-o", str(tmp_path / "o"),
                             "--detector", det, "--det-size", "300", "--det-conf", "0.5", "--pose-flip"])
     assert r.exit_code == 2

@@ -9,6 +9,7 @@ import pytest
 from hotdemo.detect import DarknetDetector, build_detector, nms
 from hotdemo.errors import InputError, WeightsError
 from hotdemo.frontend import FrontEnd2D
+from hotdemo.paths import OFFLINE_DETECTOR, OFFLINE_POSE2D
 from hotdemo.track import Tracker
 
 
@@ -60,7 +61,7 @@ def offline(shared):
 
 def test_darknet_finds_people_batched_like_one_by_one(offline):
     sh, frames = offline
-    det = build_detector(str(sh / "models/yolo-fastest-1.1-body/yolo-fastest-1.1_body.weights"))
+    det = build_detector(str(sh / OFFLINE_DETECTOR))
     assert isinstance(det, DarknetDetector) and det.input_wh == (320, 320)
     batched = det(frames)
     single = [det([f])[0] for f in frames]
@@ -211,16 +212,16 @@ def test_detector_options_reach_the_model_from_the_pipeline_config(offline):
     from hotdemo.pipeline import Pipeline, PipelineConfig
 
     sh, frames = offline
-    cfg = PipelineConfig(detector=str(sh / "models/yolo-fastest-1.1-body/yolo-fastest-1.1_body.weights"),
-                         pose2d=str(sh / "models/ultralight-simplepose/simplepose_256x192.onnx"),
+    cfg = PipelineConfig(detector=str(sh / OFFLINE_DETECTOR),
+                         pose2d=str(sh / OFFLINE_POSE2D),
                          det_conf=0.6, det_iou=0.3, det_imgsz=416, pose_flip=True)
     fe = Pipeline(cfg, lifter=object()).frontend
     det = fe.detector
     assert det.input_wh == (416, 416) and det.conf == 0.6 and det.iou == 0.3
     assert fe.pose.flip_test
     strict = det(frames[:1])[0]
-    loose = build_detector(str(sh / "models/yolo-fastest-1.1-body/yolo-fastest-1.1_body.weights"),
+    loose = build_detector(str(sh / OFFLINE_DETECTOR),
                            conf=0.05)(frames[:1])[0]
     assert (strict[:, 4] >= 0.6).all() and len(loose) >= len(strict)
     with pytest.raises(InputError, match="multiple of 32"):
-        build_detector(str(sh / "models/yolo-fastest-1.1-body/yolo-fastest-1.1_body.weights"), imgsz=300)
+        build_detector(str(sh / OFFLINE_DETECTOR), imgsz=300)

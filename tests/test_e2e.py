@@ -9,16 +9,15 @@ import pytest
 from typer.testing import CliRunner
 
 from hotdemo.cli import app
-from hotdemo.paths import bundled_lifter_path
+from hotdemo.paths import OFFLINE_DETECTOR, OFFLINE_POSE2D, bundled_lifter_path
 
 runner = CliRunner()
 
 
 def _offline_args(shared):
-    m = shared / "models"
     args = [
-        "--detector", str(m / "yolo-fastest-1.1-body" / "yolo-fastest-1.1_body.weights"),
-        "--pose2d", str(m / "ultralight-simplepose" / "simplepose_256x192.onnx"),
+        "--detector", str(shared / OFFLINE_DETECTOR),
+        "--pose2d", str(shared / OFFLINE_POSE2D),
         "--device", "cpu",
     ]
     if not bundled_lifter_path().exists():

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from hotdemo.frontend import FrontEnd2D, build_frontend, keypoint_boxes
+from hotdemo.paths import OFFLINE_DETECTOR, OFFLINE_POSE2D
 from hotdemo.track import CutDetector, Tracker
 
 J = 17
@@ -150,8 +151,8 @@ def test_det_every_5_on_real_clips_matches_per_frame_detection(shared, clip, n):
     the median joint distance, relative to the person's height, is below 2 % (measured 0.8 % on
     two_people_indoor, 1.3 % on basketball)."""
     fr = _read(shared / "videos" / clip, n)
-    det = str(shared / "models/yolo-fastest-1.1-body/yolo-fastest-1.1_body.weights")
-    pose = str(shared / "models/ultralight-simplepose/simplepose_256x192.onnx")
+    det = str(shared / OFFLINE_DETECTOR)
+    pose = str(shared / OFFLINE_POSE2D)
     res = {}
     for k in (1, 5):
         fe = build_frontend(det, pose, det_every=k)

@@ -7,6 +7,7 @@ import pytest
 
 from hotdemo.pose2d import (HeatmapHead, PoseEstimator, Runner, apply_affines, box_to_center_scale, crop_affines,
                             crop_images, decode_heatmaps, decode_simcc, flip_heatmaps, invert_affines)
+from hotdemo.paths import OFFLINE_DETECTOR, OFFLINE_POSE2D
 from hotdemo.skeletons import COCO17
 
 
@@ -169,10 +170,10 @@ def test_simplepose_on_real_people(indoor_frame):
     from hotdemo.pose2d import build_pose2d
 
     sh, frame = indoor_frame
-    det = build_detector(str(sh / "models/yolo-fastest-1.1-body/yolo-fastest-1.1_body.weights"))
+    det = build_detector(str(sh / OFFLINE_DETECTOR))
     boxes = det([frame])[0][:, :4]
     assert len(boxes) == 2
-    pose = build_pose2d(str(sh / "models/ultralight-simplepose/simplepose_256x192.onnx"))
+    pose = build_pose2d(str(sh / OFFLINE_POSE2D))
     assert pose.kind == "heatmap" and pose.input_wh == (192, 256) and isinstance(pose.head, HeatmapHead)
     (kp, sc), = pose([frame], [boxes])
     assert kp.shape == (2, 17, 2)
@@ -200,8 +201,8 @@ def test_real_camera_cut_starts_new_tracks_and_a_whip_pan_does_not_cut(indoor_fr
     from hotdemo.video import iter_frames
 
     sh, _ = indoor_frame
-    fe = build_frontend(str(sh / "models/yolo-fastest-1.1-body/yolo-fastest-1.1_body.weights"),
-                        str(sh / "models/ultralight-simplepose/simplepose_256x192.onnx"))
+    fe = build_frontend(str(sh / OFFLINE_DETECTOR),
+                        str(sh / OFFLINE_POSE2D))
     ball = list(iter_frames(sh / "videos/basketball.mp4"))
     h, w = ball[0].shape[:2]
     indoor = [cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA)

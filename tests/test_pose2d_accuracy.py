@@ -130,14 +130,14 @@ def test_nonpositive_maximum_gives_score_zero_and_is_repaired_downstream():
 
 @pytest.fixture(scope="module")
 def coco():
-    from hotdemo.paths import shared_dir
+    from hotdemo.paths import OFFLINE_POSE2D, shared_dir
     from hotdemo.pose2d.evaluate import load_coco_keypoints
 
     sh = shared_dir()
     if sh is None or not (sh / "data/coco-keypoints/test_coco.json").is_file():
         pytest.skip("../shared/data/coco-keypoints is absent")
     return (load_coco_keypoints(sh / "data/coco-keypoints/test_coco.json"),
-            sh / "models/ultralight-simplepose/simplepose_256x192.onnx")
+            sh / OFFLINE_POSE2D)
 
 
 def test_simplepose_oks_ap_on_coco_people_through_both_runners(coco):

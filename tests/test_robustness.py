@@ -33,6 +33,7 @@ from typer.testing import CliRunner
 from hotdemo import frontend as frontend_mod
 from hotdemo.cli import app
 from hotdemo.errors import OutputError, WeightsError
+from hotdemo.paths import OFFLINE_DETECTOR, OFFLINE_POSE2D
 from hotdemo.pipeline import Pipeline, PipelineConfig
 from hotdemo.types import FramePoses2D
 from hotdemo.video import VideoWarning, count_frames, ffmpeg_exe, probe
@@ -339,10 +340,9 @@ def test_corrupted_weights_file_names_the_file(tmp_path, clip, monkeypatch):
 
 # ---------------------------------------------------------------- real models (../shared)
 def _offline(shared):
-    m = shared / "models"
     return PipelineConfig(
-        detector=str(m / "yolo-fastest-1.1-body" / "yolo-fastest-1.1_body.weights"),
-        pose2d=str(m / "ultralight-simplepose" / "simplepose_256x192.onnx"),
+        detector=str(shared / OFFLINE_DETECTOR),
+        pose2d=str(shared / OFFLINE_POSE2D),
         device="cpu", allow_untrained=True, exports=("json",), render=False,
     )
 
