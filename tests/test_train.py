@@ -511,3 +511,39 @@ def test_training_data_is_not_looked_for_beside_the_checkout(tmp_path, monkeypat
     (d / "data_3d_h36m_expmap.npz").write_bytes(b"x")
     (d / "cameras.json").write_text("{}")
     assert resolve_inputs(None, None) == (d / "data_3d_h36m_expmap.npz", d / "cameras.json")
+
+
+def test_comparison_table_reads_trainer_and_eval_outputs(tmp_path, motion):
+    """tools/gpu_compare.sh's table: real trainer summaries and real evaluation records, two seeds."""
+    from hotdemo.checkpoint import load_model
+    from hotdemo.lift import Lifter
+    from hotdemo.train.__main__ import main
+    from hotdemo.train.commands import evaluation_record
+    from hotdemo.train.compare import format_comparison, read_comparison
+    from hotdemo.train.evaluate import evaluate
+    from hotdemo.train.trainer import TrainConfig, train
+
+    cams = _cameras()
+    for seed in (1, 2):
+        for model in ("mixste", "hot_mixste"):
+            run = tmp_path / f"{model}_s{seed}"
+            cfg = TrainConfig(run_dir=str(run), model=model, frames=9, dim=16, depth=2, heads=2, token_num=3,
+                              layer_index=1, batch_size=4, steps=1, threads=1, val_every=0, seed=seed,
+                              train_subjects=("S1", "S5"), val_subjects=("S9",))
+            m = train(cfg, data=motion, cameras=cams, log=lambda s: None)
+            assert m["step"] == 1
+            lifter = Lifter(load_model(run / "last.pt"), device="cpu", root="subtract", output="metres")
+            res = evaluate(lifter, motion, cams, subjects=("S9",))
+            (tmp_path / f"{model}_s{seed}.eval.json").write_text(
+                json.dumps(evaluation_record([res], checkpoint=str(run / "last.pt"))))
+    got = read_comparison(tmp_path)
+    assert sorted(got) == ["hot_mixste", "mixste"]
+    assert [r["seed"] for r in got["mixste"]] == [1, 2]
+    ev = json.loads((tmp_path / "hot_mixste_s2.eval.json").read_text())
+    assert got["hot_mixste"][1]["mpjpe"] == ev["results"][0]["average"]["mpjpe"] > 0
+    text = format_comparison(got)
+    d = [got["hot_mixste"][i]["mpjpe"] - got["mixste"][i]["mpjpe"] for i in range(2)]
+    assert f"hot_mixste - mixste per seed: {d[0]:+.1f}, {d[1]:+.1f} mm" in text
+    assert main(["compare", str(tmp_path), "--json", str(tmp_path / "c.json")]) == 0
+    assert json.loads((tmp_path / "c.json").read_text())["mixste"][0]["seed"] == 1
+    assert main(["compare", str(tmp_path / "r_empty")]) == 2  # nothing there: one-line error

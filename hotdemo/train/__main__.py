@@ -6,6 +6,7 @@ Examples::
     python -m hotdemo.train eval --checkpoint /work/train_runs/hot/best.pt --json eval.json
     python -m hotdemo.train export /work/train_runs/hot/best.pt hotdemo/bundled/hot_mixste_h36m.pt
     python -m hotdemo.train cache .device/h36m17_f16.npz    # compact float16 data for a GPU machine
+    python -m hotdemo.train compare gpu_out/cmp             # HoT vs MixSTE over seeds (tools/gpu_compare.sh)
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 from dataclasses import fields
 from typing import List, Optional
 
-from ..errors import HotdemoError
+from ..errors import HotdemoError, InputError
 from .augment import AugmentConfig
 from .trainer import TrainConfig
 
@@ -84,6 +85,10 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--data", default=None, help="data_3d_h36m.npz-style file (default: $HOTDEMO_SHARED's)")
     c.add_argument("--cache-dir", default=None)
 
+    k = sub.add_parser("compare", help="tabulate a HoT vs MixSTE comparison over seeds (tools/gpu_compare.sh)")
+    k.add_argument("folder", help="folder with <model>_s<seed>/ runs and <model>_s<seed>.eval.json evaluations")
+    k.add_argument("--json", default=None, help="also write the per-seed figures as JSON here")
+
     x = sub.add_parser("export", help="write a run's best.pt as a shippable fp16 lifter file")
     x.add_argument("src")
     x.add_argument("dst")
@@ -113,6 +118,16 @@ def main(argv: Optional[List[str]] = None) -> int:
             data_path, _ = resolve_inputs(args.data, None)
             out = save_compact(load_motion(data_path, args.cache_dir), args.dst)
             print(f"{out} ({out.stat().st_size / 1e6:.1f} MB)")
+        elif args.command == "compare":
+            from ..fileio import atomic_write_json
+            from .compare import format_comparison, read_comparison
+
+            res = read_comparison(args.folder)
+            if not res:
+                raise InputError(f"no finished comparison runs (<model>_s<seed>.eval.json) in {args.folder}")
+            print(format_comparison(res))
+            if args.json:
+                atomic_write_json(args.json, res, indent=1)
         else:
             from .commands import export_weights
 

@@ -154,11 +154,17 @@ def run_evaluation(
     if json_out:
         out = Path(json_out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"checkpoint": str(ckpt), "lifter": lift.spec.name, "subjects": list(subjects), "flip": flip,
-                   "smooth": smooth, "root": lift.root, "output": lift.output, "max_sequences": max_sequences,
-                   "results": [r.to_dict() for r in results], "note": DISCLAIMER}
-        atomic_write_json(out, payload, indent=1)
+        atomic_write_json(out, evaluation_record(results, checkpoint=str(ckpt), lifter=lift.spec.name,
+                                                 subjects=list(subjects), flip=flip, smooth=smooth, root=lift.root,
+                                                 output=lift.output, max_sequences=max_sequences), indent=1)
     return results
+
+
+def evaluation_record(results: List[EvalResult], **meta) -> dict:
+    """What ``hotdemo eval --json`` writes: ``meta`` (checkpoint, lifter, subjects, flip, ...), then
+    ``results`` (one :meth:`EvalResult.to_dict` per 2D setting) and the disclaimer; read back by
+    :func:`hotdemo.train.compare.read_comparison`."""
+    return {**meta, "results": [r.to_dict() for r in results], "note": DISCLAIMER}
 
 
 def export_weights(src: PathLike, dst: PathLike, half: bool = True, extra: Optional[dict] = None) -> Path:
