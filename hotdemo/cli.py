@@ -410,7 +410,8 @@ def train_cmd(
 ) -> None:
     """Train (or resume) a lifter on Human3.6M-style 3D motion (see the shipped lifter's model card, hotdemo/bundled/README.md).
 
-    All options of `python -m hotdemo.train train` (augmentations included) are there too."""
+    The rest (lr floor, warm-up, augmentations, the SDPA kernel, ...): `python -m hotdemo.train train --help`;
+    `--config` takes them all."""
     from .train import train
     from .train.commands import build_train_config
 
