@@ -20,7 +20,8 @@ _NAME = re.compile(r"^(?P<model>.+)_s(?P<seed>\d+)\.eval\.json$")
 
 def read_comparison(folder) -> Dict[str, List[dict]]:
     """``{model: [{'seed', 'mpjpe', 'p_mpjpe', 'mpjve', 'train_s', 'steps'}, ...]}`` (sorted by seed)
-    from every finished run in ``folder``; the clean-2D average of each evaluation."""
+    from every finished run in ``folder``; the clean-2D average of each evaluation. ``train_s`` is the
+    run's wall time, its quick validations included (step costs: ``benchmarks/lifter.py``)."""
     folder = Path(folder)
     res: Dict[str, List[dict]] = {}
     for f in sorted(folder.glob("*_s*.eval.json")):
@@ -52,7 +53,7 @@ def format_comparison(res: Dict[str, List[dict]], baseline: str = "mixste") -> s
         sd = f"{st.stdev(m):.1f}" if len(m) > 1 else "n/a"
         lines.append(f"{model:11s} MPJPE {st.mean(m):6.1f} mm (sd {sd}, min {min(m):.1f}, max {max(m):.1f}; "
                      f"seeds {', '.join(str(r['seed']) for r in rows)}), P-MPJPE "
-                     f"{st.mean(r['p_mpjpe'] for r in rows):.1f} mm, training {st.mean(r['train_s'] for r in rows):.0f} s")
+                     f"{st.mean(r['p_mpjpe'] for r in rows):.1f} mm, run wall time {st.mean(r['train_s'] for r in rows):.0f} s")
     base = {r["seed"]: r for r in res.get(baseline, [])}
     for model, rows in res.items():
         if model == baseline:
