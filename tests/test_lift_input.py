@@ -154,22 +154,12 @@ def test_lift_shows_a_per_frame_3d_bar(tmp_path):
 
 
 # ---------------------------------------------------------------- options
-@pytest.mark.parametrize("cmd", ["run", "batch", "lift"])
-def test_lifter_options_are_shared(cmd, monkeypatch, tmp_path):
-    import hotdemo.cli as cli
-    import hotdemo.video as video
-
-    seen = {}
-    monkeypatch.setattr(video, "probe", lambda p, **k: None)
-    monkeypatch.setattr(cli, "_config", lambda **kw: seen.update(kw) or (_ for _ in ()).throw(SystemExit(0)))
-    runner.invoke(app, [cmd, "x", "-o", str(tmp_path), "--no-flip", "--no-overlap", "--no-smooth"])
-    assert seen["no_flip"] and seen["no_overlap"] and seen["no_smooth"], seen
-
-
+# that run / batch / lift pass every option into the config: tests/test_cli.py
+# (test_run_batch_and_lift_options_reach_the_pipeline_config)
 def test_config_turns_the_no_flags_into_lifter_settings():
     from hotdemo.cli import _config
 
-    c = _config(export="json", no_flip=True, no_overlap=False, no_smooth=True)
+    c = _config({"export": "json", "no_flip": True, "no_overlap": False, "no_smooth": True})
     assert (c.flip, c.overlap, c.smooth) == (False, True, False)
 
 
