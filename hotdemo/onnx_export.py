@@ -16,8 +16,9 @@ def onnx_bytes(model: torch.nn.Module, example: Tuple[torch.Tensor, ...], *, inp
     """``model`` exported with ``example`` inputs, as the bytes of an ONNX file.
 
     The TorchScript exporter is used (``dynamo=False`` where torch has that switch, torch >= 2.5):
-    it needs no ``onnx`` package and handles the dynamic axes hotdemo asks for. Its deprecation
-    warnings are silenced; errors are not."""
+    it handles the dynamic axes hotdemo asks for without ``onnxscript``. It does need the ``onnx``
+    package (a runtime dependency of hotdemo for this reason). Its deprecation warnings are
+    silenced; errors are not."""
     legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
     buf = io.BytesIO()
     with torch.no_grad(), warnings.catch_warnings():
