@@ -226,11 +226,11 @@ class UltralyticsDetector(Detector):
             try:
                 self.session = self._onnx_session(Path(model), threads)
             except Exception as e:  # noqa: BLE001 - a model the exporter cannot handle
+                why = str(e).splitlines()[0] if str(e) else type(e).__name__
                 if runtime != "auto":
                     raise e if isinstance(e, WeightsError) else WeightsError(
-                        f"cannot export {model} to ONNX: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
-                log.warning("%s: running the detector in PyTorch (the ONNX export failed: %s)", Path(model).name,
-                            str(e).splitlines()[0] if str(e) else type(e).__name__)
+                        f"cannot export {model} to ONNX: {why}") from None
+                log.warning("%s: running the detector in PyTorch (the ONNX export failed: %s)", Path(model).name, why)
                 chosen = "torch"
         self.runtime = chosen
 

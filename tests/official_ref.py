@@ -385,7 +385,6 @@ def randomize(model, seed=0):
     return model.eval()
 
 
-
 def compare_state_dict_reading(reference, path, batch=1, seed=1):
     """Save ``reference``'s state dict to ``path``, read it back with hotdemo's 2D checkpoint
     reader and run both on the same seeded input of the model's size. Returns ``(ours,
