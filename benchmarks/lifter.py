@@ -22,7 +22,8 @@ seq2frame ones (one window per output frame). CPU time: a forward pass of ``--cp
 of a pair alternately in the same process so that they see the same machine load; reported per
 output frame, as wall-clock time ("CPU ms/frame") and as this process's CPU time ("CPU-time
 ms", ``time.process_time``: the sum over its threads; on a machine shared with other jobs it
-counts the work done, not the waiting for a core). ``--train-batch N``: also one training step (forward + backward) on N windows. On
+counts the work done, not the waiting for a core). ``--train-batch N``: also one training step on N windows, the trainer's own
+(forward, the family's loss, backward, clipping, AdamW; SDPA's math kernel on the CPU). On
 a CUDA GPU (when present) also fp16 autocast forwards of ``--gpu-batch`` windows.
 """
 
@@ -92,13 +93,19 @@ def timer(x, device: str, half: bool):
     return once
 
 
-def train_timer(x):
+def train_timer(x, y):
+    """One training step as the trainer takes it (``optimizer_step``: forward, the family's loss,
+    backward, clipping, AdamW; SDPA's math kernel on the CPU, as in training)."""
+    from hotdemo.train.losses import LOSSES
+    from hotdemo.train.trainer import optimizer_step
+
     def once(m):
+        spec = get_spec(m.bench_family)
+        if not hasattr(m, "bench_opt"):
+            m.bench_opt = torch.optim.AdamW(m.parameters(), lr=1e-5, weight_decay=0.1)
         m.train()
         t0 = clocks()
-        out = m(x[m.bench_channels])
-        (out - out[:, :, :1]).abs().mean().backward()
-        m.zero_grad(set_to_none=True)
+        optimizer_step(m, spec, m.bench_opt, x, y, LOSSES[spec.loss])
         m.eval()
         return since(t0)
     return once
@@ -117,7 +124,7 @@ def measure(group, args) -> list:
     for label, fam, cfg in group:
         spec = get_spec(fam)
         m = spec.build(**cfg).eval()
-        m.bench_channels = spec.input_channels
+        m.bench_channels, m.bench_family = spec.input_channels, fam
         cost = count_cost(spec, cfg)
         models.append(m)
         rows.append({"label": label, "family": fam, "config": cfg, "kind": "seq2seq" if spec.seq2seq else "seq2frame",
@@ -133,8 +140,9 @@ def measure(group, args) -> list:
         r["cpu_s_per_frame"] = wall / args.cpu_batch / r["out_frames"]
         r["cpu_time_s_per_frame"] = cpu / args.cpu_batch / r["out_frames"]
     if args.train_batch:
-        xt = inputs(args.train_batch, T)
-        for r, (wall, cpu) in zip(rows, alternate_medians(train_timer(xt), models, args.repeats)):
+        xt = inputs(args.train_batch, T)[2]
+        yt = torch.randn(args.train_batch, T, 17, 3) * 0.2
+        for r, (wall, cpu) in zip(rows, alternate_medians(train_timer(xt, yt - yt[:, :, :1]), models, args.repeats)):
             r["train_step_s"] = wall
     if torch.cuda.is_available() and not args.no_gpu:
         models = [m.cuda() for m in models]

@@ -5,8 +5,9 @@ bfloat16 autocast, and torch.compile.
     python benchmarks/train_step.py --frames 81 --token-num 27 --threads 2
     python benchmarks/train_step.py --device cuda --threads 16 --json out.json   # on a GPU
 
-A step is what the trainer does per batch: forward, root subtraction, the official losses
-(hotdemo.train.losses.training_loss), backward, gradient clipping, AdamW. Every variant starts
+A step is the trainer's own (``hotdemo.train.trainer.optimizer_step``): forward, root
+subtraction, the family's official loss, backward, gradient clipping, AdamW; "eager fp32" has
+SDPA's default kernel choice, the trainer's CPU default is the math kernel. Every variant starts
 from the same weights and sees the same batch; the variants run round-robin in one process
 (``--repeats`` rounds after a warm-up) so that they share the machine's load, and the medians are
 reported with their ratio to eager float32. ``--data`` also times making one augmented batch
@@ -21,38 +22,29 @@ import json
 import statistics
 import sys
 import time
-from contextlib import nullcontext
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hotdemo.models import build_model  # noqa: E402
-from hotdemo.train.losses import training_loss  # noqa: E402
+from hotdemo.models import build_model, get_spec  # noqa: E402
+from hotdemo.train.losses import LOSSES  # noqa: E402
+from hotdemo.train.trainer import optimizer_step  # noqa: E402
 
 
-def make_step(model, device, autocast_dtype=None, sdpa_math=False):
+def make_step(model, device, autocast=None, sdpa_math=False):
+    """The trainer's own step (hotdemo.train.trainer.optimizer_step: forward, the family's loss,
+    backward, clipping 1.0, AdamW), timed."""
+    spec = get_spec(model.bench_family)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.1)
-
-    def ctx():
-        if sdpa_math:
-            from torch.nn.attention import SDPBackend, sdpa_kernel
-            return sdpa_kernel(SDPBackend.MATH)
-        return nullcontext()
 
     def step(x, y):
         model.train()
         sync(device)
         t0 = time.perf_counter()
-        with ctx(), (torch.autocast(device.type, dtype=autocast_dtype) if autocast_dtype else nullcontext()):
-            pred = model(x)
-            pred = pred - pred[:, :, :1]
-            loss = training_loss(pred.float(), y)["loss"]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        optimizer_step(model, spec, opt, x, y, LOSSES[spec.loss], grad_clip=1.0, sdpa_math=sdpa_math,
+                       autocast=autocast)
         sync(device)
         return time.perf_counter() - t0
 
@@ -87,13 +79,13 @@ def main(argv=None) -> int:
     if a.model != "mixste":
         kw.update(token_num=a.token_num, layer_index=a.layer_index)
     base = build_model(a.model, **kw).to(device)
+    base.bench_family = a.model
     x = torch.randn(a.batch, a.frames, 17, 2, device=device) * 0.3
     y = torch.randn(a.batch, a.frames, 17, 3, device=device) * 0.3
     y = y - y[:, :, :1]
-    bf16 = torch.bfloat16
     variants = {"eager fp32": make_step(copy.deepcopy(base), device),
                 "SDPA math kernel": make_step(copy.deepcopy(base), device, sdpa_math=True),
-                "bf16 autocast": make_step(copy.deepcopy(base), device, autocast_dtype=bf16)}
+                "bf16 autocast": make_step(copy.deepcopy(base), device, autocast="bf16")}
     compile_s = None
     if not a.no_compile:
         try:

@@ -43,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--sdpa-math", action=argparse.BooleanOptionalAction, default=S,
                    help="force SDPA's plain math kernel for training (default: on the CPU only, where a step "
                         "takes 0.83x the time; benchmarks/train_step.py)")
+    t.add_argument("--autocast", choices=("bf16",), default=S,
+                   help="run the forward pass in bfloat16 autocast (for GPUs; on the CPU a step is 9.5x slower; "
+                        "benchmarks/train_step.py)")
     defaults = TrainConfig()
     for name, typ, hlp in [
         ("model", str, "lifter family (see hotdemo lifters)"), ("frames", int, "frames per clip (model window)"),

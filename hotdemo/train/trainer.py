@@ -77,6 +77,7 @@ class TrainConfig:
     threads: int = 2
     device: str = "auto"  # "auto" (CUDA when available, else CPU), "cpu", "cuda", "cuda:1", ...
     sdpa_math: Optional[bool] = None  # force SDPA's plain math kernel; None: on the CPU only (0.83x a step there)
+    autocast: Optional[str] = None  # "bf16": forward in bfloat16 autocast (9.5x slower on the CPU; for GPUs)
     max_minutes: Optional[float] = None  # stop (resumably) after this much wall-clock time
     budget_minutes: Optional[float] = None  # time-based schedule: cosine over this much training time, then stop
     init_from: Optional[str] = None  # start a new run from these weights (a last.pt / best.pt / shipped file)
@@ -152,6 +153,7 @@ def model_step(model, spec, x: torch.Tensor, y: torch.Tensor, loss_fn):
         pred, target = model(x), y
     else:
         pred, target = model.train_forward(x, y)
+    pred = pred.float()  # the loss in float32 also under autocast
     return loss_fn(pred - pred[:, :, :1], target)
 
 
@@ -168,6 +170,31 @@ def attention_kernel(dev: torch.device, sdpa_math: Optional[bool]):
     return sdpa_kernel(SDPBackend.MATH)
 
 
+#: ``TrainConfig.autocast`` values: the reduced precision the forward pass may run in. bfloat16
+#: only: it needs no loss scaling (float16 would). Measured by ``benchmarks/train_step.py``.
+AUTOCAST_DTYPES = {"bf16": torch.bfloat16}
+
+
+def optimizer_step(model, spec, opt, x: torch.Tensor, y: torch.Tensor, loss_fn, *, grad_clip: float = 1.0,
+                   sdpa_math: Optional[bool] = None, autocast: Optional[str] = None) -> Dict[str, torch.Tensor]:
+    """One training step as :func:`train` takes it, on a batch already on the model's device:
+    forward and the family's loss (:func:`model_step`, forward under ``autocast`` when given)
+    in :func:`attention_kernel`, backward, gradient-norm clipping (``grad_clip`` 0: none), the
+    optimizer's step. Returns the loss terms (the total is ``'loss'``)."""
+    if autocast is not None and autocast not in AUTOCAST_DTYPES:
+        raise InputError(f"unknown autocast {autocast!r}; known: {', '.join(AUTOCAST_DTYPES)}")
+    amp = torch.autocast(x.device.type, dtype=AUTOCAST_DTYPES[autocast]) if autocast else nullcontext()
+    with attention_kernel(x.device, sdpa_math):
+        with amp:
+            losses = model_step(model, spec, x, y, loss_fn)
+        opt.zero_grad(set_to_none=True)
+        losses["loss"].backward()
+    if grad_clip:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    opt.step()
+    return losses
+
+
 def train(
     cfg: TrainConfig,
     data: Optional[MotionData] = None,
@@ -181,6 +208,8 @@ def train(
     """
     torch.set_num_threads(max(1, cfg.threads))
     dev = torch.device(resolve_device(cfg.device))  # a bad --device fails before the run folder is made
+    if cfg.autocast is not None and cfg.autocast not in AUTOCAST_DTYPES:
+        raise InputError(f"unknown autocast {cfg.autocast!r}; known: {', '.join(AUTOCAST_DTYPES)}")
     run = Path(cfg.run_dir)
     run.mkdir(parents=True, exist_ok=True)
     if data is None:
@@ -267,14 +296,9 @@ def train(
         lr = lr_at(step, cfg, progress())
         for g in opt.param_groups:
             g["lr"] = lr
-        with attention_kernel(dev, cfg.sdpa_math):
-            losses = model_step(model, spec, torch.from_numpy(x).to(dev, non_blocking=True),
-                                torch.from_numpy(y).to(dev, non_blocking=True), loss_fn)
-            opt.zero_grad(set_to_none=True)
-            losses["loss"].backward()
-        if cfg.grad_clip:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        opt.step()
+        losses = optimizer_step(model, spec, opt, torch.from_numpy(x).to(dev, non_blocking=True),
+                                torch.from_numpy(y).to(dev, non_blocking=True), loss_fn, grad_clip=cfg.grad_clip,
+                                sdpa_math=cfg.sdpa_math, autocast=cfg.autocast)
         step += 1
         clips_since += cfg.batch_size
         for k, v in losses.items():
