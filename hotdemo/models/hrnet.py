@@ -147,6 +147,40 @@ def _transition(prev: Sequence[int], cur: Sequence[int]) -> nn.ModuleList:
     return nn.ModuleList(layers)
 
 
+def add_stem(m: nn.Module) -> None:
+    """Give ``m`` the pose_hrnet stem under the official names (``conv1``/``bn1``, ``conv2``/``bn2``:
+    3x3 stride-2 convolutions to 64 channels; ``relu``; ``layer1``: 4 Bottlenecks to 256 channels),
+    so that HRNet and TokenPose checkpoints load into it unchanged. Run it with :func:`stem_forward`."""
+    m.conv1 = nn.Conv2d(3, 64, 3, 2, 1, bias=False)
+    m.bn1 = _bn(64)
+    m.conv2 = nn.Conv2d(64, 64, 3, 2, 1, bias=False)
+    m.bn2 = _bn(64)
+    m.relu = nn.ReLU(inplace=True)
+    down = nn.Sequential(nn.Conv2d(64, 256, 1, bias=False), _bn(256))
+    m.layer1 = nn.Sequential(Bottleneck(64, 64, downsample=down), *[Bottleneck(256, 64) for _ in range(3)])
+
+
+def stem_forward(m: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The stem added by :func:`add_stem`: (B, 3, H, W) -> (B, 256, H/4, W/4)."""
+    x = m.relu(m.bn1(m.conv1(x)))
+    x = m.relu(m.bn2(m.conv2(x)))
+    return m.layer1(x)
+
+
+def through_stages(x: torch.Tensor, pairs) -> List[torch.Tensor]:
+    """Run the stem's output ``x`` through ``pairs`` of (transition, stage): each transition entry
+    keeps a branch (None), changes its channels, or opens a new branch from the lowest-resolution
+    one; each stage is a sequence of :class:`HRModule`. Returns the last stage's branches, highest
+    resolution first."""
+    ys: List[torch.Tensor] = [x]
+    for trans, stage in pairs:
+        xs = [ys[i] if t is None else t(ys[i] if i < len(ys) else ys[-1]) for i, t in enumerate(trans)]
+        for m in stage:
+            xs = m(xs)
+        ys = xs
+    return ys
+
+
 class HRNet(nn.Module):
     """Pose HRNet-W``width``: stem, 4 stages, 1x1 head on the highest-resolution branch."""
 
@@ -154,14 +188,7 @@ class HRNet(nn.Module):
         super().__init__()
         self.width = width
         self.num_joints = num_joints
-        self.conv1 = nn.Conv2d(3, 64, 3, 2, 1, bias=False)
-        self.bn1 = _bn(64)
-        self.conv2 = nn.Conv2d(64, 64, 3, 2, 1, bias=False)
-        self.bn2 = _bn(64)
-        self.relu = nn.ReLU(inplace=True)
-        down = nn.Sequential(nn.Conv2d(64, 256, 1, bias=False), _bn(256))
-        self.layer1 = nn.Sequential(Bottleneck(64, 64, downsample=down),
-                                    *[Bottleneck(256, 64) for _ in range(3)])
+        add_stem(self)
         prev = [256]
         for s, (n_mod, n_br) in enumerate(_STAGES, start=2):
             chans = [width * 2 ** b for b in range(n_br)]
@@ -173,25 +200,9 @@ class HRNet(nn.Module):
             prev = chans
         self.final_layer = nn.Conv2d(width, num_joints, 1)
 
-    def _stage(self, s: int, xs: List[torch.Tensor]) -> List[torch.Tensor]:
-        for m in getattr(self, f"stage{s}"):
-            xs = m(xs)
-        return xs
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.relu(self.bn1(self.conv1(x)))
-        x = self.relu(self.bn2(self.conv2(x)))
-        x = self.layer1(x)
-        ys: List[torch.Tensor] = [x]
-        for s in (2, 3, 4):
-            trans = getattr(self, f"transition{s - 1}")
-            xs = []
-            for i, t in enumerate(trans):
-                if t is None:
-                    xs.append(ys[i])
-                else:  # existing branch with a channel change, or a new branch from the last one
-                    xs.append(t(ys[i] if i < len(ys) else ys[-1]))
-            ys = self._stage(s, xs)
+        pairs = [(getattr(self, f"transition{s - 1}"), getattr(self, f"stage{s}")) for s in (2, 3, 4)]
+        ys = through_stages(stem_forward(self, x), pairs)
         return self.final_layer(ys[0])
 
 

@@ -34,7 +34,7 @@ from typing import Dict, List, Mapping, Optional, Tuple
 import torch
 from torch import nn
 
-from .hrnet import Bottleneck, HRModule, _bn, _transition
+from .hrnet import HRModule, _transition, add_stem, stem_forward, through_stages
 
 __all__ = ["TokenPose", "HRNetStages23", "sine_position_embedding", "convert_state_dict", "match_checkpoint",
            "build_from_arch", "VARIANT_HEADS"]
@@ -147,13 +147,7 @@ class _Tokens(nn.Module):
         gh, gw = grid_hw
         n = gh * gw
         if stem:
-            self.conv1 = nn.Conv2d(3, 64, 3, 2, 1, bias=False)
-            self.bn1 = _bn(64)
-            self.conv2 = nn.Conv2d(64, 64, 3, 2, 1, bias=False)
-            self.bn2 = _bn(64)
-            self.relu = nn.ReLU(inplace=True)
-            down = nn.Sequential(nn.Conv2d(64, 256, 1, bias=False), _bn(256))
-            self.layer1 = nn.Sequential(Bottleneck(64, 64, downsample=down), *[Bottleneck(256, 64) for _ in range(3)])
+            add_stem(self)
         self.keypoint_token = nn.Parameter(torch.zeros(1, num_keypoints, dim))
         if pos_embedding == "learnable":
             self.pos_embedding = nn.Parameter(torch.zeros(1, n + num_keypoints, dim))
@@ -179,9 +173,7 @@ class _Tokens(nn.Module):
 
     def forward(self, x):
         if self.has_stem:
-            x = self.relu(self.bn1(self.conv1(x)))
-            x = self.relu(self.bn2(self.conv2(x)))
-            x = self.layer1(x)
+            x = stem_forward(self, x)
         B, C, H, W = x.shape
         ph, pw = self.patch_hw
         # (B, C, gh*ph, gw*pw) -> (B, gh*gw, ph*pw*C): patches row-major, each (row, col, channel)
@@ -214,13 +206,7 @@ class HRNetStages23(nn.Module):
 
     def __init__(self, width: int = 32, stage3_modules: int = 4):
         super().__init__()
-        self.conv1 = nn.Conv2d(3, 64, 3, 2, 1, bias=False)
-        self.bn1 = _bn(64)
-        self.conv2 = nn.Conv2d(64, 64, 3, 2, 1, bias=False)
-        self.bn2 = _bn(64)
-        self.relu = nn.ReLU(inplace=True)
-        down = nn.Sequential(nn.Conv2d(64, 256, 1, bias=False), _bn(256))
-        self.layer1 = nn.Sequential(Bottleneck(64, 64, downsample=down), *[Bottleneck(256, 64) for _ in range(3)])
+        add_stem(self)
         c2 = [width, width * 2]
         c3 = [width, width * 2, width * 4]
         self.transition1 = _transition([256], c2)
@@ -230,15 +216,8 @@ class HRNetStages23(nn.Module):
                                       for m in range(stage3_modules)])
 
     def forward(self, x):
-        x = self.relu(self.bn1(self.conv1(x)))
-        x = self.relu(self.bn2(self.conv2(x)))
-        ys: List[torch.Tensor] = [self.layer1(x)]
-        for trans, stage in ((self.transition1, self.stage2), (self.transition2, self.stage3)):
-            xs = [ys[i] if t is None else t(ys[i] if i < len(ys) else ys[-1]) for i, t in enumerate(trans)]
-            for m in stage:
-                xs = m(xs)
-            ys = xs
-        return ys[0]
+        pairs = ((self.transition1, self.stage2), (self.transition2, self.stage3))
+        return through_stages(stem_forward(self, x), pairs)[0]
 
 
 # ----------------------------------------------------------------------------- the model
