@@ -10,7 +10,6 @@ A debugging aid only; the real renderer is hotdemo.render.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 

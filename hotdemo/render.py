@@ -23,7 +23,7 @@ from typing import List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from .skeletons import COCO17, H36M17, Skeleton, get_skeleton
+from .skeletons import H36M17, Skeleton, get_skeleton
 from .types import Track2D, Track3D, VideoInfo
 
 LEFT_RGB = (40, 140, 255)

@@ -45,7 +45,7 @@ import warnings
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Generic, Iterable, Iterator, List, Optional, Tuple, TypeVar, Union
+from typing import Generic, Iterable, Iterator, Optional, Tuple, TypeVar, Union
 
 import numpy as np
 

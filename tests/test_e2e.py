@@ -1,7 +1,6 @@
 """End to end on a real video from ../shared with the offline models (skipped without ../shared)."""
 
 import json
-import re
 import subprocess
 
 import numpy as np

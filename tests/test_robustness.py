@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 import textwrap
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -32,11 +30,11 @@ from typer.testing import CliRunner
 
 from hotdemo import frontend as frontend_mod
 from hotdemo.cli import app
-from hotdemo.errors import OutputError, WeightsError
+from hotdemo.errors import OutputError
 from hotdemo.paths import OFFLINE_DETECTOR, OFFLINE_POSE2D
 from hotdemo.pipeline import Pipeline, PipelineConfig
 from hotdemo.types import FramePoses2D
-from hotdemo.video import VideoWarning, count_frames, ffmpeg_exe, probe
+from hotdemo.video import count_frames, ffmpeg_exe, probe
 
 runner = CliRunner()
 FPS = 10
@@ -300,7 +298,7 @@ def test_4k_decode_memory_is_bounded(tmp_path):
     subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-f", "lavfi",
                     "-i", "color=c=gray:size=3840x2160:rate=10", "-frames:v", "30", "-c:v", "libx264",
                     "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(v)], check=True)
-    code = textwrap.dedent(f"""
+    code = textwrap.dedent("""
         import resource, sys
         from hotdemo.pipeline import batched
         from hotdemo.video import Prefetcher, iter_frames, probe

@@ -8,7 +8,7 @@ import torch
 from scipy.spatial.transform import Rotation
 
 from hotdemo.camera import Camera
-from hotdemo.skeletons import H36M17, H36M32_TO_17
+from hotdemo.skeletons import H36M32_TO_17
 from hotdemo.train.augment import (AugmentConfig, detector_noise, flip_camera_frame, interpolate_missing, make_batch,
                                    scale_bones, virtual_cameras)
 from hotdemo.train.data import action_of, clip_starts, load_motion, motion_from_positions, select_h36m17
@@ -482,6 +482,10 @@ def test_training_device_choice(tmp_path, motion):
     if not torch.cuda.is_available():
         with pytest.raises(InputError, match="no CUDA GPU"):
             resolve_device("cuda")
+    # the trainer resolves its device through the same rule, before it makes the run folder
+    with pytest.raises(InputError, match="unknown device"):
+        train(TrainConfig(run_dir=str(tmp_path / "r"), device="tpu-ish"), data=motion, cameras=_cameras())
+    assert not (tmp_path / "r").exists()
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU here")

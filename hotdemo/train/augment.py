@@ -26,7 +26,7 @@ Pipeline of :func:`make_batch` (shapes: B clips, T frames, 17 joints):
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Callable, List, Optional, Union
+from typing import TYPE_CHECKING, Callable, List, Optional, Union
 
 import torch
 
@@ -17,6 +17,9 @@ from ..fileio import atomic_torch_save, atomic_write_json
 from ..paths import bundled_lifter_path, shared_dir
 from .data import TEST_SUBJECTS, load_motion
 from .evaluate import DISCLAIMER, EvalResult, evaluate, format_table
+
+if TYPE_CHECKING:  # imported where used (build_train_config)
+    from .trainer import TrainConfig
 
 PathLike = Union[str, os.PathLike]
 
@@ -60,7 +63,7 @@ def resolve_inputs(data: Optional[PathLike], cameras: Optional[PathLike]) -> tup
     return dp, cp
 
 
-def build_train_config(options: dict) -> "TrainConfig":
+def build_train_config(options: dict) -> TrainConfig:
     """A :class:`TrainConfig` from parsed options: defaults, then ``options['config']`` (a JSON
     file such as a run's ``config.json``), then every other option given; ``aug_<name>`` keys set
     augmentation fields. Paths are resolved as for evaluation; InputError on a bad config file."""

@@ -18,7 +18,6 @@ spread beside our distance to the official runs.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import time
 import sys
