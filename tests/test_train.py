@@ -400,7 +400,7 @@ def test_sdpa_math_kernel_gives_the_same_step_and_is_the_cpu_default(motion):
         with ctx:
             loss = model_step(model, spec, x, y, LOSSES[spec.loss])["loss"]
             loss.backward()
-        return float(loss), torch.cat([p.grad.flatten() for p in model.parameters()])
+        return float(loss.detach()), torch.cat([p.grad.flatten() for p in model.parameters()])
 
     loss0, grad0 = step(attention_kernel(torch.device("cpu"), False))
     loss1, grad1 = step(attention_kernel(torch.device("cpu"), None))
