@@ -37,9 +37,10 @@ def reference_dark(heatmaps, kernel=11):
         dr[border:-border, border:-border] = hm[k].copy()
         dr = cv2.GaussianBlur(dr, (kernel, kernel), 0)
         hm[k] = dr[border:-border, border:-border].copy()
-        hm[k] *= origin_max / np.max(hm[k])
-    np.maximum(hm, 1e-10, hm)
-    np.log(hm, hm)
+        with np.errstate(invalid="ignore"):  # an all-zero map gives nan here, as in the reference
+            hm[k] *= origin_max / np.max(hm[k])
+    np.maximum(hm, 1e-10, out=hm)
+    np.log(hm, out=hm)
     for k in range(K):
         x, y = kps[k].astype(int)
         if 1 < x < W - 2 and 1 < y < H - 2:
