@@ -175,15 +175,20 @@ def attention_kernel(dev: torch.device, sdpa_math: Optional[bool]):
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16}
 
 
+def autocast_dtype(name: Optional[str]) -> Optional[torch.dtype]:
+    """The dtype of an ``autocast`` setting (None: none); InputError naming the known ones."""
+    if name is not None and name not in AUTOCAST_DTYPES:
+        raise InputError(f"unknown autocast {name!r}; known: {', '.join(AUTOCAST_DTYPES)}")
+    return None if name is None else AUTOCAST_DTYPES[name]
+
+
 def optimizer_step(model, spec, opt, x: torch.Tensor, y: torch.Tensor, loss_fn, *, grad_clip: float = 1.0,
                    sdpa_math: Optional[bool] = None, autocast: Optional[str] = None) -> Dict[str, torch.Tensor]:
     """One training step as :func:`train` takes it, on a batch already on the model's device:
     forward and the family's loss (:func:`model_step`, forward under ``autocast`` when given)
     in :func:`attention_kernel`, backward, gradient-norm clipping (``grad_clip`` 0: none), the
     optimizer's step. Returns the loss terms (the total is ``'loss'``)."""
-    if autocast is not None and autocast not in AUTOCAST_DTYPES:
-        raise InputError(f"unknown autocast {autocast!r}; known: {', '.join(AUTOCAST_DTYPES)}")
-    amp = torch.autocast(x.device.type, dtype=AUTOCAST_DTYPES[autocast]) if autocast else nullcontext()
+    amp = torch.autocast(x.device.type, dtype=autocast_dtype(autocast)) if autocast else nullcontext()
     with attention_kernel(x.device, sdpa_math):
         with amp:
             losses = model_step(model, spec, x, y, loss_fn)
@@ -208,8 +213,7 @@ def train(
     """
     torch.set_num_threads(max(1, cfg.threads))
     dev = torch.device(resolve_device(cfg.device))  # a bad --device fails before the run folder is made
-    if cfg.autocast is not None and cfg.autocast not in AUTOCAST_DTYPES:
-        raise InputError(f"unknown autocast {cfg.autocast!r}; known: {', '.join(AUTOCAST_DTYPES)}")
+    autocast_dtype(cfg.autocast)  # a bad one fails here too
     run = Path(cfg.run_dir)
     run.mkdir(parents=True, exist_ok=True)
     if data is None:
