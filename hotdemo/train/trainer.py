@@ -187,7 +187,7 @@ def optimizer_step(model, spec, opt, x: torch.Tensor, y: torch.Tensor, loss_fn, 
     """One training step as :func:`train` takes it, on a batch already on the model's device:
     forward and the family's loss (:func:`model_step`, forward under ``autocast`` when given)
     in :func:`attention_kernel`, backward, gradient-norm clipping (``grad_clip`` 0: none), the
-    optimizer's step. Returns the loss terms (the total is ``'loss'``)."""
+    optimizer's step. Returns the loss terms, detached (the total is ``'loss'``)."""
     amp = torch.autocast(x.device.type, dtype=autocast_dtype(autocast)) if autocast else nullcontext()
     with attention_kernel(x.device, sdpa_math):
         with amp:
@@ -197,7 +197,7 @@ def optimizer_step(model, spec, opt, x: torch.Tensor, y: torch.Tensor, loss_fn, 
     if grad_clip:
         torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
     opt.step()
-    return losses
+    return {k: v.detach() for k, v in losses.items()}
 
 
 def train(
@@ -306,7 +306,7 @@ def train(
         step += 1
         clips_since += cfg.batch_size
         for k, v in losses.items():
-            acc[k] = acc.get(k, 0.0) + float(v.detach())
+            acc[k] = acc.get(k, 0.0) + float(v)
         acc["n"] = acc.get("n", 0) + 1
         if step % cfg.log_every == 0 or step == cfg.steps:
             now = time.time()
