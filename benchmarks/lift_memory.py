@@ -5,11 +5,12 @@ Writes a plain keypoints NPZ of ``--frames`` frames (one person walking, the sam
 measurement and reports that process's peak RSS (``ru_maxrss``) and wall time, for
 ``--export none`` and ``--export json,npz,csv,bvh``. With ``--compare DIR`` (another checkout,
 e.g. a worktree of an older commit) both code trees run side by side, alternating, so the
-ratios come from one run on the same machine. Target: peak RSS < 2 GB at 100k frames with
-all exports.
+ratios come from one run on the same machine; ``--lifters`` does the same for lifter files
+(``shipped`` is the default lifter). Target: peak RSS < 2 GB at 100k frames with all exports.
 
     python benchmarks/lift_memory.py                              # 100k frames, this checkout
     python benchmarks/lift_memory.py --frames 20000 --compare /path/to/old/checkout
+    python benchmarks/lift_memory.py --frames 18000 --lifters shipped,runs/hot81/last.pt
 """
 
 from __future__ import annotations
@@ -50,16 +51,18 @@ def make_keypoints(path: Path, frames: int) -> None:
     np.savez(path, keypoints=kp, scores=sc, width=d["width"], height=d["height"], fps=d["fps"])
 
 
-def measure(tree: Path, kp: Path, out: Path, export: str, threads: int) -> dict:
+def measure(tree: Path, kp: Path, out: Path, export: str, threads: int, lifter: str = "shipped") -> dict:
     env = dict(os.environ, PYTHONPATH=str(tree), OMP_NUM_THREADS=str(threads))
     cmd = [sys.executable, "-c", RUNNER, "lift", str(kp), "-o", str(out), "--export", export, "--device", "cpu"]
+    if lifter != "shipped":
+        cmd += ["--lifter", lifter]
     t0 = time.perf_counter()
     r = subprocess.run(cmd, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - t0
     line = [x for x in r.stderr.splitlines() if x.startswith("PEAK_RSS_KB")]
     if not line or not line[-1].endswith("EXIT 0"):
         raise SystemExit(f"lift failed in {tree} ({export}):\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
-    return {"tree": str(tree), "export": export, "peak_rss_mb": int(line[-1].split()[1]) / 1024, "wall_s": wall}
+    return {"tree": str(tree), "lifter": lifter, "export": export, "peak_rss_mb": int(line[-1].split()[1]) / 1024, "wall_s": wall}
 
 
 def main() -> None:
@@ -67,27 +70,43 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=100_000)
     ap.add_argument("--compare", type=Path, default=None, help="another checkout to measure side by side")
     ap.add_argument("--exports", default="none;json,npz,csv,bvh", help="';'-separated --export values")
+    ap.add_argument("--lifters", default="shipped",
+                    help="comma-separated lifter files to measure side by side ('shipped': the default lifter)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", type=Path, default=None)
     a = ap.parse_args()
     trees = [ROOT] + ([a.compare.resolve()] if a.compare else [])
+    lifters = [x.strip() for x in a.lifters.split(",") if x.strip()]
+    for lf in lifters:
+        if lf != "shipped" and not Path(lf).is_file():
+            raise SystemExit(f"no such lifter file: {lf}")
+    lifters = [lf if lf == "shipped" else str(Path(lf).resolve()) for lf in lifters]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         kp = Path(tmp) / "long.npz"
         make_keypoints(kp, a.frames)
         for export in a.exports.split(";"):
-            for i, tree in enumerate(trees):  # alternate the trees for each setting
-                out = Path(tmp) / f"out{i}"
-                rows.append(measure(tree, kp, out, export, a.threads))
-                r = rows[-1]
-                print(f"{a.frames} frames  --export {export:<18} {r['peak_rss_mb']:8.0f} MB peak RSS  "
-                      f"{r['wall_s']:6.1f} s  ({tree})", flush=True)
-    if a.compare:
-        for export in a.exports.split(";"):
-            new, old = [r for r in rows if r["export"] == export]
-            print(f"--export {export}: this / compare peak RSS = {new['peak_rss_mb'] / old['peak_rss_mb']:.2f}")
+            for lf in lifters:
+                for i, tree in enumerate(trees):  # alternate the trees (and lifters) for each setting
+                    out = Path(tmp) / f"out{i}"
+                    rows.append(measure(tree, kp, out, export, a.threads, lf))
+                    r = rows[-1]
+                    print(f"{a.frames} frames  --export {export:<18} {r['peak_rss_mb']:8.0f} MB peak RSS  "
+                          f"{r['wall_s']:6.1f} s  ({tree}; lifter {lf})", flush=True)
+    for export in a.exports.split(";"):
+        for lf in lifters:
+            if a.compare:
+                new, old = [r for r in rows if r["export"] == export and r["lifter"] == lf]
+                print(f"--export {export}, lifter {lf}: this / compare peak RSS = "
+                      f"{new['peak_rss_mb'] / old['peak_rss_mb']:.2f}")
+        if len(lifters) > 1:
+            base = next(r for r in rows if r["export"] == export and r["lifter"] == lifters[0])
+            for r in rows:
+                if r["export"] == export and r["lifter"] != lifters[0] and r["tree"] == base["tree"]:
+                    print(f"--export {export}: lifter {r['lifter']} / {lifters[0]} peak RSS = "
+                          f"{r['peak_rss_mb'] / base['peak_rss_mb']:.2f}, time = {r['wall_s'] / base['wall_s']:.2f}")
     if a.json:
-        a.json.write_text(json.dumps({"frames": a.frames, "rows": rows}, indent=1))
+        a.json.write_text(json.dumps({"frames": a.frames, "lifters": lifters, "rows": rows}, indent=1))
 
 
 if __name__ == "__main__":

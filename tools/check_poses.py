@@ -1,0 +1,95 @@
+"""Plausibility figures for the 3D poses in a ``hotdemo run`` / ``hotdemo lift`` NPZ export.
+
+For each track: how many frames, head-to-pelvis length in metres (median and 5-95 % spread:
+a stable body size), how often the person stands upright in the world frame (head above the
+pelvis by more than 0.3 m: no tilted or upside-down output), and the largest per-frame joint
+step in mm at the lifter's window borders against elsewhere (a seam shows up as larger steps at
+the borders). The windows are placed as :func:`hotdemo.lift.window_starts` places them for a
+track of that length, so ``--frames`` must be the lifter's window length and ``--no-overlap``
+must match the run.
+
+    python tools/check_poses.py out/video.npz --frames 27
+    python tools/check_poses.py out/video.npz --frames 81 --json checks.json
+
+Left/right correctness is not a number here: look at the rendered frames (red = right).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from hotdemo.lift import window_starts  # noqa: E402
+from hotdemo.skeletons import H36M17  # noqa: E402
+
+
+def border_frames(T: int, F: int, overlap: bool) -> np.ndarray:
+    """(T-1,) bool: whether the step from frame t to t+1 crosses a window start or end."""
+    if T < 2:
+        return np.zeros(0, bool)
+    starts, _ = window_starts(T, F, overlap)
+    edges = np.concatenate([starts, starts + F])  # first frame of a window / first frame after it
+    mask = np.zeros(T - 1, bool)
+    for e in edges:
+        if 1 <= e <= T - 1:
+            mask[e - 1] = True  # the step (e-1 -> e)
+    return mask
+
+
+def track_figures(frames: np.ndarray, cam: np.ndarray, world: np.ndarray, F: int, overlap: bool) -> dict:
+    """``cam`` / ``world``: (T, 17, 3) metres, one track in frame order."""
+    head, pelvis = H36M17.index("head"), H36M17.index("pelvis")
+    h2p = np.linalg.norm(cam[:, head] - cam[:, pelvis], axis=-1)
+    fig = {"frames": int(len(frames)), "head_pelvis_m_median": float(np.median(h2p)),
+           "head_pelvis_m_p5_p95": [float(np.percentile(h2p, 5)), float(np.percentile(h2p, 95))]}
+    if np.isfinite(world).all():
+        fig["upright_fraction"] = float(np.mean(world[:, head, 2] - world[:, pelvis, 2] > 0.3))
+    consecutive = np.diff(frames) == 1
+    step = np.linalg.norm(np.diff(cam, axis=0), axis=-1).max(axis=-1) * 1000  # (T-1,) mm, worst joint
+    border = border_frames(len(frames), F, overlap)
+    for name, sel in (("border", border & consecutive), ("elsewhere", ~border & consecutive)):
+        fig[f"max_step_mm_{name}"] = float(step[sel].max()) if sel.any() else None
+        fig[f"median_step_mm_{name}"] = float(np.median(step[sel])) if sel.any() else None
+    return fig
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("npz", type=Path, help="hotdemo's NPZ export")
+    ap.add_argument("--frames", type=int, required=True, help="the lifter's window length")
+    ap.add_argument("--no-overlap", action="store_true", help="the run used --no-overlap")
+    ap.add_argument("--json", type=Path, help="also write the figures here")
+    a = ap.parse_args(argv)
+    if not a.npz.is_file():
+        print(f"error: no such file: {a.npz}", file=sys.stderr)
+        return 2
+    d = np.load(a.npz)
+    out = {}
+    for tid in d["track_ids"]:
+        sel = d["track_id_3d"] == tid
+        if not sel.any():
+            continue
+        order = np.argsort(d["frames_3d"][sel])
+        f = track_figures(d["frames_3d"][sel][order], d["joints_3d_camera"][sel][order],
+                          d["joints_3d_world"][sel][order], a.frames, not a.no_overlap)
+        out[int(tid)] = f
+        up = f.get("upright_fraction")
+        mb, me = f["max_step_mm_border"], f["max_step_mm_elsewhere"]
+        print(f"track {tid}: {f['frames']} frames, head-pelvis {f['head_pelvis_m_median']:.2f} m "
+              f"(5-95 %: {f['head_pelvis_m_p5_p95'][0]:.2f}-{f['head_pelvis_m_p5_p95'][1]:.2f}), "
+              f"upright {'n/a' if up is None else f'{100 * up:.0f} %'}, largest joint step "
+              f"{'n/a' if mb is None else f'{mb:.1f}'} mm at window borders, "
+              f"{'n/a' if me is None else f'{me:.1f}'} mm elsewhere")
+    if a.json:
+        a.json.write_text(json.dumps({"npz": str(a.npz), "frames": a.frames, "tracks": out}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
