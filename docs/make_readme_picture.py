@@ -1,12 +1,17 @@
 """Make the README's picture: one frame of ``hotdemo run`` on a real photograph.
 
     python docs/make_readme_picture.py            # writes docs/images/run_bus.jpg
+    python docs/make_readme_picture.py --demo-3d  # writes docs/images/demo_3d.png
 
 The test videos in ../shared may not be redistributed, so the committed picture comes from a
 photograph that may: ``bus.jpg``, which ships inside the ultralytics package (AGPL-3.0, the
 licence hotdemo is under too). The photo is looped into a 2-second clip and run through the
 real pipeline - detection + tracking, top-down 2D keypoints, the shipped HoT lifter, the
 renderer - exactly as ``hotdemo run`` does; then one frame of the rendered video is saved.
+
+``--demo-3d`` draws the README's second picture: the 3D panels only (our own drawing; the video's
+frames may not be redistributed) of two frames of ``hotdemo run`` on ../shared's
+``two_people_indoor.mp4``, side by side.
 
 Models: the offline ones in ../shared by default (the defaults, YOLO11n + HRNet-W32, need a
 download); ``--detector`` / ``--pose2d`` choose others.
@@ -48,6 +53,8 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=2.0)
     ap.add_argument("--frame", type=int, default=45, help="which rendered frame to save")
     ap.add_argument("--width", type=int, default=1280, help="width of the saved picture")
+    ap.add_argument("--demo-3d", action="store_true", help="the 3D-panel picture of a ../shared test video")
+    ap.add_argument("--demo-frames", default="10,55", help="with --demo-3d: the two frames to show")
     args = ap.parse_args()
 
     shared = shared_dir()
@@ -55,6 +62,10 @@ def main() -> int:
     pose = args.pose2d or (shared and str(shared / "models/ultralight-simplepose/simplepose_256x192.onnx"))
     if not det or not pose:
         sys.exit("error: ../shared not found; pass --detector and --pose2d")
+
+    if args.demo_3d:
+        out = Path(args.out if args.out != ap.get_default("out") else ROOT / "docs" / "images" / "demo_3d.png")
+        return demo_3d(shared, det, pose, [int(x) for x in args.demo_frames.split(",")], args.width, out)
 
     img = cv2.cvtColor(cv2.imread(str(bus_photo())), cv2.COLOR_BGR2RGB)
     h, w = img.shape[:2]
@@ -81,6 +92,26 @@ def main() -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(out), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 88])
     print(f"{res.people} people, {res.frames} frames -> {out} ({out.stat().st_size // 1024} KB)")
+    return 0
+
+
+def demo_3d(shared: Path, det: str, pose: str, frames: list, width: int, out: Path) -> int:
+    """The right half (the 3D panel) of ``frames`` of the rendered video, side by side, ``width`` wide."""
+    src = shared / "videos" / "two_people_indoor.mp4"
+    if not src.is_file():
+        sys.exit(f"error: {src} not found")
+    with tempfile.TemporaryDirectory() as tmp:
+        res = Pipeline(PipelineConfig(detector=det, pose2d=pose, exports=("json",))).run(src, Path(tmp) / "out")
+        video = next(p for p in res.outputs if p.suffix == ".mp4")
+        picked = {i: f[:, f.shape[1] // 2:] for i, f in enumerate(iter_frames(video)) if i in frames}
+    if len(picked) != len(frames):
+        sys.exit(f"error: the rendered video has {res.frames} frames; asked for {frames}")
+    panel_w = width // len(frames)
+    panels = [cv2.resize(picked[i], (panel_w, int(round(picked[i].shape[0] * panel_w / picked[i].shape[1]))),
+                         interpolation=cv2.INTER_AREA) for i in frames]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(out), cv2.cvtColor(np.concatenate(panels, axis=1), cv2.COLOR_RGB2BGR))
+    print(f"{res.people} people, frames {frames} -> {out} ({out.stat().st_size // 1024} KB)")
     return 0
 
 
