@@ -297,6 +297,48 @@ def test_export_writes_half_precision_lifter(tmp_path, motion):
         assert torch.allclose(m(x), loaded(x), atol=2e-2)
 
 
+def test_export_stores_the_evaluations_of_that_checkpoint(tmp_path):
+    """``python -m hotdemo.train export RUN/last.pt DST --eval clean.json --eval noisy.json`` puts the
+    averages of `hotdemo eval --json` into the file; records of another checkpoint or broken ones are
+    refused with one line, and no file is written."""
+    import json
+
+    from hotdemo.checkpoint import read_checkpoint, save_checkpoint
+    from hotdemo.models import build_model
+    from hotdemo.train.__main__ import main
+    from hotdemo.train.commands import evaluation_record
+    from hotdemo.train.evaluate import EvalResult
+
+    m = build_model("hot_mixste", frames=9, dim=16, depth=2, heads=2, token_num=3, layer_index=1)
+    ck = tmp_path / "last.pt"
+    save_checkpoint(ck, m, extra={"step": 7})
+
+    def record(path, setting, mpjpe, checkpoint=ck):
+        res = EvalResult(setting, {"Walking": {"mpjpe": mpjpe, "p_mpjpe": mpjpe - 5, "mpjve": 2.0, "frames": 10.0},
+                                   "Sitting": {"mpjpe": mpjpe + 10, "p_mpjpe": mpjpe, "mpjve": 1.0, "frames": 30.0}})
+        path.write_text(json.dumps(evaluation_record([res], checkpoint=str(checkpoint), lifter="hot_mixste",
+                                                     subjects=["S9", "S11"], flip=True, smooth=True, root="subtract",
+                                                     output="metres", max_sequences=None)))
+        return str(path)
+
+    clean = record(tmp_path / "c.json", "clean projected 2D", 40.0)
+    noisy = record(tmp_path / "n.json", "detector-like 2D noise", 50.0)
+    dst = tmp_path / "w.pt"
+    assert main(["export", str(ck), str(dst), "--eval", clean, "--eval", noisy]) == 0
+    ev = read_checkpoint(dst)["eval"]
+    assert ev["clean projected 2D"]["mpjpe"] == 45.0 and ev["detector-like 2D noise"]["p_mpjpe"] == 47.5
+    assert ev["clean projected 2D"]["frames"] == 40.0
+    assert ev["subjects"] == ["S9", "S11"] and ev["sequences"] == "all" and "NOT directly comparable" in ev["note"]
+
+    other = record(tmp_path / "o.json", "clean projected 2D", 30.0, checkpoint=tmp_path / "other.pt")
+    broken = tmp_path / "b.json"
+    broken.write_text("{}")
+    for bad in (other, str(broken)):
+        dst2 = tmp_path / "w2.pt"
+        assert main(["export", str(ck), str(dst2), "--eval", bad]) == 2
+        assert not dst2.exists()
+
+
 def test_init_from_starts_a_new_run_from_trained_weights(tmp_path, motion):
     from hotdemo.checkpoint import CheckpointError, load_model
     from hotdemo.train.trainer import TrainConfig, train

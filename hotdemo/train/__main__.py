@@ -3,8 +3,8 @@
 Examples::
 
     python -m hotdemo.train train --run-dir /work/train_runs/hot --steps 3000 --max-minutes 70
-    python -m hotdemo.train eval --checkpoint /work/train_runs/hot/best.pt --json eval.json
-    python -m hotdemo.train export /work/train_runs/hot/best.pt hotdemo/bundled/hot_mixste_h36m.pt
+    python -m hotdemo.train eval --checkpoint /work/train_runs/hot/last.pt --json eval.json
+    python -m hotdemo.train export /work/train_runs/hot/last.pt hotdemo/bundled/hot_mixste_h36m.pt --eval eval.json
     python -m hotdemo.train cache .device/h36m17_f16.npz    # compact float16 data for a GPU machine
     python -m hotdemo.train compare gpu_out/cmp             # HoT vs MixSTE over seeds (tools/gpu_compare.sh)
 """
@@ -92,10 +92,13 @@ def _parser() -> argparse.ArgumentParser:
     k.add_argument("folder", help="folder with <model>_s<seed>/ runs and <model>_s<seed>.eval.json evaluations")
     k.add_argument("--json", default=None, help="also write the per-seed figures as JSON here")
 
-    x = sub.add_parser("export", help="write a run's best.pt as a shippable fp16 lifter file")
+    x = sub.add_parser("export", help="write a run's checkpoint (last.pt) as a shippable fp16 lifter file")
     x.add_argument("src")
     x.add_argument("dst")
     x.add_argument("--fp32", action="store_true", help="keep float32 weights")
+    x.add_argument("--eval", action="append", default=[], metavar="JSON",
+                   help="`hotdemo eval --json` results of this checkpoint to store in the file's 'eval' "
+                        "metadata (repeatable: e.g. the clean and the noisy run)")
     return p
 
 
@@ -132,9 +135,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             if args.json:
                 atomic_write_json(args.json, res, indent=1)
         else:
-            from .commands import export_weights
+            from .commands import eval_summary, export_weights
 
-            print(export_weights(args.src, args.dst, half=not args.fp32))
+            extra = {"eval": eval_summary(args.eval, args.src)} if args.eval else None
+            print(export_weights(args.src, args.dst, half=not args.fp32, extra=extra))
     except HotdemoError as e:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code

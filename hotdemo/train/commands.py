@@ -170,6 +170,30 @@ def evaluation_record(results: List[EvalResult], **meta) -> dict:
     return {**meta, "results": [r.to_dict() for r in results], "note": DISCLAIMER}
 
 
+def eval_summary(paths: List[PathLike], checkpoint: Optional[PathLike] = None) -> dict:
+    """The averages of ``hotdemo eval --json`` files, for a lifter file's ``'eval'`` metadata:
+    ``{'subjects', 'flip', 'smooth', 'sequences': 'all' or N, <setting>: {'mpjpe', 'p_mpjpe', 'mpjve',
+    'frames'}, ..., 'note'}``. With ``checkpoint``, every file must have evaluated that checkpoint
+    (same resolved path), so that figures of another run cannot be stored by mistake."""
+    out: dict = {}
+    for p in paths:
+        try:
+            rec = json.loads(Path(p).read_text())
+            results, meta = rec["results"], {k: rec[k] for k in ("subjects", "flip", "smooth", "max_sequences")}
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise InputError(f"{p}: not a `hotdemo eval --json` record ({e})") from None
+        if checkpoint is not None and Path(rec.get("checkpoint", "")).resolve() != Path(checkpoint).resolve():
+            raise InputError(f"{p} evaluated {rec.get('checkpoint')}, not {checkpoint}")
+        meta["sequences"] = meta.pop("max_sequences") or "all"
+        for k, v in meta.items():
+            if out.setdefault(k, v) != v:
+                raise InputError(f"{p}: {k} = {v!r}, but another file has {out[k]!r}")
+        for r in results:
+            out[r["setting"]] = {k: float(v) for k, v in r["average"].items()}
+    out["note"] = DISCLAIMER
+    return out
+
+
 def export_weights(src: PathLike, dst: PathLike, half: bool = True, extra: Optional[dict] = None) -> Path:
     """Write a run's ``best.pt`` as a shippable lifter file: fp16 weights, no optimizer, metadata kept.
 
