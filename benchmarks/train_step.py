@@ -1,8 +1,8 @@
 """One lifter training step, side by side: eager float32, SDPA forced to its plain math kernel,
 bfloat16 autocast, and torch.compile.
 
-    python benchmarks/train_step.py                      # shipped size (27 frames), CPU, 1 thread
-    python benchmarks/train_step.py --frames 81 --token-num 27 --threads 2
+    python benchmarks/train_step.py                      # 27 frames, 9 tokens (the comparison size), CPU, 1 thread
+    python benchmarks/train_step.py --frames 81 --token-num 27 --threads 2   # the shipped size
     python benchmarks/train_step.py --device cuda --threads 16 --json out.json   # on a GPU
 
 A step is the trainer's own (``hotdemo.train.trainer.optimizer_step``): forward, root

@@ -4,7 +4,7 @@
 #   bash tools/prepare_gpu_train.sh          # here
 #   STEPS=1400 SEEDS="1126 2 3" bash tools/gpu_compare.sh   # there (DEVICE=cpu for a smoke run)
 #
-# Trains each model at the shipped size (27 frames, dim 128, depth 4; HoT keeps 9 tokens after
+# Trains each model at the comparison size (27 frames, dim 128, depth 4; HoT keeps 9 tokens after
 # block pair 1) for STEPS steps with the model card's settings (lr 1e-3, 100 warm-up steps, cosine
 # to 2e-5, batch 32, 60 % real cameras, 60 % noise) and the same batches per seed, evaluates each on S9/S11 with
 # clean 2D (EVAL_SEQUENCES limits the sequences for a smoke run), and writes $OUT/compare.json
