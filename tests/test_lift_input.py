@@ -132,7 +132,7 @@ def test_streamed_json_and_csv_do_not_depend_on_the_chunk_size(tmp_path, monkeyp
 def test_3d_progress_counts_frames():
     from hotdemo.lift import load_lifter
 
-    lifter = load_lifter(None, allow_untrained=True, device="cpu", batch_size=2)
+    lifter = load_lifter(None, allow_untrained=True, device="cpu", batch_size=1)  # one window per forward pass: several ticks whatever the window length
     kp = SAMPLE["keypoints"][:200].astype(np.float32)
     from hotdemo.track import to_h36m
 
