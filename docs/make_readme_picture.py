@@ -47,7 +47,7 @@ def bus_photo() -> Path:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", default=str(ROOT / "docs" / "images" / "run_bus.jpg"))
+    ap.add_argument("--out", default=None, help="default: docs/images/run_bus.jpg (demo_3d.png with --demo-3d)")
     ap.add_argument("--detector", default=None, help="default: ../shared's Yolo-Fastest body model")
     ap.add_argument("--pose2d", default=None, help="default: ../shared's SimplePose ONNX model")
     ap.add_argument("--seconds", type=float, default=2.0)
@@ -64,7 +64,7 @@ def main() -> int:
         sys.exit("error: ../shared not found; pass --detector and --pose2d")
 
     if args.demo_3d:
-        out = Path(args.out if args.out != ap.get_default("out") else ROOT / "docs" / "images" / "demo_3d.png")
+        out = Path(args.out or ROOT / "docs" / "images" / "demo_3d.png")
         return demo_3d(shared, det, pose, [int(x) for x in args.demo_frames.split(",")], args.width, out)
 
     img = cv2.cvtColor(cv2.imread(str(bus_photo())), cv2.COLOR_BGR2RGB)
@@ -77,22 +77,27 @@ def main() -> int:
         with imageio.get_writer(clip, fps=fps, codec="libx264", quality=9, macro_block_size=1) as wr:
             for _ in range(n):
                 wr.append_data(img)
-        res = Pipeline(PipelineConfig(detector=det, pose2d=pose, exports=("json",))).run(clip, Path(tmp) / "out")
-        video = next(p for p in res.outputs if p.suffix == ".mp4")
-        frame = None
-        for i, f in enumerate(iter_frames(video)):
-            if i == min(args.frame, res.frames - 1):
-                frame = f
-                break
-    if frame is None:
+        res, picked = rendered_frames(clip, det, pose, lambda n: [min(args.frame, n - 1)])
+    if not picked:
         sys.exit("error: the rendered video has no frames")
+    frame = next(iter(picked.values()))
     scale = args.width / frame.shape[1]
     frame = cv2.resize(frame, (args.width, int(round(frame.shape[0] * scale))), interpolation=cv2.INTER_AREA)
-    out = Path(args.out)
+    out = Path(args.out or ROOT / "docs" / "images" / "run_bus.jpg")
     out.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(out), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 88])
     print(f"{res.people} people, {res.frames} frames -> {out} ({out.stat().st_size // 1024} KB)")
     return 0
+
+
+def rendered_frames(clip: Path, det: str, pose: str, which):
+    """Run the pipeline on ``clip`` (rendering on) in a temporary folder; ``(result, {index: RGB frame})``
+    for the frame indices ``which(n_frames)`` of the rendered video."""
+    with tempfile.TemporaryDirectory() as tmp:
+        res = Pipeline(PipelineConfig(detector=det, pose2d=pose, exports=("json",))).run(clip, Path(tmp) / "out")
+        video = next(p for p in res.outputs if p.suffix == ".mp4")
+        wanted = set(which(res.frames))
+        return res, {i: f for i, f in enumerate(iter_frames(video)) if i in wanted}
 
 
 def demo_3d(shared: Path, det: str, pose: str, frames: list, width: int, out: Path) -> int:
@@ -100,10 +105,8 @@ def demo_3d(shared: Path, det: str, pose: str, frames: list, width: int, out: Pa
     src = shared / "videos" / "two_people_indoor.mp4"
     if not src.is_file():
         sys.exit(f"error: {src} not found")
-    with tempfile.TemporaryDirectory() as tmp:
-        res = Pipeline(PipelineConfig(detector=det, pose2d=pose, exports=("json",))).run(src, Path(tmp) / "out")
-        video = next(p for p in res.outputs if p.suffix == ".mp4")
-        picked = {i: f[:, f.shape[1] // 2:] for i, f in enumerate(iter_frames(video)) if i in frames}
+    res, picked = rendered_frames(src, det, pose, lambda n: frames)
+    picked = {i: f[:, f.shape[1] // 2:] for i, f in picked.items()}  # the 3D panel
     if len(picked) != len(frames):
         sys.exit(f"error: the rendered video has {res.frames} frames; asked for {frames}")
     panel_w = width // len(frames)

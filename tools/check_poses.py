@@ -17,7 +17,6 @@ Left/right correctness is not a number here: look at the rendered frames (red = 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -25,6 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from hotdemo.fileio import atomic_write_json  # noqa: E402
 from hotdemo.lift import window_starts  # noqa: E402
 from hotdemo.skeletons import H36M17  # noqa: E402
 
@@ -36,9 +36,7 @@ def border_frames(T: int, F: int, overlap: bool) -> np.ndarray:
     starts, _ = window_starts(T, F, overlap)
     edges = np.concatenate([starts, starts + F])  # first frame of a window / first frame after it
     mask = np.zeros(T - 1, bool)
-    for e in edges:
-        if 1 <= e <= T - 1:
-            mask[e - 1] = True  # the step (e-1 -> e)
+    mask[edges[(edges >= 1) & (edges <= T - 1)] - 1] = True  # the step (e-1 -> e)
     return mask
 
 
@@ -69,15 +67,16 @@ def main(argv=None) -> int:
     if not a.npz.is_file():
         print(f"error: no such file: {a.npz}", file=sys.stderr)
         return 2
-    d = np.load(a.npz)
+    with np.load(a.npz) as z:  # each access to an NpzFile key decompresses it again: read once
+        d = {k: z[k] for k in ("track_ids", "track_id_3d", "frames_3d", "joints_3d_camera", "joints_3d_world")}
     out = {}
     for tid in d["track_ids"]:
-        sel = d["track_id_3d"] == tid
-        if not sel.any():
+        sel = np.flatnonzero(d["track_id_3d"] == tid)
+        if not len(sel):
             continue
-        order = np.argsort(d["frames_3d"][sel])
-        f = track_figures(d["frames_3d"][sel][order], d["joints_3d_camera"][sel][order],
-                          d["joints_3d_world"][sel][order], a.frames, not a.no_overlap)
+        sel = sel[np.argsort(d["frames_3d"][sel])]
+        f = track_figures(d["frames_3d"][sel], d["joints_3d_camera"][sel], d["joints_3d_world"][sel],
+                          a.frames, not a.no_overlap)
         out[int(tid)] = f
         up = f.get("upright_fraction")
         mb, me = f["max_step_mm_border"], f["max_step_mm_elsewhere"]
@@ -87,7 +86,7 @@ def main(argv=None) -> int:
               f"{'n/a' if mb is None else f'{mb:.1f}'} mm at window borders, "
               f"{'n/a' if me is None else f'{me:.1f}'} mm elsewhere")
     if a.json:
-        a.json.write_text(json.dumps({"npz": str(a.npz), "frames": a.frames, "tracks": out}, indent=1))
+        atomic_write_json(a.json, {"npz": str(a.npz), "frames": a.frames, "tracks": out}, indent=1)
     return 0
 
 

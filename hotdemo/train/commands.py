@@ -170,6 +170,18 @@ def evaluation_record(results: List[EvalResult], **meta) -> dict:
     return {**meta, "results": [r.to_dict() for r in results], "note": DISCLAIMER}
 
 
+def read_evaluation_record(path: PathLike) -> dict:
+    """A ``hotdemo eval --json`` file (:func:`evaluation_record`) read back; InputError naming the
+    file when it is not one (every ``results`` entry needs its ``setting`` and ``average``)."""
+    try:
+        rec = json.loads(Path(path).read_text())
+        if not all(isinstance(r["average"], dict) and isinstance(r["setting"], str) for r in rec["results"]):
+            raise ValueError("a result without its setting or average")
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise InputError(f"{path}: not a `hotdemo eval --json` record ({e})") from None
+    return rec
+
+
 def eval_summary(paths: List[PathLike], checkpoint: Optional[PathLike] = None) -> dict:
     """The averages of ``hotdemo eval --json`` files, for a lifter file's ``'eval'`` metadata:
     ``{'subjects', 'flip', 'smooth', 'sequences': 'all' or N, <setting>: {'mpjpe', 'p_mpjpe', 'mpjve',
@@ -177,18 +189,18 @@ def eval_summary(paths: List[PathLike], checkpoint: Optional[PathLike] = None) -
     (same resolved path), so that figures of another run cannot be stored by mistake."""
     out: dict = {}
     for p in paths:
+        rec = read_evaluation_record(p)
         try:
-            rec = json.loads(Path(p).read_text())
-            results, meta = rec["results"], {k: rec[k] for k in ("subjects", "flip", "smooth", "max_sequences")}
-        except (OSError, ValueError, KeyError, TypeError) as e:
-            raise InputError(f"{p}: not a `hotdemo eval --json` record ({e})") from None
+            meta = {k: rec[k] for k in ("subjects", "flip", "smooth", "max_sequences")}
+        except KeyError as e:
+            raise InputError(f"{p}: not a `hotdemo eval --json` record (no {e})") from None
         if checkpoint is not None and Path(rec.get("checkpoint", "")).resolve() != Path(checkpoint).resolve():
             raise InputError(f"{p} evaluated {rec.get('checkpoint')}, not {checkpoint}")
         meta["sequences"] = meta.pop("max_sequences") or "all"
         for k, v in meta.items():
             if out.setdefault(k, v) != v:
                 raise InputError(f"{p}: {k} = {v!r}, but another file has {out[k]!r}")
-        for r in results:
+        for r in rec["results"]:
             out[r["setting"]] = {k: float(v) for k, v in r["average"].items()}
     out["note"] = DISCLAIMER
     return out

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Dict, List
 
 from ..errors import InputError
+from .commands import read_evaluation_record
 
 _NAME = re.compile(r"^(?P<model>.+)_s(?P<seed>\d+)\.eval\.json$")
 
@@ -29,11 +30,11 @@ def read_comparison(folder) -> Dict[str, List[dict]]:
         if not m:
             continue
         try:
-            ev = json.loads(f.read_text())
+            ev = read_evaluation_record(f)
             summ = json.loads((folder / f"{m['model']}_s{m['seed']}" / "summary.json").read_text())
             clean = [r for r in ev["results"] if not r["setting"].startswith("detector")]
             av = clean[0]["average"]
-        except (OSError, ValueError, KeyError, IndexError) as e:
+        except (InputError, OSError, ValueError, KeyError, IndexError) as e:
             raise InputError(f"{f}: not a finished comparison run ({e})") from None
         res.setdefault(m["model"], []).append({
             "seed": int(m["seed"]), "mpjpe": av["mpjpe"], "p_mpjpe": av["p_mpjpe"], "mpjve": av["mpjve"],
