@@ -62,3 +62,9 @@ def test_a_seam_shows_at_the_borders_only(tmp_path):
     r = subprocess.run([sys.executable, str(REPO_DIR / "tools" / "check_poses.py"), str(tmp_path / "nope.npz"),
                         "--frames", "27"], capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.startswith("error: no such file") and "Traceback" not in r.stderr
+    (tmp_path / "text.npz").write_text("not an archive")
+    np.savez(tmp_path / "other.npz", keypoints=np.zeros((3, 17, 2)))  # an NPZ, but not an export
+    for bad in ("text.npz", "other.npz"):
+        r = subprocess.run([sys.executable, str(REPO_DIR / "tools" / "check_poses.py"), str(tmp_path / bad),
+                            "--frames", "27"], capture_output=True, text=True)
+        assert r.returncode == 2 and "not a hotdemo NPZ export" in r.stderr and "Traceback" not in r.stderr

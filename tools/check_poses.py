@@ -67,8 +67,17 @@ def main(argv=None) -> int:
     if not a.npz.is_file():
         print(f"error: no such file: {a.npz}", file=sys.stderr)
         return 2
-    with np.load(a.npz) as z:  # each access to an NpzFile key decompresses it again: read once
-        d = {k: z[k] for k in ("track_ids", "track_id_3d", "frames_3d", "joints_3d_camera", "joints_3d_world")}
+    keys = ("track_ids", "track_id_3d", "frames_3d", "joints_3d_camera", "joints_3d_world")
+    try:
+        with np.load(a.npz) as z:  # each access to an NpzFile key decompresses it again: read once
+            missing = [k for k in keys if k not in z.files]
+            d = {k: z[k] for k in keys if k not in missing}
+    except (OSError, ValueError, TypeError):  # not an NPZ archive (TypeError: a plain .npy array)
+        missing = None
+    if missing is None or missing:
+        why = "not an NPZ archive" if missing is None else f"no {', '.join(missing)}"
+        print(f"error: {a.npz}: not a hotdemo NPZ export ({why})", file=sys.stderr)
+        return 2
     out = {}
     for tid in d["track_ids"]:
         sel = np.flatnonzero(d["track_id_3d"] == tid)
