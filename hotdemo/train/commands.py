@@ -207,7 +207,7 @@ def eval_summary(paths: List[PathLike], checkpoint: Optional[PathLike] = None) -
 
 
 def export_weights(src: PathLike, dst: PathLike, half: bool = True, extra: Optional[dict] = None) -> Path:
-    """Write a run's ``best.pt`` as a shippable lifter file: fp16 weights, no optimizer, metadata kept.
+    """Write a run's checkpoint (its ``last.pt``) as a shippable lifter file: fp16 weights, no optimizer, metadata kept.
 
     The result is ``{'model_name', 'config', 'state_dict', ...metadata}``; the lifter loads fp16
     tensors into an fp32 model.
