@@ -32,7 +32,7 @@ def test_default_lifter_stands_the_synthetic_walker_upright():
 
 @pytest.mark.shared
 def test_default_lifter_error_on_test_subject(shared):
-    """Clean projected 2D of a held-out subject through a real camera: MPJPE under 50 mm
+    """Clean projected 2D of a held-out subject through a real camera: MPJPE under 40 mm
     (numbers on this reconstruction of Human3.6M; not comparable with published results)."""
     from hotdemo.camera import load_cameras
     from hotdemo.train.data import load_positions_3d, select_h36m17
@@ -47,4 +47,4 @@ def test_default_lifter_error_on_test_subject(shared):
     pred = load_lifter(None, device="cpu").lift_sequence(px.astype(np.float32), cam.width, cam.height)
     gt = x_cam - x_cam[:, :1]
     mpjpe_mm = np.linalg.norm(pred - gt, axis=-1).mean() * 1000
-    assert mpjpe_mm < 50, mpjpe_mm  # the shipped weights give 34.2 mm here
+    assert mpjpe_mm < 40, mpjpe_mm  # the shipped weights give 34.2 mm here (38.2 with the session-8 file)
