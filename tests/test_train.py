@@ -279,6 +279,34 @@ def test_two_step_training_lowers_the_loss_and_resumes(tmp_path, motion):
     assert final.cfg.frames == 9 and final.cfg.token_num == 3
 
 
+def test_a_run_stopped_after_a_validation_resumes_with_its_best(tmp_path, motion):
+    """A run killed between a validation and the next checkpoint must not forget the best
+    quick-val MPJPE (else best.pt is overwritten by a worse model after the resume)."""
+    from hotdemo.train.trainer import TrainConfig, train
+
+    cfg = TrainConfig(run_dir=str(tmp_path / "run"), model="hot_mixste", frames=9, dim=16, depth=2, heads=2,
+                      token_num=3, layer_index=1, batch_size=4, steps=3, threads=1, val_every=2, val_sequences=1,
+                      checkpoint_every=1, log_every=1, train_subjects=("S1",), val_subjects=("S9",),
+                      augment=AugmentConfig(p_noise=0.0))
+
+    class Killed(Exception):
+        pass
+
+    def log(msg):
+        if msg.startswith("step=3 "):  # the step after the validation, before its checkpoint
+            raise Killed
+
+    with pytest.raises(Killed):
+        train(cfg, data=motion, cameras=_cameras(), log=log)
+    state = torch.load(tmp_path / "run" / "last.pt", map_location="cpu", weights_only=False)
+    val = (tmp_path / "run" / "val_log.csv").read_text().splitlines()
+    assert state["step"] == 2 and len(val) == 2
+    assert state["best"] == pytest.approx(float(val[1].split(",")[1]), abs=0.01)
+    logs = []
+    train(cfg, data=motion, cameras=_cameras(), log=logs.append)
+    assert any("resumed" in s and "step 2" in s and "inf" not in s for s in logs)
+
+
 def test_export_writes_half_precision_lifter(tmp_path, motion):
     from hotdemo.checkpoint import load_model, read_checkpoint, save_checkpoint
     from hotdemo.models import build_model

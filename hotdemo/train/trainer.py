@@ -320,6 +320,7 @@ def train(
             checkpoint()
         if cfg.val_every and step % cfg.val_every == 0:
             validate()
+            checkpoint()  # again: a run resumed from here knows this validation (best MPJPE, its time)
     checkpoint()
     if not stopped_early and (not cfg.val_every or step % cfg.val_every):
         validate()  # the final weights
