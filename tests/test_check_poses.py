@@ -50,6 +50,9 @@ def test_a_seam_shows_at_the_borders_only(tmp_path):
     fig = check_poses.track_figures(frames, seamy, world, F, True)
     assert fig["max_step_mm_border"] > 40 and fig["max_step_mm_elsewhere"] < 20
     assert clean["max_step_mm_border"] < 20
+    around, k = fig["steps_mm_around_max_border"], fig["max_border_step_index_in_steps_around"]
+    assert fig["max_border_step_frame"] == starts[2] - 1 and around[k] > 40  # the jump itself ...
+    assert len(around) == 7 and max(around[:k] + around[k + 1:]) < 20  # ... stands alone among its neighbours
     # the command line reads a hotdemo NPZ export's tables
     upside_down = world * np.array([1, 1, -1], np.float32)
     np.savez(tmp_path / "x.npz", track_ids=np.array([3, 4]), track_id_3d=np.repeat([3, 4], T),
@@ -59,6 +62,7 @@ def test_a_seam_shows_at_the_borders_only(tmp_path):
                         "--frames", str(F), "--json", str(tmp_path / "c.json")], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "track 3:" in r.stdout and "upright 100 %" in r.stdout and "upright 0 %" in r.stdout
+    assert "steps around the largest border step" in r.stdout
     r = subprocess.run([sys.executable, str(REPO_DIR / "tools" / "check_poses.py"), str(tmp_path / "nope.npz"),
                         "--frames", "27"], capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.startswith("error: no such file") and "Traceback" not in r.stderr

@@ -4,7 +4,8 @@ For each track: how many frames, head-to-pelvis length in metres (median and 5-9
 a stable body size), how often the person stands upright in the world frame (head above the
 pelvis by more than 0.3 m: no tilted or upside-down output), and the largest per-frame joint
 step in mm at the lifter's window borders against elsewhere (a seam shows up as larger steps at
-the borders). The windows are placed as :func:`hotdemo.lift.window_starts` places them for a
+the borders; the steps around the largest border step tell a jump from a fast but smooth
+movement). The windows are placed as :func:`hotdemo.lift.window_starts` places them for a
 track of that length, so ``--frames`` must be the lifter's window length and ``--no-overlap``
 must match the run.
 
@@ -54,6 +55,12 @@ def track_figures(frames: np.ndarray, cam: np.ndarray, world: np.ndarray, F: int
     for name, sel in (("border", border & consecutive), ("elsewhere", ~border & consecutive)):
         fig[f"max_step_mm_{name}"] = float(step[sel].max()) if sel.any() else None
         fig[f"median_step_mm_{name}"] = float(np.median(step[sel])) if sel.any() else None
+    sel = border & consecutive
+    if sel.any():  # a seam is a jump; fast motion rises and falls around the largest border step
+        i = int(np.flatnonzero(sel)[np.argmax(step[sel])])
+        fig["max_border_step_frame"] = int(frames[i])  # the step from this frame to the next
+        fig["steps_mm_around_max_border"] = [float(v) for v in step[max(0, i - 3):i + 4]]
+        fig["max_border_step_index_in_steps_around"] = i - max(0, i - 3)
     return fig
 
 
@@ -94,6 +101,12 @@ def main(argv=None) -> int:
               f"upright {'n/a' if up is None else f'{100 * up:.0f} %'}, largest joint step "
               f"{'n/a' if mb is None else f'{mb:.1f}'} mm at window borders, "
               f"{'n/a' if me is None else f'{me:.1f}'} mm elsewhere")
+        if mb is not None:
+            around = [f"{v:.1f}" for v in f["steps_mm_around_max_border"]]
+            k = f["max_border_step_index_in_steps_around"]
+            around[k] = f"[{around[k]}]"
+            print(f"  steps around the largest border step (frame {f['max_border_step_frame']} to the next): "
+                  f"{', '.join(around)} mm")
     if a.json:
         atomic_write_json(a.json, {"npz": str(a.npz), "frames": a.frames, "tracks": out}, indent=1)
     return 0
