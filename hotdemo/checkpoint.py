@@ -23,7 +23,7 @@ import torch
 import torch.nn as nn
 
 from .errors import CheckpointError, WeightsError
-from .fileio import atomic_torch_save
+from .fileio import atomic_torch_save, safe_torch_load
 from .models import build_model, model_config, model_name
 
 StateDict = Dict[str, torch.Tensor]
@@ -60,15 +60,9 @@ class LoadReport:
 
 
 def read_checkpoint(path: Union[str, os.PathLike]) -> Any:
-    """``torch.load`` a checkpoint file on the CPU, raising :class:`WeightsError` if it cannot."""
-    p = Path(path)
-    if not p.is_file():
-        raise WeightsError(f"{p}: checkpoint file not found" if not p.exists() else f"{p} is not a file")
-    try:
-        return torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as e:  # corrupt file, not a torch file, disallowed pickled objects
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise WeightsError(f"{p}: cannot read as a PyTorch checkpoint ({first})") from None
+    """A checkpoint file read on the CPU by :func:`hotdemo.fileio.safe_torch_load` (tensors, plain
+    and numpy values, never code); :class:`WeightsError` with the reason if it cannot be."""
+    return safe_torch_load(path)
 
 
 def extract_state_dict(obj: Any) -> StateDict:

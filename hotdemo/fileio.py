@@ -6,6 +6,9 @@
   the old file or the whole new one, never half a file; on any error (Ctrl-C included) the
   temporary file is removed and the target is left as it was. :func:`atomic_write_text`,
   :func:`atomic_write_json` and :func:`atomic_torch_save` are thin wrappers.
+* :func:`safe_torch_load` is the one way hotdemo reads a ``torch.save`` file: tensors, plain
+  Python values and the numpy values / ``argparse.Namespace`` that official training scripts
+  store beside the weights, never code; anything else is refused with a one-line reason.
 
 This module imports nothing from the rest of hotdemo but :mod:`hotdemo.errors`, so every module
 (exporters, BVH, checkpoints, the trainer, batch) can use it without import cycles.
@@ -18,9 +21,9 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Union
+from typing import Any, Callable, List, Union
 
-from .errors import OutputError
+from .errors import OutputError, WeightsError
 
 PathLike = Union[str, os.PathLike]
 
@@ -78,3 +81,71 @@ def atomic_torch_save(obj: Any, path: PathLike, *, mkdir: bool = True) -> Path:
 
     return atomic_write(path, lambda f: torch.save(obj, f), mkdir=mkdir)
 
+
+
+def _safe_extra_globals() -> List[Any]:
+    """What ``torch.load(weights_only=True)`` may build besides tensors: numpy scalars, arrays and
+    dtypes (MotionBERT / MotionAGFormer store their best error as ``numpy.float64``, mmpose its
+    dataset metadata as arrays) under the numpy 1.x and 2.x module names, and
+    ``argparse.Namespace``. None of them runs code; an object array still needs ``object`` and
+    is refused."""
+    import argparse
+
+    import numpy as np
+
+    try:
+        from numpy._core import multiarray as ma  # numpy >= 2
+    except ImportError:  # numpy 1.x
+        from numpy.core import multiarray as ma
+    out: List[Any] = [np.ndarray, np.dtype, argparse.Namespace]
+    for fn in (ma.scalar, ma._reconstruct):
+        out += [(fn, f"numpy.core.multiarray.{fn.__name__}"), (fn, f"numpy._core.multiarray.{fn.__name__}")]
+    dtypes = getattr(np, "dtypes", None)  # numpy >= 1.25 pickles dtypes as these classes
+    if dtypes is not None:
+        out += [c for c in vars(dtypes).values() if isinstance(c, type) and issubclass(c, np.dtype)]
+    return out
+
+
+def _unreadable_reason(path: Path, err: Exception) -> str:
+    """One line saying why ``torch.load`` failed on ``path``, without torch's advice to unpickle
+    untrusted files."""
+    import re
+    import zipfile
+
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError as e:
+        return f"cannot be read ({e.strerror or e})"
+    if head.startswith(b"PK") and not zipfile.is_zipfile(path):
+        return "the archive is damaged or incomplete (an interrupted download?)"
+    if not head.startswith(b"PK") and not head.startswith(b"\x80"):
+        return "not a PyTorch file (neither a torch.save archive nor a pickle)"
+    text = str(err)
+    m = re.search(r"GLOBAL ([\w.]+)", text) or re.search(r"but got <class '([\w.]+)'>", text)
+    if m:
+        return (f"it holds a pickled `{m.group(1)}`, which hotdemo does not unpickle (it reads "
+                f"tensors, plain values and numpy values only, never code); re-save just the weights "
+                f"with torch.save(state_dict) where you trust the file")
+    first = text.strip().splitlines()[0] if text.strip() else type(err).__name__
+    return f"cannot read as a PyTorch checkpoint ({first})"
+
+
+def safe_torch_load(path: PathLike) -> Any:
+    """``torch.load(path, weights_only=True)`` on the CPU with :func:`_safe_extra_globals` allowed.
+
+    Raises :class:`~hotdemo.errors.WeightsError` with a one-line reason (missing file, not a
+    torch file, damaged archive, a pickled class it will not build)."""
+    import torch
+
+    p = Path(path)
+    if not p.is_file():
+        raise WeightsError(f"{p}: checkpoint file not found" if not p.exists() else f"{p} is not a file")
+    ctx = getattr(torch.serialization, "safe_globals", None)  # torch >= 2.5
+    try:
+        if ctx is None:
+            return torch.load(p, map_location="cpu", weights_only=True)
+        with ctx(_safe_extra_globals()):
+            return torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as e:  # corrupt file, not a torch file, disallowed pickled objects
+        raise WeightsError(f"{p}: {_unreadable_reason(p, e)}") from None

@@ -120,7 +120,7 @@ def test_save_checkpoint_stores_config_and_rebuilds(tmp_path):
 def test_unreadable_and_missing_files(tmp_path):
     bad = tmp_path / "bad.pth"
     bad.write_bytes(b"not a checkpoint")
-    with pytest.raises(WeightsError, match="cannot read"):
+    with pytest.raises(WeightsError, match="not a PyTorch file"):
         load_model(bad, "hot_mixste")
     with pytest.raises(WeightsError, match="not found"):
         load_model(tmp_path / "nope.pth", "hot_mixste")
@@ -128,6 +128,59 @@ def test_unreadable_and_missing_files(tmp_path):
         extract_state_dict({"epoch": 3})
     with pytest.raises(CheckpointError, match="not a known lifter checkpoint"):
         load_model({"x": torch.zeros(1)})
+
+
+class _RunsCode:
+    """Unpickling this would touch ``marker``: what a malicious checkpoint does with a real command."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.makedirs, (str(self.marker),))
+
+
+def test_official_training_files_with_numpy_values_and_args_load(tmp_path):
+    # MotionAGFormer's (and HoT's MotionAGFormer / MotionBERT) training scripts save the best error
+    # as a numpy float64, mmpose its dataset metadata as arrays, other scripts their argparse
+    # arguments: a plain weights_only load refuses all three
+    import argparse
+
+    model = randomized(build_model("hot_mixste", **HOT))
+    path = tmp_path / "best_epoch.pth.tr"
+    torch.save({"epoch": 90, "lr": 2e-5, "optimizer": {}, "wandb_id": "x1",
+                "model": {"module." + k: v for k, v in model.state_dict().items()},
+                "min_mpjpe": np.float64(38.4), "args": argparse.Namespace(n_frames=27, lr=5e-4),
+                "meta": {"dataset_meta": {"sigmas": np.array([0.026, 0.025], np.float32)}}}, path)
+    with pytest.raises(Exception, match="Unsupported global"):
+        torch.load(path, weights_only=True)  # why the reader needs its allow-list
+    from hotdemo.checkpoint import read_checkpoint
+
+    obj = read_checkpoint(path)
+    assert obj["min_mpjpe"] == np.float64(38.4) and obj["args"].n_frames == 27
+    np.testing.assert_array_equal(obj["meta"]["dataset_meta"]["sigmas"], np.float32([0.026, 0.025]))
+    loaded = load_model(path, "hot_mixste")
+    for k, v in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[k], v), k
+
+
+def test_a_file_that_would_run_code_is_refused_naming_what_it_holds(tmp_path):
+    marker = tmp_path / "ran"
+    path = tmp_path / "evil.pth"
+    torch.save({"state_dict": {"w": torch.zeros(1)}, "hook": _RunsCode(marker)}, path)
+    with pytest.raises(WeightsError, match=r"evil\.pth: it holds a pickled `os\.makedirs`, which hotdemo does not unpickle") as e:
+        load_model(path, "hot_mixste")
+    assert "\n" not in str(e.value) and "weights_only" not in str(e.value)
+    assert not marker.exists()
+
+
+def test_a_damaged_download_is_named_as_such(tmp_path):
+    good = tmp_path / "good.pth"
+    torch.save(randomized(build_model("hot_mixste", **HOT)).state_dict(), good)
+    cut = tmp_path / "cut.pth"
+    cut.write_bytes(good.read_bytes()[:5000])
+    with pytest.raises(WeightsError, match="damaged or incomplete"):
+        load_model(cut, "hot_mixste")
 
 
 # ----------------------------------------------------------------------------- one reader, every layout

@@ -43,7 +43,7 @@ def test_w32_matches_the_official_architecture():
 
 
 @pytest.mark.parametrize("layout", ["authors", "dataparallel", "mmpose0", "mmpose1"])
-def test_loads_checkpoint_layouts(small, tmp_path, layout):
+def test_loads_checkpoint_layouts(small, tmp_path, layout, caplog):
     m, x, y = small
     sd = m.state_dict()
     if layout == "authors":
@@ -53,11 +53,13 @@ def test_loads_checkpoint_layouts(small, tmp_path, layout):
     else:
         head = "keypoint_head." if layout == "mmpose0" else "head."
         obj = {"state_dict": {(head + k if k.startswith("final_layer") else "backbone." + k): v
-                              for k, v in sd.items()}, "meta": {"epoch": 210}}
+                              for k, v in sd.items()},
+               "meta": {"epoch": 210, "dataset_meta": {"sigmas": np.full(17, 0.07, np.float32)}}}
     path = tmp_path / f"pose_hrnet_w8_{layout}_128x96.pth"
     torch.save(obj, path)
     loaded = load_hrnet(path)
     assert loaded.width == 8 and loaded.num_joints == 17
+    assert "full unpickling" not in caplog.text  # numpy metadata loads by the safe route
     with torch.no_grad():
         torch.testing.assert_close(loaded(x), y)
 

@@ -166,8 +166,8 @@ def test_motionbert_equals_reference_from_official_file(tmp_path, size):
     # the official widths/ratios (lite: 256 x4, full: 512 x2), fewer frames/layers to keep it quick
     dim, ratio = (256, 4) if size == "lite" else (512, 2)
     sd = official_state_dict(dim=dim, depth=2, mlp_hidden=dim * ratio, dim_rep=512, frames=27, seed=1)
-    path = tmp_path / "mb.bin"
-    torch.save({"epoch": 60, "lr": 1e-4, "model_pos": {"module." + k: v for k, v in sd.items()}, "min_loss": 40.0},
+    path = tmp_path / "mb.bin"  # laid out as MotionBERT's train.py saves (its best error a numpy float64)
+    torch.save({"epoch": 60, "lr": 1e-4, "model_pos": {"module." + k: v for k, v in sd.items()}, "min_loss": np.float64(40.0)},
                path)
     model = load_lifter_model(path)  # strict; family recognised from the keys
     assert model.cfg.dim == dim and model.cfg.mlp_ratio == ratio and model.cfg.frames == 27

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from ..errors import CheckpointError, WeightsError
+from ..fileio import safe_torch_load
 
 log = logging.getLogger("hotdemo")
 
@@ -283,15 +284,15 @@ def load_hrnet(path: Union[str, Path], *, map_location: str = "cpu") -> HRNet:
     if not path.is_file():
         raise WeightsError(f"HRNet checkpoint {path} does not exist")
     try:
-        raw = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as first:
-        # mmpose / mmengine checkpoints pickle metadata objects besides the tensors; fall back
+        raw = safe_torch_load(path)
+    except WeightsError as first:
+        # unpublished mmengine checkpoints pickle training-state objects beyond numpy values; fall back
         # to a full unpickling as mmpose itself does (only load checkpoints you trust)
         try:
             raw = torch.load(path, map_location=map_location, weights_only=False)
             log.warning("%s: loaded with full unpickling (it holds more than tensors)", path.name)
         except Exception:
-            raise CheckpointError(f"cannot read HRNet checkpoint {path}: {first}") from None
+            raise CheckpointError(f"cannot read HRNet checkpoint {first}") from None
     sd = convert_state_dict(_unwrap(raw))
     width, joints = width_from_state_dict(sd)
     model = HRNet(width, joints)

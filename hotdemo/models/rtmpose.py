@@ -39,6 +39,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..fileio import safe_torch_load
+
 __all__ = ["RTMPoseConfig", "RTMPose", "RTMPOSE_SIZES", "build_rtmpose", "load_rtmpose",
            "export_rtmpose_onnx", "random_rtmpose_onnx", "RTMPOSE_MEAN", "RTMPOSE_STD"]
 
@@ -294,7 +296,7 @@ def _infer_config(sd: Dict[str, torch.Tensor]) -> RTMPoseConfig:
 def load_rtmpose(path) -> RTMPose:
     """An mmpose RTMPose ``.pth`` (``{'state_dict': {'backbone.*', 'head.*'}}`` or a bare state
     dict); size, input size, joints and split ratio come from the tensor shapes."""
-    ckpt = torch.load(str(path), map_location="cpu", weights_only=True)
+    ckpt = safe_torch_load(path)
     sd = ckpt.get("state_dict", ckpt) if isinstance(ckpt, dict) else ckpt
     sd = {k[len("module."):] if k.startswith("module.") else k: v for k, v in sd.items()}
     model = RTMPose(_infer_config(sd))

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 from ..errors import CheckpointError, InputError, WeightsError
+from ..fileio import safe_torch_load
 from .estimator import PoseEstimator
 from .geometry import GEOMETRIES, PADDING
 from .heads import Head, HeatmapHead, SimCCHead
@@ -233,15 +234,14 @@ def _read(path: Path) -> Any:
     if not path.is_file():
         raise WeightsError(f"{path}: no such 2D model file" if not path.exists() else f"{path} is not a file")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as first:
-        # mmpose / mmengine checkpoints pickle metadata objects besides the tensors; fall back to
+        return safe_torch_load(path)
+    except WeightsError as first:
+        # unpublished mmengine checkpoints pickle training-state objects beyond numpy values; fall back to
         # a full unpickling as mmpose itself does (only load checkpoints you trust)
         try:
             obj = torch.load(path, map_location="cpu", weights_only=False)
         except Exception:
-            msg = str(first).strip().splitlines()[0] if str(first).strip() else type(first).__name__
-            raise CheckpointError(f"cannot read 2D checkpoint {path}: {msg}") from None
+            raise CheckpointError(f"cannot read 2D checkpoint {first}") from None
         if _is_ultralytics_checkpoint(obj):
             raise InputError(f"--pose2d {path}: an ultralytics YOLO checkpoint is a detector, give it to --detector; "
                              f"expected {POSE2D_EXPECTED}")
