@@ -16,12 +16,14 @@ This module imports nothing from the rest of hotdemo but :mod:`hotdemo.errors`, 
 
 from __future__ import annotations
 
+import functools
 import io
 import json
+import logging
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, List, Union
+from typing import Any, Callable, List, Tuple, Union
 
 from .errors import OutputError, WeightsError
 
@@ -83,7 +85,8 @@ def atomic_torch_save(obj: Any, path: PathLike, *, mkdir: bool = True) -> Path:
 
 
 
-def _safe_extra_globals() -> List[Any]:
+@functools.lru_cache(maxsize=1)
+def _safe_extra_globals() -> Tuple[Any, ...]:
     """What ``torch.load(weights_only=True)`` may build besides tensors: numpy scalars, arrays and
     dtypes (MotionBERT / MotionAGFormer store their best error as ``numpy.float64``, mmpose its
     dataset metadata as arrays) under the numpy 1.x and 2.x module names, and
@@ -103,7 +106,7 @@ def _safe_extra_globals() -> List[Any]:
     dtypes = getattr(np, "dtypes", None)  # numpy >= 1.25 pickles dtypes as these classes
     if dtypes is not None:
         out += [c for c in vars(dtypes).values() if isinstance(c, type) and issubclass(c, np.dtype)]
-    return out
+    return tuple(out)
 
 
 def _unreadable_reason(path: Path, err: Exception) -> str:
@@ -131,11 +134,13 @@ def _unreadable_reason(path: Path, err: Exception) -> str:
     return f"cannot read as a PyTorch checkpoint ({first})"
 
 
-def safe_torch_load(path: PathLike) -> Any:
+def safe_torch_load(path: PathLike, *, full_unpickling_fallback: bool = False) -> Any:
     """``torch.load(path, weights_only=True)`` on the CPU with :func:`_safe_extra_globals` allowed.
 
-    Raises :class:`~hotdemo.errors.WeightsError` with a one-line reason (missing file, not a
-    torch file, damaged archive, a pickled class it will not build)."""
+    ``full_unpickling_fallback`` (2D checkpoints only): when that refuses the file, unpickle it
+    fully, as mmpose itself loads them (unpublished mmengine checkpoints hold training-state
+    objects), with a warning. Raises :class:`~hotdemo.errors.WeightsError` with a one-line
+    reason (missing file, not a torch file, damaged archive, a pickled class it will not build)."""
     import torch
 
     p = Path(path)
@@ -148,4 +153,12 @@ def safe_torch_load(path: PathLike) -> Any:
         with ctx(_safe_extra_globals()):
             return torch.load(p, map_location="cpu", weights_only=True)
     except Exception as e:  # corrupt file, not a torch file, disallowed pickled objects
-        raise WeightsError(f"{p}: {_unreadable_reason(p, e)}") from None
+        refused = WeightsError(f"{p}: {_unreadable_reason(p, e)}")
+    if full_unpickling_fallback:
+        try:
+            obj = torch.load(p, map_location="cpu", weights_only=False)
+        except Exception:
+            raise refused from None
+        logging.getLogger("hotdemo").warning("%s: loaded with full unpickling (it holds more than tensors)", p.name)
+        return obj
+    raise refused

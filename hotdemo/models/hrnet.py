@@ -15,7 +15,6 @@ Output: (B, J, H/4, W/4) heatmaps.
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -24,8 +23,6 @@ from torch import nn
 
 from ..errors import CheckpointError, WeightsError
 from ..fileio import safe_torch_load
-
-log = logging.getLogger("hotdemo")
 
 __all__ = ["HRNet", "load_hrnet", "convert_state_dict", "width_from_state_dict", "match_checkpoint",
            "build_from_arch"]
@@ -278,21 +275,15 @@ def build_from_arch(arch: Mapping) -> HRNet:
     return HRNet(int(arch.get("width", 32)), int(arch.get("num_joints", 17)))
 
 
-def load_hrnet(path: Union[str, Path], *, map_location: str = "cpu") -> HRNet:
+def load_hrnet(path: Union[str, Path]) -> HRNet:
     """Build the HRNet that ``path`` was trained as and load its weights (strict)."""
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"HRNet checkpoint {path} does not exist")
     try:
-        raw = safe_torch_load(path)
-    except WeightsError as first:
-        # unpublished mmengine checkpoints pickle training-state objects beyond numpy values; fall back
-        # to a full unpickling as mmpose itself does (only load checkpoints you trust)
-        try:
-            raw = torch.load(path, map_location=map_location, weights_only=False)
-            log.warning("%s: loaded with full unpickling (it holds more than tensors)", path.name)
-        except Exception:
-            raise CheckpointError(f"cannot read HRNet checkpoint {first}") from None
+        raw = safe_torch_load(path, full_unpickling_fallback=True)
+    except WeightsError as e:
+        raise CheckpointError(f"cannot read HRNet checkpoint {e}") from None
     sd = convert_state_dict(_unwrap(raw))
     width, joints = width_from_state_dict(sd)
     model = HRNet(width, joints)

@@ -229,24 +229,16 @@ def _is_ultralytics_checkpoint(obj: Any) -> bool:
 
 
 def _read(path: Path) -> Any:
-    import torch
-
     if not path.is_file():
         raise WeightsError(f"{path}: no such 2D model file" if not path.exists() else f"{path} is not a file")
     try:
-        return safe_torch_load(path)
-    except WeightsError as first:
-        # unpublished mmengine checkpoints pickle training-state objects beyond numpy values; fall back to
-        # a full unpickling as mmpose itself does (only load checkpoints you trust)
-        try:
-            obj = torch.load(path, map_location="cpu", weights_only=False)
-        except Exception:
-            raise CheckpointError(f"cannot read 2D checkpoint {first}") from None
-        if _is_ultralytics_checkpoint(obj):
-            raise InputError(f"--pose2d {path}: an ultralytics YOLO checkpoint is a detector, give it to --detector; "
-                             f"expected {POSE2D_EXPECTED}")
-        log.warning("%s: loaded with full unpickling (it holds more than tensors)", path.name)
-        return obj
+        obj = safe_torch_load(path, full_unpickling_fallback=True)
+    except WeightsError as e:
+        raise CheckpointError(f"cannot read 2D checkpoint {e}") from None
+    if _is_ultralytics_checkpoint(obj):
+        raise InputError(f"--pose2d {path}: an ultralytics YOLO checkpoint is a detector, give it to --detector; "
+                         f"expected {POSE2D_EXPECTED}")
+    return obj
 
 
 def _state_dict(obj: Any, name: str) -> Dict[str, Any]:
