@@ -198,6 +198,11 @@ NoRenderOpt = typer.Option(False, "--no-render", help="Skip the rendered video; 
 NoFlipOpt = typer.Option(False, "--no-flip", help="Turn off left/right flip averaging of the 3D lifter.")
 NoOverlapOpt = typer.Option(False, "--no-overlap", help="Non-overlapping lifter windows, as the official demo.")
 NoSmoothOpt = typer.Option(False, "--no-smooth", help="Turn off temporal smoothing of the 3D output (= --smooth none).")
+NoBonesOpt = typer.Option(
+    False, "--no-bone-lengths",
+    help="Keep the lifter's raw bone lengths (by default each person's bones are held at one length "
+         "over the clip, mostly by correcting depth).",
+)
 SpinOpt = typer.Option(10.0, "--spin", help="Degrees per second the 3D view turns around the people (0: fixed).")
 SmoothOpt = typer.Option(
     "gaussian", "--smooth",
@@ -234,7 +239,8 @@ def _config(params: dict):
     if "no_render" in kw:
         kw["render"] = not kw.pop("no_render")
     kw["exports"] = parse_formats(kw.pop("export"))
-    for flag, field in (("no_flip", "flip"), ("no_overlap", "overlap"), ("no_smooth", "smooth")):
+    for flag, field in (("no_flip", "flip"), ("no_overlap", "overlap"), ("no_smooth", "smooth"),
+                        ("no_bone_lengths", "bone_lengths")):
         if flag in kw:
             kw[field] = not kw.pop(flag)
     spin = kw.get("spin_deg_per_s")
@@ -279,6 +285,7 @@ def run(
     no_flip: bool = NoFlipOpt,
     no_overlap: bool = NoOverlapOpt,
     no_smooth: bool = NoSmoothOpt,
+    no_bone_lengths: bool = NoBonesOpt,
     export: str = ExportOpt,
     no_render: bool = NoRenderOpt,
     spin: float = SpinOpt,
@@ -322,6 +329,7 @@ def lift(
     no_flip: bool = NoFlipOpt,
     no_overlap: bool = NoOverlapOpt,
     no_smooth: bool = NoSmoothOpt,
+    no_bone_lengths: bool = NoBonesOpt,
     export: str = ExportOpt,
     smooth: str = SmoothOpt,
     smooth_param: Optional[float] = SmoothParamOpt,
@@ -365,6 +373,7 @@ def batch(
     no_flip: bool = NoFlipOpt,
     no_overlap: bool = NoOverlapOpt,
     no_smooth: bool = NoSmoothOpt,
+    no_bone_lengths: bool = NoBonesOpt,
     export: str = ExportOpt,
     no_render: bool = NoRenderOpt,
     spin: float = SpinOpt,
@@ -425,6 +434,7 @@ def eval_cmd(
     checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Lifter checkpoint, any file --lifter-checkpoint takes (default: the shipped lifter, hotdemo/bundled/hot_mixste_h36m.pt)."),
     lifter: Optional[str] = typer.Option(None, "--lifter", help="Lifter family, for an official file whose keys fit several (see `hotdemo lifters`)."),
     no_smooth: bool = typer.Option(False, "--no-smooth", help="Turn off the output smoothing (on in run/lift)."),
+    no_bone_lengths: bool = typer.Option(False, "--no-bone-lengths", help="Turn off the constant-bone-length fit (on in run/lift)."),
     data: Optional[Path] = typer.Option(None, "--data", help="data_3d_h36m.npz-style 3D motion (default: $HOTDEMO_SHARED/data/h36m/data_3d_h36m_expmap.npz)."),
     cameras: Optional[Path] = typer.Option(None, "--cameras", help="Human3.6M cameras.json (default: beside --data)."),
     noise: str = typer.Option("both", "--noise", help="clean, noisy (detector-like 2D noise) or both."),
@@ -439,7 +449,7 @@ def eval_cmd(
 
     run_evaluation(checkpoint, data, cameras, noise=noise, flip=not no_flip, max_sequences=max_sequences,
                    json_out=json_out, threads=threads, log=lambda m: typer.echo(m), device=device, lifter=lifter,
-                   smooth=not no_smooth)
+                   smooth=not no_smooth, bones=not no_bone_lengths)
 
 
 @app.command("lifters")

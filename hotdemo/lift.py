@@ -22,6 +22,8 @@
 * output units (``output``): "metres" as is; "normalised" (MotionBERT's 2.5D units, which carry
   no absolute scale) is rescaled per sequence so that the median over frames of the summed
   length of the 16 bones equals :data:`REFERENCE_BONE_SUM_M` (the Human3.6M S1 skeleton);
+* constant bone lengths (``bones``, on by default): each bone is held at its median length over
+  the sequence, mostly by correcting its depth (:func:`hotdemo.bones.fit_bone_lengths`);
 * optional light temporal Gaussian smoothing of the output (``smooth``).
 
 Output: metres, root-relative (pelvis at 0), camera frame. Everything runs in batches under
@@ -121,14 +123,17 @@ class Lifter:
     "cuda", "cuda:N" or "auto". ``flip``: flip-augmentation averaging. ``overlap``: see
     :func:`window_starts`. ``batch_size``: windows per forward pass (each is run twice with
     flip). ``half``: fp16 autocast, default on for CUDA. ``smooth``: False, True (sigma
-    :data:`DEFAULT_SMOOTH_SIGMA` frames) or a sigma in frames. ``root`` / ``output``: root
-    handling and output units (module docstring); None: the family's official convention.
+    :data:`DEFAULT_SMOOTH_SIGMA` frames) or a sigma in frames. ``bones``: hold each bone at its
+    median length over the sequence (:func:`hotdemo.bones.fit_bone_lengths`): True (depth weight
+    :data:`hotdemo.bones.DEFAULT_DEPTH_WEIGHT`), False, or a depth weight in (0, 1].
+    ``root`` / ``output``: root handling and output units (module docstring); None: the
+    family's official convention.
     """
 
     def __init__(self, model: nn.Module, *, device: str = "auto", flip: bool = True,
                  overlap: Union[bool, float, int] = True, batch_size: int = 8, half: Optional[bool] = None,
                  smooth: Union[bool, float] = True, root: Optional[str] = None,
-                 output: Optional[str] = None) -> None:
+                 output: Optional[str] = None, bones: Union[bool, float] = True) -> None:
         from .models import LIFTERS
 
         #: the family's spec (None for a model that is not registered: then the model's own
@@ -163,6 +168,12 @@ class Lifter:
             self.smooth_sigma = 0.0
         else:
             self.smooth_sigma = float(smooth)
+        from .bones import DEFAULT_DEPTH_WEIGHT
+
+        #: depth weight of the constant-bone-length fit, 0 when off
+        self.bone_depth_weight = DEFAULT_DEPTH_WEIGHT if bones is True else float(bones or 0.0)
+        if not 0.0 <= self.bone_depth_weight <= 1.0:
+            raise ValueError(f"bones must be a bool or a depth weight in (0, 1], got {bones!r}")
 
     # ---------------------------------------------------------------- model calls
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -200,7 +211,6 @@ class Lifter:
         return torch.cat(outs)
 
     # ---------------------------------------------------------------- public API
-    @torch.inference_mode()
     def lift_sequence(self, kp: np.ndarray, width: float, height: float,
                       progress: Optional[Callable[[int], None]] = None,
                       scores: Optional[np.ndarray] = None) -> np.ndarray:
@@ -208,7 +218,17 @@ class Lifter:
 
         ``progress(n)``: called as the windows run, with the number of frames newly done (they
         add up to T): a per-frame progress bar. ``scores`` (T, 17): the 2D confidences, used by
-        families with a confidence input (MotionBERT); 1 where not given."""
+        families with a confidence input (MotionBERT); 1 where not given. The same as
+        ``finish(model_output(...))``."""
+        return self.finish(self.model_output(kp, width, height, progress, scores))
+
+    @torch.inference_mode()
+    def model_output(self, kp: np.ndarray, width: float, height: float,
+                     progress: Optional[Callable[[int], None]] = None,
+                     scores: Optional[np.ndarray] = None) -> np.ndarray:
+        """The model's output for a whole sequence, (T, 17, 3) float32 in the model's camera frame:
+        windows run (with flip) and blended, nothing else (see :meth:`finish`). Arguments as
+        :meth:`lift_sequence`."""
         kp = np.asarray(kp)
         if kp.ndim != 3 or kp.shape[1:] != (17, 2):
             raise ValueError(f"expected keypoints of shape (T, 17, 2), got {kp.shape}")
@@ -240,9 +260,18 @@ class Lifter:
             c = (F - 1) // 2
             pos = np.arange(T)[:, None] - c + np.arange(F)[None, :]
             out = self._run_windows(xn, np.clip(pos, 0, T - 1), progress)[:, 0]
-        out = out.cpu().numpy().astype(np.float32)
+        return out.cpu().numpy().astype(np.float32)
+
+    def finish(self, out: np.ndarray) -> np.ndarray:
+        """:meth:`model_output` (T, 17, 3) -> what :meth:`lift_sequence` returns: root handling,
+        constant bone lengths, smoothing, pelvis at 0, units (from this lifter's settings)."""
+        out = np.array(out, np.float32)
         if self.root == "subtract":
             out -= out[:, :1]
+        if self.bone_depth_weight > 0:
+            from .bones import fit_bone_lengths
+
+            out = fit_bone_lengths(out, H36M17.parents, depth_weight=self.bone_depth_weight)
         if self.smooth_sigma > 0:
             out = gaussian_smooth(out, self.smooth_sigma)
         out[:, 0, :] = 0.0

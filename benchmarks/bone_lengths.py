@@ -1,0 +1,102 @@
+"""Accuracy with and without constant bone lengths (:mod:`hotdemo.bones`), by depth weight.
+
+    python benchmarks/bone_lengths.py [--max-sequences 8] [--weights 1,0.5,0.3,0.2,0.15,0.1,0.05] [--threads 2]
+
+Each S9/S11 (``--subjects``) sequence of the ``hotdemo eval`` protocol (every k-th one so that at most
+``--max-sequences`` are used; 4 real cameras; clean projected 2D and the fixed detector-like
+noise) is run once through the shipped lifter's model (:meth:`hotdemo.lift.Lifter.model_output`); then
+every setting finishes that same output through :meth:`hotdemo.lift.Lifter.finish` (bone fit,
+the default Gaussian smoothing) and is scored by :func:`hotdemo.train.evaluate.evaluate`, as ``hotdemo eval`` scores
+it. ``off`` is the lifter without the fit; ``weight w`` fits with depth weight ``w`` (1: each bone
+scaled along its own direction; small: mostly its depth corrected). Columns: MPJPE, P-MPJPE (mm)
+and MPJVE (mm per frame at 50 fps), averaged over actions; then the time the fit takes on one
+18,000-frame track. Numbers are on hotdemo's
+reconstruction of Human3.6M motion, not comparable with published Human3.6M results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from hotdemo.lift import Lifter, load_lifter  # noqa: E402
+
+
+class _Finisher:
+    """Looks like a Lifter to :func:`evaluate`: runs the model once per input (cached), then
+    finishes its output with the lifter's current settings (``lifter.bone_depth_weight``)."""
+
+    def __init__(self, lifter: Lifter):
+        self.lifter, self.cache = lifter, {}
+
+    def lift_sequence(self, kp: np.ndarray, width: float, height: float) -> np.ndarray:
+        key = (kp.shape, hash(kp.tobytes()), width, height)
+        if key not in self.cache:
+            self.cache[key] = self.lifter.model_output(kp, width, height)
+        return self.lifter.finish(self.cache[key])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--max-sequences", type=int, default=8)
+    ap.add_argument("--weights", default="1,0.5,0.3,0.2,0.15,0.1,0.05")
+    ap.add_argument("--subjects", default="S9,S11",
+                    help="comma-separated subjects (e.g. the training subjects S1,S5,S6,S7,S8)")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    import torch
+
+    from hotdemo.camera import load_cameras
+    from hotdemo.train.commands import resolve_inputs
+    from hotdemo.train.data import load_motion
+    from hotdemo.train.evaluate import evaluate
+
+    torch.set_num_threads(args.threads)
+    try:
+        data_path, cam_path = resolve_inputs(None, None)
+    except Exception as e:  # no ../shared
+        sys.exit(f"needs the shared Human3.6M motion data: {e}")
+    motion, cams = load_motion(data_path), load_cameras(cam_path)
+    t0 = time.perf_counter()
+    lifter = load_lifter(None, device="cpu")
+    fin = _Finisher(lifter)
+    subjects = [x.strip() for x in args.subjects.split(",") if x.strip()]
+    settings = [("off", 0.0)] + [(f"weight {float(w):g}", float(w)) for w in args.weights.split(",")]
+    print(f"shipped lifter, every k-th {'/'.join(subjects)} sequence (at most {args.max_sequences}), 4 cameras, flip on, "
+          "Gaussian smoothing (sigma 1 frame) after the fit\n")
+    print("| constant bone lengths | clean MPJPE | P-MPJPE | MPJVE | noisy MPJPE | P-MPJPE | MPJVE |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for name, w in settings:
+        lifter.bone_depth_weight = w
+        row = []
+        for noisy in (False, True):
+            a = evaluate(fin, motion, cams, noise=noisy, max_sequences=args.max_sequences,
+                         subjects=subjects).average
+            row += [f"{a['mpjpe']:.2f}", f"{a['p_mpjpe']:.2f}", f"{a['mpjve']:.2f}"]
+        print(f"| {name} | " + " | ".join(row) + " |", flush=True)
+    # speed of the fit alone: one 18,000-frame track (10 minutes at 30 fps), best of 3
+    from hotdemo.bones import fit_bone_lengths
+    from hotdemo.skeletons import H36M17
+
+    track = fin.lifter.finish(next(iter(fin.cache.values())))
+    track = np.resize(track, (18000,) + track.shape[1:])
+    best = min(_timed(lambda: fit_bone_lengths(track, H36M17.parents)) for _ in range(3))
+    print(f"\nfit of one 18,000-frame track: {best:.2f} s ({best / 18 * 1000:.0f} ms per 1,000 frames), "
+          f"{torch.get_num_threads()} torch threads set (the fit is numpy)")
+    print(f"\n({time.perf_counter() - t0:.0f} s)")
+
+
+def _timed(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+if __name__ == "__main__":
+    main()
