@@ -1,14 +1,16 @@
 """Accuracy with and without constant bone lengths (:mod:`hotdemo.bones`), by depth weight.
 
-    python benchmarks/bone_lengths.py [--max-sequences 8] [--weights 1,0.5,0.3,0.2,0.15,0.1,0.05] [--threads 2]
+    python benchmarks/bone_lengths.py [--max-sequences 8] [--weights 1,0.3,0.2,0.15,0.1] [--sign-margins 0,0.5]
+                                      [--subjects S9,S11] [--threads 2]
 
 Each S9/S11 (``--subjects``) sequence of the ``hotdemo eval`` protocol (every k-th one so that at most
 ``--max-sequences`` are used; 4 real cameras; clean projected 2D and the fixed detector-like
 noise) is run once through the shipped lifter's model (:meth:`hotdemo.lift.Lifter.model_output`); then
 every setting finishes that same output through :meth:`hotdemo.lift.Lifter.finish` (bone fit,
 the default Gaussian smoothing) and is scored by :func:`hotdemo.train.evaluate.evaluate`, as ``hotdemo eval`` scores
-it. ``off`` is the lifter without the fit; ``weight w`` fits with depth weight ``w`` (1: each bone
-scaled along its own direction; small: mostly its depth corrected). Columns: MPJPE, P-MPJPE (mm)
+it. ``off`` is the lifter without the fit; ``weight w, sign margin m`` fits with depth weight
+``w`` (1: each bone scaled along its own direction; small: mostly its depth corrected) and sign
+margin ``m`` (0: every bone held at its length; see :func:`hotdemo.bones.fit_bone_lengths`). Columns: MPJPE, P-MPJPE (mm)
 and MPJVE (mm per frame at 50 fps), averaged over actions; then the time the fit takes on one
 18,000-frame track. Numbers are on hotdemo's
 reconstruction of Human3.6M motion, not comparable with published Human3.6M results.
@@ -45,7 +47,8 @@ class _Finisher:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--max-sequences", type=int, default=8)
-    ap.add_argument("--weights", default="1,0.5,0.3,0.2,0.15,0.1,0.05")
+    ap.add_argument("--weights", default="1,0.3,0.2,0.15,0.1")
+    ap.add_argument("--sign-margins", default="0,0.5", help="comma-separated sign margins to cross with --weights")
     ap.add_argument("--subjects", default="S9,S11",
                     help="comma-separated subjects (e.g. the training subjects S1,S5,S6,S7,S8)")
     ap.add_argument("--threads", type=int, default=2)
@@ -67,13 +70,14 @@ def main() -> None:
     lifter = load_lifter(None, device="cpu")
     fin = _Finisher(lifter)
     subjects = [x.strip() for x in args.subjects.split(",") if x.strip()]
-    settings = [("off", 0.0)] + [(f"weight {float(w):g}", float(w)) for w in args.weights.split(",")]
+    settings = [("off", 0.0, 0.0)] + [(f"weight {float(w):g}, sign margin {float(m):g}", float(w), float(m))
+                                      for m in args.sign_margins.split(",") for w in args.weights.split(",")]
     print(f"shipped lifter, every k-th {'/'.join(subjects)} sequence (at most {args.max_sequences}), 4 cameras, flip on, "
           "Gaussian smoothing (sigma 1 frame) after the fit\n")
     print("| constant bone lengths | clean MPJPE | P-MPJPE | MPJVE | noisy MPJPE | P-MPJPE | MPJVE |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
-    for name, w in settings:
-        lifter.bone_depth_weight = w
+    for name, w, m in settings:
+        lifter.bone_depth_weight, lifter.bone_sign_margin = w, m
         row = []
         for noisy in (False, True):
             a = evaluate(fin, motion, cams, noise=noisy, max_sequences=args.max_sequences,
@@ -86,7 +90,7 @@ def main() -> None:
 
     track = fin.lifter.finish(next(iter(fin.cache.values())))
     track = np.resize(track, (18000,) + track.shape[1:])
-    best = min(_timed(lambda: fit_bone_lengths(track, H36M17.parents)) for _ in range(3))
+    best = min(_timed(lambda: fit_bone_lengths(track, H36M17.parents)) for _ in range(3))  # the defaults
     print(f"\nfit of one 18,000-frame track: {best:.2f} s ({best / 18 * 1000:.0f} ms per 1,000 frames), "
           f"{torch.get_num_threads()} torch threads set (the fit is numpy)")
     print(f"\n({time.perf_counter() - t0:.0f} s)")

@@ -1,9 +1,9 @@
 """Constant bone lengths for a lifted track (on by default in :class:`hotdemo.lift.Lifter`).
 
 A person's bones do not change length during a clip, but a lifter's output does: where a limb
-points towards or away from the camera its depth is ambiguous, and the lifter shortens it (on
-the S9/S11 sitting sequences the shipped lifter's shins are 10-20 % short). The 2D keypoints pin
-the image-plane components of each bone far better than its depth.
+points towards or away from the camera its depth is ambiguous, and the lifter tends to shorten
+it (sitting poses, thighs and shins towards the camera, suffer most). The 2D keypoints pin the
+image-plane components of each bone far better than its depth.
 
 :func:`fit_bone_lengths` therefore
 
@@ -19,7 +19,13 @@ the image-plane components of each bone far better than its depth.
    ``mu > -min(c) = -w``, where ``|b*(mu)|`` falls monotonically from infinity, so ``mu`` is the
    unique root of ``|b*(mu)| = L`` there, found by bisection. ``w = 1`` scales each bone along its
    own direction; a small ``w`` keeps x and y and mostly solves for the depth.
-3. rebuilds the joints from the root outwards (parents before children), so the root stays put.
+3. where the fit would give a bone much more depth than the lifter did (``|raw depth| / |fitted
+   depth|`` under ``sign_margin``), fades the change out towards the raw bone in proportion. A
+   lifter that cannot tell whether a limb points towards or away from the camera predicts a
+   depth near zero and a short bone; lengthening it would pick the sign from noise, which on
+   real video flips from frame to frame (forearms of small, fast players jumped 15-20 cm a
+   frame without this);
+4. rebuilds the joints from the root outwards (parents before children), so the root stays put.
 
 Measured (``python benchmarks/bone_lengths.py``; README "Measured figures"): with the shipped
 lifter on S9/S11, lower MPJPE and P-MPJPE with clean and with noisy 2D, for
@@ -33,8 +39,10 @@ from typing import Optional, Sequence
 import numpy as np
 
 #: cost of a depth change relative to an image-plane change in :func:`fit_bone_lengths`
-#: (chosen with benchmarks/bone_lengths.py)
-DEFAULT_DEPTH_WEIGHT = 0.2
+#: (chosen with benchmarks/bone_lengths.py on the training subjects, as the sign margin)
+DEFAULT_DEPTH_WEIGHT = 0.15
+#: fade-out of the fit where a bone's raw depth is under this fraction of its fitted depth
+DEFAULT_SIGN_MARGIN = 0.5
 _BISECTION_STEPS = 60
 _CHUNK = 4096  # frames fitted at a time
 
@@ -81,13 +89,16 @@ def closest_vector_of_length(b: np.ndarray, length: np.ndarray, depth_weight: fl
 
 
 def fit_bone_lengths(pose: np.ndarray, parents: Sequence[int], lengths: Optional[np.ndarray] = None,
-                     depth_weight: float = DEFAULT_DEPTH_WEIGHT) -> np.ndarray:
+                     depth_weight: float = DEFAULT_DEPTH_WEIGHT,
+                     sign_margin: float = DEFAULT_SIGN_MARGIN) -> np.ndarray:
     """One track's joints (T, J, 3), camera frame (z = depth), with every bone held at one length.
 
     ``parents``: each joint's parent (-1 for the root); every parent must come before its
     children (true of :data:`hotdemo.skeletons.H36M17`). ``lengths`` (J,): the bone lengths
     to hold (entry j: joint j to its parent; the root's is ignored); default: each bone's median
-    over the frames. Returns the same dtype, the root joint unchanged (module docstring)."""
+    over the frames. ``sign_margin``: 0 holds every bone at its length; above 0, bones whose raw
+    depth is under that fraction of the fitted depth are fitted only partly (module docstring).
+    Returns the same dtype, the root joint unchanged."""
     pose = np.asarray(pose)
     par = np.asarray(parents)
     if pose.ndim != 3 or pose.shape[1:] != (len(par), 3):
@@ -102,7 +113,14 @@ def fit_bone_lengths(pose: np.ndarray, parents: Sequence[int], lengths: Optional
         raise ValueError(f"expected {len(par)} bone lengths, got shape {L.shape}")
     out = np.empty_like(pose)
     for s in range(0, len(pose), _CHUNK):  # bounded temporaries on long tracks
-        nb = closest_vector_of_length(b[s: s + _CHUNK], L[None, :], depth_weight)
+        bc = b[s: s + _CHUNK]
+        nb = closest_vector_of_length(bc, L[None, :], depth_weight)
+        if sign_margin > 0:
+            # depth added to a bone whose own depth is small has an unreliable sign: fade the fit
+            # out as |raw depth| / |fitted depth| falls below the margin
+            r = np.abs(bc[..., 2]) / np.maximum(np.abs(nb[..., 2]), 1e-12)
+            a = np.clip(r / sign_margin, 0.0, 1.0)[..., None]
+            nb = bc + a * (nb - bc)
         chunk = pose[s: s + _CHUNK].astype(np.float64)
         for j, p in enumerate(par):
             if p >= 0:

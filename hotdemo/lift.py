@@ -168,10 +168,11 @@ class Lifter:
             self.smooth_sigma = 0.0
         else:
             self.smooth_sigma = float(smooth)
-        from .bones import DEFAULT_DEPTH_WEIGHT
+        from .bones import DEFAULT_DEPTH_WEIGHT, DEFAULT_SIGN_MARGIN
 
-        #: depth weight of the constant-bone-length fit, 0 when off
+        #: depth weight and sign margin of the constant-bone-length fit (weight 0: off)
         self.bone_depth_weight = DEFAULT_DEPTH_WEIGHT if bones is True else float(bones or 0.0)
+        self.bone_sign_margin = DEFAULT_SIGN_MARGIN
         if not 0.0 <= self.bone_depth_weight <= 1.0:
             raise ValueError(f"bones must be a bool or a depth weight in (0, 1], got {bones!r}")
 
@@ -271,7 +272,8 @@ class Lifter:
         if self.bone_depth_weight > 0:
             from .bones import fit_bone_lengths
 
-            out = fit_bone_lengths(out, H36M17.parents, depth_weight=self.bone_depth_weight)
+            out = fit_bone_lengths(out, H36M17.parents, depth_weight=self.bone_depth_weight,
+                                   sign_margin=self.bone_sign_margin)
         if self.smooth_sigma > 0:
             out = gaussian_smooth(out, self.smooth_sigma)
         out[:, 0, :] = 0.0
