@@ -2,8 +2,8 @@
 
     python benchmarks/smoothing.py [--h36m-sequences 6] [--synthetic-frames 600]
 
-The shipped lifter's raw output (flip averaging on, no smoothing) is filtered by each setting of
-:mod:`hotdemo.smooth` and compared with the ground truth (root-relative camera-frame joints):
+The shipped lifter's output before smoothing (flip averaging and constant bone lengths on, as by
+default) is filtered by each setting of :mod:`hotdemo.smooth` and compared with the ground truth (root-relative camera-frame joints):
 
 * **synthetic walker** (:func:`hotdemo.synthetic.synthetic_scene`, one person, 30 fps, 1280x720,
   2D keypoints with 2 px Gaussian noise);

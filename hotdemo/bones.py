@@ -27,9 +27,9 @@ image-plane components of each bone far better than its depth.
    frame without this);
 4. rebuilds the joints from the root outwards (parents before children), so the root stays put.
 
-Measured (``python benchmarks/bone_lengths.py``; README "Measured figures"): with the shipped
-lifter on S9/S11, lower MPJPE and P-MPJPE with clean and with noisy 2D, for
-:data:`DEFAULT_DEPTH_WEIGHT`.
+Measured (``python benchmarks/bone_lengths.py``; README "Measured figures", model card): with
+the shipped lifter, lower MPJPE and P-MPJPE with clean and with noisy 2D, on the training and on
+the test subjects, with :data:`DEFAULT_DEPTH_WEIGHT` and :data:`DEFAULT_SIGN_MARGIN`.
 """
 
 from __future__ import annotations
