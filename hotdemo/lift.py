@@ -40,6 +40,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from .bones import DEFAULT_DEPTH_WEIGHT, DEFAULT_SIGN_MARGIN, fit_bone_lengths
 from .device import resolve_device
 from .errors import InputError, WeightsError
 from .skeletons import H36M17
@@ -125,7 +126,8 @@ class Lifter:
     flip). ``half``: fp16 autocast, default on for CUDA. ``smooth``: False, True (sigma
     :data:`DEFAULT_SMOOTH_SIGMA` frames) or a sigma in frames. ``bones``: hold each bone at its
     median length over the sequence (:func:`hotdemo.bones.fit_bone_lengths`): True (depth weight
-    :data:`hotdemo.bones.DEFAULT_DEPTH_WEIGHT`), False, or a depth weight in (0, 1].
+    :data:`hotdemo.bones.DEFAULT_DEPTH_WEIGHT`, sign margin :data:`hotdemo.bones.DEFAULT_SIGN_MARGIN`),
+    False, or a depth weight in (0, 1].
     ``root`` / ``output``: root handling and output units (module docstring); None: the
     family's official convention.
     """
@@ -168,8 +170,6 @@ class Lifter:
             self.smooth_sigma = 0.0
         else:
             self.smooth_sigma = float(smooth)
-        from .bones import DEFAULT_DEPTH_WEIGHT, DEFAULT_SIGN_MARGIN
-
         #: depth weight and sign margin of the constant-bone-length fit (weight 0: off)
         self.bone_depth_weight = DEFAULT_DEPTH_WEIGHT if bones is True else float(bones or 0.0)
         self.bone_sign_margin = DEFAULT_SIGN_MARGIN
@@ -270,8 +270,6 @@ class Lifter:
         if self.root == "subtract":
             out -= out[:, :1]
         if self.bone_depth_weight > 0:
-            from .bones import fit_bone_lengths
-
             out = fit_bone_lengths(out, H36M17.parents, depth_weight=self.bone_depth_weight,
                                    sign_margin=self.bone_sign_margin)
         if self.smooth_sigma > 0:
