@@ -1,13 +1,13 @@
 """Accuracy with and without constant bone lengths (:mod:`hotdemo.bones`), by depth weight.
 
     python benchmarks/bone_lengths.py [--max-sequences 8] [--weights 1,0.3,0.2,0.15,0.1] [--sign-margins 0,0.5]
-                                      [--subjects S9,S11] [--threads 2]
+                                      [--subjects S9,S11] [--threads 2] [--no-reproject]
 
 Each S9/S11 (``--subjects``) sequence of the ``hotdemo eval`` protocol (every k-th one so that at most
 ``--max-sequences`` are used; 4 real cameras; clean projected 2D and the fixed detector-like
-noise) is run once through the shipped lifter's model (:meth:`hotdemo.lift.Lifter.model_output`); then
-every setting finishes that same output through :meth:`hotdemo.lift.Lifter.finish` (bone fit,
-the default Gaussian smoothing) and is scored by :func:`hotdemo.train.evaluate.evaluate`, as ``hotdemo eval`` scores
+noise) is lifted by the shipped lifter's :meth:`hotdemo.lift.Lifter.lift_sequence`, its model runs
+cached (``benchmarks/_lifter_cache.py``), so every setting post-processes the same model output
+(agreement with the 2D unless ``--no-reproject``, bone fit, the default Gaussian smoothing) and is scored by :func:`hotdemo.train.evaluate.evaluate`, as ``hotdemo eval`` scores
 it. ``off`` is the lifter without the fit; ``weight w, sign margin m`` fits with depth weight
 ``w`` (1: each bone scaled along its own direction; small: mostly its depth corrected) and sign
 margin ``m`` (0: every bone held at its length; see :func:`hotdemo.bones.fit_bone_lengths`). Columns: MPJPE, P-MPJPE (mm)
@@ -27,21 +27,9 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from hotdemo.lift import Lifter, load_lifter  # noqa: E402
+from _lifter_cache import memoize_model_output  # noqa: E402
 
-
-class _Finisher:
-    """Looks like a Lifter to :func:`evaluate`: runs the model once per input (cached), then
-    finishes its output with the lifter's current settings (``lifter.bone_depth_weight``)."""
-
-    def __init__(self, lifter: Lifter):
-        self.lifter, self.cache = lifter, {}
-
-    def lift_sequence(self, kp: np.ndarray, width: float, height: float) -> np.ndarray:
-        key = (kp.shape, hash(kp.tobytes()), width, height)
-        if key not in self.cache:
-            self.cache[key] = self.lifter.model_output(kp, width, height)
-        return self.lifter.finish(self.cache[key])
+from hotdemo.lift import load_lifter  # noqa: E402
 
 
 def main() -> None:
@@ -52,6 +40,7 @@ def main() -> None:
     ap.add_argument("--subjects", default="S9,S11",
                     help="comma-separated subjects (e.g. the training subjects S1,S5,S6,S7,S8)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--no-reproject", action="store_true", help="without the agreement with the 2D (hotdemo.reproject)")
     args = ap.parse_args()
     import torch
 
@@ -67,13 +56,13 @@ def main() -> None:
         sys.exit(f"needs the shared Human3.6M motion data: {e}")
     motion, cams = load_motion(data_path), load_cameras(cam_path)
     t0 = time.perf_counter()
-    lifter = load_lifter(None, device="cpu")
-    fin = _Finisher(lifter)
+    lifter = load_lifter(None, device="cpu", reproject=not args.no_reproject)
+    fin = memoize_model_output(lifter)
     subjects = [x.strip() for x in args.subjects.split(",") if x.strip()]
     settings = [("off", 0.0, 0.0)] + [(f"weight {float(w):g}, sign margin {float(m):g}", float(w), float(m))
                                       for m in args.sign_margins.split(",") for w in args.weights.split(",")]
     print(f"shipped lifter, every k-th {'/'.join(subjects)} sequence (at most {args.max_sequences}), 4 cameras, flip on, "
-          "Gaussian smoothing (sigma 1 frame) after the fit\n")
+          f"agreement with the 2D {'off' if args.no_reproject else 'on'}, Gaussian smoothing (sigma 1 frame) after the fit\n")
     print("| constant bone lengths | clean MPJPE | P-MPJPE | MPJVE | noisy MPJPE | P-MPJPE | MPJVE |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for name, w, m in settings:
@@ -88,7 +77,7 @@ def main() -> None:
     from hotdemo.bones import fit_bone_lengths
     from hotdemo.skeletons import H36M17
 
-    track = fin.lifter.finish(next(iter(fin.cache.values())))
+    track = lifter.finish(next(iter(lifter.model_output_cache.values())))
     track = np.resize(track, (18000,) + track.shape[1:])
     best = min(_timed(lambda: fit_bone_lengths(track, H36M17.parents)) for _ in range(3))  # the defaults
     print(f"\nfit of one 18,000-frame track: {best:.2f} s ({best / 18 * 1000:.0f} ms per 1,000 frames), "

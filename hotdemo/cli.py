@@ -203,6 +203,11 @@ NoBonesOpt = typer.Option(
     help="Keep the lifter's raw bone lengths (by default each person's bones are held at one length "
          "over the clip, mostly by correcting depth).",
 )
+NoReprojectOpt = typer.Option(
+    False, "--no-reproject",
+    help="Keep the lifter's raw 3D where it disagrees with the 2D (by default the 3D is brought into "
+         "agreement with the 2D, as far as the 2D's measured noise allows).",
+)
 SpinOpt = typer.Option(10.0, "--spin", help="Degrees per second the 3D view turns around the people (0: fixed).")
 SmoothOpt = typer.Option(
     "gaussian", "--smooth",
@@ -240,7 +245,7 @@ def _config(params: dict):
         kw["render"] = not kw.pop("no_render")
     kw["exports"] = parse_formats(kw.pop("export"))
     for flag, field in (("no_flip", "flip"), ("no_overlap", "overlap"), ("no_smooth", "smooth"),
-                        ("no_bone_lengths", "bone_lengths")):
+                        ("no_bone_lengths", "bone_lengths"), ("no_reproject", "reproject")):
         if flag in kw:
             kw[field] = not kw.pop(flag)
     spin = kw.get("spin_deg_per_s")
@@ -286,6 +291,7 @@ def run(
     no_overlap: bool = NoOverlapOpt,
     no_smooth: bool = NoSmoothOpt,
     no_bone_lengths: bool = NoBonesOpt,
+    no_reproject: bool = NoReprojectOpt,
     export: str = ExportOpt,
     no_render: bool = NoRenderOpt,
     spin: float = SpinOpt,
@@ -330,6 +336,7 @@ def lift(
     no_overlap: bool = NoOverlapOpt,
     no_smooth: bool = NoSmoothOpt,
     no_bone_lengths: bool = NoBonesOpt,
+    no_reproject: bool = NoReprojectOpt,
     export: str = ExportOpt,
     smooth: str = SmoothOpt,
     smooth_param: Optional[float] = SmoothParamOpt,
@@ -374,6 +381,7 @@ def batch(
     no_overlap: bool = NoOverlapOpt,
     no_smooth: bool = NoSmoothOpt,
     no_bone_lengths: bool = NoBonesOpt,
+    no_reproject: bool = NoReprojectOpt,
     export: str = ExportOpt,
     no_render: bool = NoRenderOpt,
     spin: float = SpinOpt,
@@ -435,6 +443,7 @@ def eval_cmd(
     lifter: Optional[str] = typer.Option(None, "--lifter", help="Lifter family, for an official file whose keys fit several (see `hotdemo lifters`)."),
     no_smooth: bool = typer.Option(False, "--no-smooth", help="Turn off the output smoothing (on in run/lift)."),
     no_bone_lengths: bool = typer.Option(False, "--no-bone-lengths", help="Turn off the constant-bone-length fit (on in run/lift)."),
+    no_reproject: bool = typer.Option(False, "--no-reproject", help="Turn off the agreement with the 2D (on in run/lift)."),
     data: Optional[Path] = typer.Option(None, "--data", help="data_3d_h36m.npz-style 3D motion (default: $HOTDEMO_SHARED/data/h36m/data_3d_h36m_expmap.npz)."),
     cameras: Optional[Path] = typer.Option(None, "--cameras", help="Human3.6M cameras.json (default: beside --data)."),
     noise: str = typer.Option("both", "--noise", help="clean, noisy (detector-like 2D noise) or both."),
@@ -449,7 +458,7 @@ def eval_cmd(
 
     run_evaluation(checkpoint, data, cameras, noise=noise, flip=not no_flip, max_sequences=max_sequences,
                    json_out=json_out, threads=threads, log=lambda m: typer.echo(m), device=device, lifter=lifter,
-                   smooth=not no_smooth, bones=not no_bone_lengths)
+                   smooth=not no_smooth, bones=not no_bone_lengths, reproject=not no_reproject)
 
 
 @app.command("lifters")

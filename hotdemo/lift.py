@@ -22,8 +22,15 @@
 * output units (``output``): "metres" as is; "normalised" (MotionBERT's 2.5D units, which carry
   no absolute scale) is rescaled per sequence so that the median over frames of the summed
   length of the 16 bones equals :data:`REFERENCE_BONE_SUM_M` (the Human3.6M S1 skeleton);
+* agreement with the 2D (``reproject``, on by default; :mod:`hotdemo.reproject`): how noisy the
+  track's 2D is, is measured from the track; a static 2D bias the lifter did not follow is
+  removed from the 2D and the track lifted again (in proportion to the noise), and the output's
+  image-plane components are moved onto the 2D's pinhole back-projection (in proportion to the
+  2D's precision);
 * constant bone lengths (``bones``, on by default): each bone is held at its median length over
-  the sequence, mostly by correcting its depth (:func:`hotdemo.bones.fit_bone_lengths`);
+  the sequence, mostly by correcting its depth (:func:`hotdemo.bones.fit_bone_lengths`); with
+  ``reproject``, alignment and fit run twice in turn (corrected depths move the back-projection)
+  and the change they make is smoothed in time (:func:`hotdemo.reproject.agree_with_2d`);
 * optional light temporal Gaussian smoothing of the output (``smooth``).
 
 Output: metres, root-relative (pelvis at 0), camera frame. Everything runs in batches under
@@ -40,6 +47,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from . import reproject as _rp
 from .bones import DEFAULT_DEPTH_WEIGHT, DEFAULT_SIGN_MARGIN, fit_bone_lengths
 from .device import resolve_device
 from .errors import InputError, WeightsError
@@ -127,7 +135,8 @@ class Lifter:
     :data:`DEFAULT_SMOOTH_SIGMA` frames) or a sigma in frames. ``bones``: hold each bone at its
     median length over the sequence (:func:`hotdemo.bones.fit_bone_lengths`): True (depth weight
     :data:`hotdemo.bones.DEFAULT_DEPTH_WEIGHT`, sign margin :data:`hotdemo.bones.DEFAULT_SIGN_MARGIN`),
-    False, or a depth weight in (0, 1].
+    False, or a depth weight in (0, 1]. ``reproject``: agreement with the 2D (module docstring,
+    :mod:`hotdemo.reproject`).
     ``root`` / ``output``: root handling and output units (module docstring); None: the
     family's official convention.
     """
@@ -135,7 +144,8 @@ class Lifter:
     def __init__(self, model: nn.Module, *, device: str = "auto", flip: bool = True,
                  overlap: Union[bool, float, int] = True, batch_size: int = 8, half: Optional[bool] = None,
                  smooth: Union[bool, float] = True, root: Optional[str] = None,
-                 output: Optional[str] = None, bones: Union[bool, float] = True) -> None:
+                 output: Optional[str] = None, bones: Union[bool, float] = True,
+                 reproject: bool = True) -> None:
         from .models import LIFTERS
 
         #: the family's spec (None for a model that is not registered: then the model's own
@@ -175,6 +185,9 @@ class Lifter:
         self.bone_sign_margin = DEFAULT_SIGN_MARGIN
         if not 0.0 <= self.bone_depth_weight <= 1.0:
             raise ValueError(f"bones must be a bool or a depth weight in (0, 1], got {bones!r}")
+        self.reproject = bool(reproject)
+        #: jitter at which the 2D gets weight 1/2 (:func:`hotdemo.reproject.trust_2d`)
+        self.trust_jitter = _rp.DEFAULT_TRUST_JITTER
 
     # ---------------------------------------------------------------- model calls
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -219,9 +232,31 @@ class Lifter:
 
         ``progress(n)``: called as the windows run, with the number of frames newly done (they
         add up to T): a per-frame progress bar. ``scores`` (T, 17): the 2D confidences, used by
-        families with a confidence input (MotionBERT); 1 where not given. The same as
-        ``finish(model_output(...))``."""
-        return self.finish(self.model_output(kp, width, height, progress, scores))
+        families with a confidence input (MotionBERT); 1 where not given. Without ``reproject``
+        the same as ``finish(model_output(...))``; with it, the model may run a second time on
+        the 2D with its static bias removed (:meth:`debias`), each run reporting half the
+        progress."""
+        kp = np.asarray(kp)
+        if not (self.reproject and len(kp) >= _rp.MIN_FRAMES):
+            return self.finish(self.model_output(kp, width, height, progress, scores), kp, width, height, scores)
+        halves = _Halves(progress)
+        out = self.model_output(kp, width, height, halves.first, scores)
+        kp2 = self.debias(out, kp, width, height)
+        if kp2 is not kp:
+            out = self.model_output(kp2, width, height, halves.second, scores)
+        halves.finish(len(kp))
+        return self.finish(out, kp2, width, height, scores)
+
+    def debias(self, out: np.ndarray, kp: np.ndarray, width: float, height: float) -> np.ndarray:
+        """``kp`` (T, 17, 2) less the static 2D bias that :meth:`model_output` ``out`` did not
+        follow (:func:`hotdemo.reproject.static_offsets`), joint by joint in proportion to
+        ``1 - trust`` (:func:`hotdemo.reproject.trust_2d`); ``kp`` itself (the same object) where
+        the 2D is trusted (every joint's ``1 - trust`` under 0.05): then nothing needs lifting again."""
+        distrust = 1.0 - _rp.trust_2d(kp, self.trust_jitter)
+        if distrust.max() < 0.05:
+            return kp
+        off = _rp.static_offsets(out, kp, width, height)
+        return (kp - distrust[:, None] * off).astype(kp.dtype)
 
     @torch.inference_mode()
     def model_output(self, kp: np.ndarray, width: float, height: float,
@@ -263,15 +298,29 @@ class Lifter:
             out = self._run_windows(xn, np.clip(pos, 0, T - 1), progress)[:, 0]
         return out.cpu().numpy().astype(np.float32)
 
-    def finish(self, out: np.ndarray) -> np.ndarray:
+    def finish(self, out: np.ndarray, kp: Optional[np.ndarray] = None, width: Optional[float] = None,
+               height: Optional[float] = None, scores: Optional[np.ndarray] = None) -> np.ndarray:
         """:meth:`model_output` (T, 17, 3) -> what :meth:`lift_sequence` returns: root handling,
-        constant bone lengths, smoothing, pelvis at 0, units (from this lifter's settings)."""
+        agreement with the 2D ``kp`` (T, 17, 2) pixels in a ``width`` x ``height`` image (when
+        ``reproject`` and ``kp`` is given; joints whose ``scores`` are under 0.3, repaired by the
+        2D stage, are not aligned), constant bone lengths, smoothing, pelvis at 0, units (from
+        this lifter's settings)."""
         out = np.array(out, np.float32)
         if self.root == "subtract":
             out -= out[:, :1]
-        if self.bone_depth_weight > 0:
-            out = fit_bone_lengths(out, H36M17.parents, depth_weight=self.bone_depth_weight,
-                                   sign_margin=self.bone_sign_margin)
+        def fit(x: np.ndarray) -> np.ndarray:
+            if self.bone_depth_weight <= 0:
+                return x
+            return fit_bone_lengths(x, H36M17.parents, depth_weight=self.bone_depth_weight,
+                                    sign_margin=self.bone_sign_margin)
+
+        if self.reproject and kp is not None and len(out) >= _rp.MIN_FRAMES:
+            weight = _rp.trust_2d(kp, self.trust_jitter)[None, :]
+            if scores is not None:
+                weight = weight * (np.asarray(scores) >= 0.3)
+            out = _rp.agree_with_2d(out, kp, width, height, weight, fit)
+        else:
+            out = fit(out)
         if self.smooth_sigma > 0:
             out = gaussian_smooth(out, self.smooth_sigma)
         out[:, 0, :] = 0.0
@@ -298,6 +347,33 @@ def body_scale(pose: np.ndarray) -> float:
     child = np.flatnonzero(parents >= 0)
     size = float(np.median(np.linalg.norm(pose[:, child] - pose[:, parents[child]], axis=-1).sum(axis=-1)))
     return REFERENCE_BONE_SUM_M / size if size > 1e-9 else 1.0
+
+
+class _Halves:
+    """Splits a per-frame progress callback over two model runs of the same T frames."""
+
+    def __init__(self, progress: Optional[Callable[[int], None]]):
+        self.progress, self.told, self.seen = progress, 0, 0
+
+    def _tell(self, total_half: int) -> None:
+        n = total_half // 2 - self.told
+        if self.progress is not None and n > 0:
+            self.progress(n)
+            self.told += n
+
+    def first(self, n: int) -> None:
+        self.seen += n
+        self._tell(self.seen)
+
+    def second(self, n: int) -> None:
+        self.seen += n
+        self._tell(self.seen)
+
+    def finish(self, T: int) -> None:
+        """Report whatever is left of the T frames (the second run may not happen)."""
+        if self.progress is not None and T - self.told > 0:
+            self.progress(T - self.told)
+        self.told = T
 
 
 class _null:

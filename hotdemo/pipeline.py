@@ -66,6 +66,7 @@ class PipelineConfig:
     smooth_method: str = "gaussian"  # none | gaussian | one-euro (hotdemo.smooth)
     smooth_param: Optional[float] = None  # gaussian sigma (frames) / one-euro min cut-off (Hz)
     bone_lengths: bool = True  # hold each person's bone lengths constant (hotdemo.bones)
+    reproject: bool = True  # bring the 3D into agreement with the 2D (hotdemo.reproject)
     min_track_length: int = 10  # frames; shorter tracks are not lifted
 
 
@@ -108,7 +109,7 @@ def _load_lifter(config: PipelineConfig, device: str):
         config.lifter, str(config.lifter_checkpoint) if config.lifter_checkpoint else None,
         device=device, allow_untrained=config.allow_untrained,
         flip=config.flip, overlap=config.overlap, smooth=param if method == "gaussian" else False,
-        bones=config.bone_lengths,
+        bones=config.bone_lengths, reproject=config.reproject,
     )
 
 

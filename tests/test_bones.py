@@ -140,8 +140,8 @@ def test_lifter_applies_the_fit_by_default_and_not_when_turned_off():
 
     d = np.load(REPO_DIR / "samples" / "walk_coco2d.npz")  # a synthetic walker's 2D keypoints
     kp = coco_to_h36m(d["keypoints"], d["scores"])[0][:120].astype(np.float32)
-    on = load_lifter(None, device="cpu", smooth=False)
-    off = load_lifter(None, device="cpu", smooth=False, bones=False)
+    on = load_lifter(None, device="cpu", smooth=False, reproject=False)
+    off = load_lifter(None, device="cpu", smooth=False, bones=False, reproject=False)
     raw = off.model_output(kp, int(d["width"]), int(d["height"]))
     w, h = int(d["width"]), int(d["height"])
     a, b = on.lift_sequence(kp, w, h), off.lift_sequence(kp, w, h)

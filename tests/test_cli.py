@@ -119,13 +119,16 @@ def test_angles_without_matplotlib_fails_before_any_work(tmp_path, monkeypatch):
 _PIPELINE_ARGS = ["--detector", "d.pt", "--pose2d", "p.onnx", "--lifter", "mixste", "--lifter-checkpoint", "l.pt",
                   "--allow-untrained", "--device", "cpu", "--weights-dir", "wd", "--det-conf", "0.5", "--det-iou", "0.4",
                   "--det-size", "320", "--pose-flip", "--det-every", "3", "--threads", "2", "--people", "2",
-                  "--no-flip", "--no-overlap", "--no-smooth", "--no-bone-lengths", "--export", "json,csv", "--no-render",
+                  "--no-flip", "--no-overlap", "--no-smooth", "--no-bone-lengths", "--no-reproject", "--export", "json,csv",
+                  "--no-render",
                   "--spin", "0", "--view", "Scene", "--smooth", "one-euro", "--smooth-param", "1.5"]
 _PIPELINE_EXPECT = dict(detector="d.pt", pose2d="p.onnx", lifter="mixste", allow_untrained=True, device="cpu",
                         det_conf=0.5, det_iou=0.4, det_imgsz=320, pose_flip=True, det_every=3, threads=2, people=2,
-                        flip=False, overlap=False, smooth=False, bone_lengths=False, exports=("json", "csv"), render=False,
+                        flip=False, overlap=False, smooth=False, bone_lengths=False, reproject=False, exports=("json", "csv"),
+                        render=False,
                         spin_deg_per_s=0.0, view="scene", smooth_method="one-euro", smooth_param=1.5)
-_LIFT_KEYS = ("lifter", "allow_untrained", "device", "people", "flip", "overlap", "smooth", "bone_lengths", "exports",
+_LIFT_KEYS = ("lifter", "allow_untrained", "device", "people", "flip", "overlap", "smooth", "bone_lengths", "reproject",
+              "exports",
               "smooth_method", "smooth_param")
 
 
@@ -181,7 +184,7 @@ def test_run_batch_and_lift_options_reach_the_pipeline_config(tmp_path, monkeypa
     _check_config(seen["batch"], _PIPELINE_EXPECT)
     lift_args = ["--lifter", "mixste", "--lifter-checkpoint", "l.pt", "--allow-untrained", "--device", "cpu",
                  "--people", "2", "--track-id", "4", "--no-flip", "--no-overlap", "--no-smooth", "--no-bone-lengths",
-                 "--export", "json,csv",
+                 "--no-reproject", "--export", "json,csv",
                  "--smooth", "one-euro", "--smooth-param", "1.5"]
     r = runner.invoke(app, ["lift", str(tmp_path / "k.npz")] + lift_args)
     assert isinstance(r.exception, _Seen), r.output

@@ -153,7 +153,7 @@ def test_equals_official_demo_computation_to_1e4():
     kp = walking_keypoints(243)
     ref = reference_demo(lambda x: reference_hot_mixste(sd, x, depth=4, heads=4, layer_index=3, token_num=81),
                          kp, 243, 1000, 600)
-    got = Lifter(model, device="cpu", overlap=False, smooth=False, bones=False).lift_sequence(kp, 1000, 600)
+    got = Lifter(model, device="cpu", overlap=False, smooth=False, bones=False, reproject=False).lift_sequence(kp, 1000, 600)
     assert got.shape == ref.shape == (243, 17, 3) and got.dtype == np.float32
     assert np.abs(ref).max() > 0.05  # not a degenerate output
     assert np.abs(got - ref).max() < 1e-4
@@ -196,7 +196,7 @@ def test_windowed_equals_single_pass_when_one_window_covers_the_clip():
         for overlap in (True, False, 0.25, 20):
             if overlap is False and T == 81:
                 continue  # official placement tiles an exact-length clip with two padded windows
-            got = Lifter(model, device="cpu", flip=False, overlap=overlap, smooth=False, bones=False).lift_sequence(kp, 1000, 600)
+            got = Lifter(model, device="cpu", flip=False, overlap=overlap, smooth=False, bones=False, reproject=False).lift_sequence(kp, 1000, 600)
             assert got.shape == (T, 17, 3)
             np.testing.assert_allclose(got, want, atol=1e-5)
 
@@ -225,7 +225,7 @@ class Echo2D(nn.Module):
 def test_flip_averaging_keeps_left_and_right_joints_where_they_belong():
     kp = walking_keypoints(40)
     kp[:, LEFT, 0] += 200  # left joints clearly to the right in the image, as when facing the camera
-    lifter = Lifter(Echo2D(27), device="cpu", flip=True, overlap=True, smooth=False, bones=False)
+    lifter = Lifter(Echo2D(27), device="cpu", flip=True, overlap=True, smooth=False, bones=False, reproject=False)
     out = lifter.lift_sequence(kp, 1000, 600)
     norm = kp / 1000 * 2 - np.array([1, 0.6])
     want = norm.copy()
@@ -239,7 +239,7 @@ def test_flip_averaged_lifter_is_mirror_equivariant():
     torch.manual_seed(2)
     model = randomize_embeddings(build_model("mixste", frames=27, dim=32, depth=2, heads=4))
     kp = walking_keypoints(27)
-    lifter = Lifter(model, device="cpu", flip=True, overlap=True, smooth=False, bones=False)
+    lifter = Lifter(model, device="cpu", flip=True, overlap=True, smooth=False, bones=False, reproject=False)
     y = lifter.lift_sequence(kp, 1000, 600)
     mirrored = kp[:, H36M17.flip_permutation].copy()
     mirrored[..., 0] = 1000 - mirrored[..., 0]
@@ -277,7 +277,7 @@ def smooth_embeddings(model):
 def test_long_sequence_has_no_seam_at_window_borders():
     model = smooth_embeddings(small_hot())
     kp = walking_keypoints(600)
-    lifter = Lifter(model, device="cpu", overlap=True, smooth=False, bones=False)
+    lifter = Lifter(model, device="cpu", overlap=True, smooth=False, bones=False, reproject=False)
     out = lifter.lift_sequence(kp, 1000, 600)
     assert out.shape == (600, 17, 3) and np.isfinite(out).all()
     assert np.all(out[:, 0] == 0)
@@ -288,7 +288,7 @@ def test_long_sequence_has_no_seam_at_window_borders():
     inside = np.setdiff1d(np.arange(599), borders)
     assert jump[borders].max() <= jump[inside].max()
     # without blending the official tiling does jump at its borders: the check can fail
-    tiled = Lifter(model, device="cpu", overlap=False, smooth=False, bones=False).lift_sequence(kp, 1000, 600)
+    tiled = Lifter(model, device="cpu", overlap=False, smooth=False, bones=False, reproject=False).lift_sequence(kp, 1000, 600)
     tjump = np.abs(np.diff(tiled, axis=0)).max(axis=(1, 2))
     tstarts, _ = window_starts(600, 81, False)
     tb = tstarts[1:] - 1
@@ -300,7 +300,7 @@ def test_long_sequence_has_no_seam_at_window_borders():
 def test_smoothing_reduces_jitter_and_keeps_shape():
     model = small_hot()
     kp = walking_keypoints(200)
-    raw = Lifter(model, device="cpu", smooth=False, bones=False).lift_sequence(kp, 1000, 600)
+    raw = Lifter(model, device="cpu", smooth=False, bones=False, reproject=False).lift_sequence(kp, 1000, 600)
     sm = Lifter(model, device="cpu", smooth=True).lift_sequence(kp, 1000, 600)
     assert sm.shape == raw.shape and np.all(sm[:, 0] == 0)
     assert np.abs(np.diff(sm, 2, axis=0)).mean() < np.abs(np.diff(raw, 2, axis=0)).mean()
@@ -311,7 +311,7 @@ def test_tpc_lifter_runs_one_centred_window_per_frame():
     model = randomize_embeddings(build_model("tpc_mixste", frames=27, dim=32, depth=3, heads=4,
                                              token_num=9, layer_index=1))
     kp = walking_keypoints(40)
-    out = Lifter(model, device="cpu", flip=False, smooth=False, bones=False).lift_sequence(kp, 1000, 600)
+    out = Lifter(model, device="cpu", flip=False, smooth=False, bones=False, reproject=False).lift_sequence(kp, 1000, 600)
     assert out.shape == (40, 17, 3)
     for t in (0, 20, 39):
         idx = np.clip(np.arange(27) - 13 + t, 0, 39)
@@ -354,11 +354,11 @@ def test_load_lifter(tmp_path, monkeypatch):
     kp = walking_keypoints(90)
 
     ours = save_checkpoint(tmp_path / "ours.pt", src)
-    a = load_lifter(str(ours), device="cpu", smooth=False, bones=False).lift_sequence(kp, 1000, 600)
-    b = Lifter(src, device="cpu", smooth=False, bones=False).lift_sequence(kp, 1000, 600)
+    a = load_lifter(str(ours), device="cpu", smooth=False, bones=False, reproject=False).lift_sequence(kp, 1000, 600)
+    b = Lifter(src, device="cpu", smooth=False, bones=False, reproject=False).lift_sequence(kp, 1000, 600)
     assert np.array_equal(a, b)
     monkeypatch.setattr(lift, "default_weights_path", lambda: ours)
-    c = load_lifter(None, device="cpu", smooth=False, bones=False).lift_sequence(kp, 1000, 600)
+    c = load_lifter(None, device="cpu", smooth=False, bones=False, reproject=False).lift_sequence(kp, 1000, 600)
     assert np.array_equal(a, c)
 
 
@@ -489,7 +489,7 @@ def test_every_family_lifts_through_the_lifter(family):
     seq2frame batching, confidence channel, root handling, units) and gives finite root-relative 3D."""
     from hotdemo.lift import load_lifter
 
-    lifter = load_lifter(family, allow_untrained=True, device="cpu", smooth=False, bones=False, batch_size=4)
+    lifter = load_lifter(family, allow_untrained=True, device="cpu", smooth=False, bones=False, reproject=False, batch_size=4)
     kp = walking_keypoints(40)
     out = lifter.lift_sequence(kp, 1000, 600, scores=np.full((40, 17), 0.9, np.float32))
     assert out.shape == (40, 17, 3) and np.isfinite(out).all() and np.all(out[:, 0] == 0)

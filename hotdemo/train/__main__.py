@@ -81,6 +81,8 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--no-smooth", action="store_true", help="turn off the output smoothing (on in run/lift)")
     e.add_argument("--no-bone-lengths", action="store_true",
                    help="turn off the constant-bone-length fit (on in run/lift)")
+    e.add_argument("--no-reproject", action="store_true",
+                   help="turn off the agreement with the 2D (on in run/lift)")
     e.add_argument("--threads", type=int, default=2)
     e.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda[:N]")
     e.add_argument("--json", default=None, help="write the results as JSON here")
@@ -119,7 +121,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             run_evaluation(args.checkpoint, args.data, args.cameras, noise=args.noise, flip=not args.no_flip,
                            max_sequences=args.max_sequences, json_out=args.json, cache_dir=args.cache_dir,
                            threads=args.threads, device=args.device, lifter=args.lifter, smooth=not args.no_smooth,
-                           bones=not args.no_bone_lengths)
+                           bones=not args.no_bone_lengths, reproject=not args.no_reproject)
         elif args.command == "cache":
             from .commands import resolve_inputs
             from .data import load_motion, save_compact

@@ -123,12 +123,13 @@ def run_evaluation(
     lifter: Optional[str] = None,
     smooth: bool = True,
     bones: bool = True,
+    reproject: bool = True,
 ) -> List[EvalResult]:
     """Evaluate a lifter (default: the shipped lifter, :func:`hotdemo.paths.bundled_lifter_path`) and print the table.
 
     The sequences are lifted by the same :class:`hotdemo.lift.Lifter` that ``hotdemo run`` /
     ``lift`` use (:func:`hotdemo.lift.load_lifter`: flip, overlapping windows, root handling and
-    output units from the checkpoint, constant bone lengths, smoothing). ``lifter``: a family name for an official
+    output units from the checkpoint, agreement with the 2D, constant bone lengths, smoothing). ``lifter``: a family name for an official
     checkpoint whose keys are ambiguous. ``noise``: "clean", "noisy" or "both".
     """
     if noise not in ("clean", "noisy", "both"):
@@ -138,7 +139,7 @@ def run_evaluation(
     from ..lift import default_weights_path, load_lifter
 
     ckpt = Path(checkpoint) if checkpoint else default_weights_path()
-    lift = load_lifter(lifter, str(ckpt), device=dev, flip=flip, smooth=smooth, bones=bones)
+    lift = load_lifter(lifter, str(ckpt), device=dev, flip=flip, smooth=smooth, bones=bones, reproject=reproject)
     lift.model.float()
     dp, cp = resolve_inputs(data, cameras)
     motion = load_motion(dp, cache_dir)
@@ -160,6 +161,7 @@ def run_evaluation(
         out.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_json(out, evaluation_record(results, checkpoint=str(ckpt), lifter=lift.spec.name,
                                                  subjects=list(subjects), flip=flip, smooth=smooth, bone_lengths=bones,
+                                                 reproject=reproject,
                                                  root=lift.root,
                                                  output=lift.output, max_sequences=max_sequences), indent=1)
     return results
@@ -186,7 +188,7 @@ def read_evaluation_record(path: PathLike) -> dict:
 
 def eval_summary(paths: List[PathLike], checkpoint: Optional[PathLike] = None) -> dict:
     """The averages of ``hotdemo eval --json`` files, for a lifter file's ``'eval'`` metadata:
-    ``{'subjects', 'flip', 'smooth', 'bone_lengths', 'sequences': 'all' or N, <setting>: {'mpjpe', 'p_mpjpe', 'mpjve',
+    ``{'subjects', 'flip', 'smooth', 'bone_lengths', 'reproject', 'sequences': 'all' or N, <setting>: {'mpjpe', 'p_mpjpe', 'mpjve',
     'frames'}, ..., 'note'}``. With ``checkpoint``, every file must have evaluated that checkpoint
     (same resolved path), so that figures of another run cannot be stored by mistake."""
     out: dict = {}
@@ -197,6 +199,7 @@ def eval_summary(paths: List[PathLike], checkpoint: Optional[PathLike] = None) -
         except KeyError as e:
             raise InputError(f"{p}: not a `hotdemo eval --json` record (no {e})") from None
         meta["bone_lengths"] = rec.get("bone_lengths", False)  # records from before the fit: without it
+        meta["reproject"] = rec.get("reproject", False)  # records from before hotdemo.reproject: without it
         if checkpoint is not None and Path(rec.get("checkpoint", "")).resolve() != Path(checkpoint).resolve():
             raise InputError(f"{p} evaluated {rec.get('checkpoint')}, not {checkpoint}")
         meta["sequences"] = meta.pop("max_sequences") or "all"

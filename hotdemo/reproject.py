@@ -1,0 +1,180 @@
+"""Agreement of a lifted track with its own 2D keypoints (on by default in :class:`hotdemo.lift.Lifter`).
+
+A lifter's root-relative output does not reproject exactly onto the 2D it was given: its image-
+plane components carry its own errors (8-10 mm per axis with exact 2D on Human3.6M), and where
+the 2D comes from a detector, the lifter partly follows the detector's errors. This module ties
+the two together with a pinhole camera whose principal point is the image centre ``c``, whose
+focal length ``f`` is unknown but fixed for the track, and whose distance to the pelvis ``Z_t``
+changes per frame. For joint ``j`` at root-relative camera position ``(x, y, z)_j`` and pixel
+``u_j``, exactly:
+
+    ``x_j = a_t (u_j - u_0) + b (u_j - c) z_j``,   ``a_t = Z_t / f``,   ``b = 1 / f``
+
+(the same in y), so given the lifter's depths ``z`` the image-plane position of every joint
+follows from the 2D. :func:`fit_camera` finds ``a_t`` (T,) and ``b`` by least squares against the
+lifter's own ``x, y``; :func:`image_plane` then gives the 2D-consistent ``x, y``.
+
+How much the 2D is trusted depends on how noisy it is, measured from the track itself
+(:func:`jitter`: a robust estimate of each joint's frame-to-frame noise, as a fraction of the
+person's size; exact 2D has ~0.0001, the evaluation's detector-like noise ~0.01, the shared
+videos' small offline 2D model 0.002-0.02). :func:`trust_2d` maps it to a weight in [0, 1]:
+
+* :func:`agree_with_2d` moves the lifter's ``x, y`` towards the 2D-consistent ones by that
+  weight (:func:`align_to_2d`, the correction filtered in time) and fits the bone lengths again,
+  which then fixes the depths (:mod:`hotdemo.bones`); twice in turn. The change this makes is
+  smoothed in time before it is added: a bone nearly in the image plane gets its depth from its
+  2D length, which small 2D changes swing (unsmoothed, the shared videos' people moved with about
+  twice the frame-to-frame acceleration);
+* where the 2D is noisy, the detector's *static* bias (a joint placed consistently off, e.g. COCO
+  hips against Human3.6M hips) is measured as the median over frames of the reprojection
+  residual (:func:`static_offsets`), removed from the 2D in proportion to ``1 - weight``, and the
+  track is lifted again (:meth:`hotdemo.lift.Lifter.lift_sequence`).
+
+Measured (``python benchmarks/reproject.py``; README "Measured figures", model card): lower
+MPJPE with clean and with noisy 2D on the training and on the test subjects.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Optional, Tuple
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d, median_filter
+
+#: jitter (fraction of person size) at which the 2D gets weight 1/2 in :func:`trust_2d`
+#: (chosen with benchmarks/reproject.py on the training subjects)
+DEFAULT_TRUST_JITTER = 0.005
+#: in :func:`align_to_2d`, each joint's correction is median-filtered over this many frames (a
+#: detector glitch of a frame or two is not followed) and then Gaussian-smoothed with this sigma
+#: (frames), so that the 2D's frame-to-frame noise does not reach the output
+DEFAULT_MEDIAN_FRAMES = 5
+DEFAULT_CORRECTION_SIGMA = 4.0
+#: in :func:`agree_with_2d`, sigma (frames) of the Gaussian smoothing of the final change: a bone
+#: that lies nearly in the image plane gets its depth from its 2D length, which small 2D changes
+#: swing; smoothing the change keeps that from reaching the output as jitter
+DEFAULT_CHANGE_SIGMA = 4.0
+#: tracks shorter than this are left as they are (too few frames to measure jitter or bias)
+MIN_FRAMES = 10
+#: focal lengths allowed in :func:`fit_camera`, in image widths (1/b, b >= 0: b = 0 is orthographic)
+MIN_FOCAL_WIDTHS = 0.3
+
+
+def person_size(kp: np.ndarray) -> float:
+    """Median over frames of the diagonal of the keypoints' bounding box (pixels); kp (T, J, 2)."""
+    ext = np.nanmax(kp, axis=1) - np.nanmin(kp, axis=1)
+    return float(np.nanmedian(np.linalg.norm(ext, axis=-1)))
+
+
+def jitter(kp: np.ndarray) -> np.ndarray:
+    """(T, J, 2) pixels -> (J,) robust frame-to-frame noise of each joint, as a fraction of
+    :func:`person_size`: the median absolute second difference over frames and both axes,
+    scaled to a Gaussian's sigma (1.4826 / sqrt(6)). Smooth motion contributes little; fast motion
+    at a low frame rate raises it (a lower weight, the safe side). NaN for fewer than 3 frames."""
+    kp = np.asarray(kp, np.float64)
+    if len(kp) < 3:
+        return np.full(kp.shape[1], np.nan)
+    size = person_size(kp)
+    d2 = kp[2:] - 2.0 * kp[1:-1] + kp[:-2]
+    return 1.4826 * np.nanmedian(np.abs(d2), axis=(0, 2)) / np.sqrt(6.0) / max(size, 1e-9)
+
+
+def trust_2d(kp: np.ndarray, half_at: float = DEFAULT_TRUST_JITTER) -> np.ndarray:
+    """(J,) weight in [0, 1] of each joint's 2D: ``1 / (1 + (jitter / half_at)^2)``; 0 for tracks
+    shorter than :data:`MIN_FRAMES`."""
+    kp = np.asarray(kp)
+    if len(kp) < MIN_FRAMES:
+        return np.zeros(kp.shape[1])
+    j = np.nan_to_num(jitter(kp), nan=np.inf)
+    return 1.0 / (1.0 + (j / half_at) ** 2)
+
+
+def fit_camera(pose: np.ndarray, kp: np.ndarray, width: float, height: float,
+               iterations: int = 8) -> Tuple[np.ndarray, float]:
+    """Least-squares ``a`` (T,) and ``b`` of the model in the module docstring.
+
+    ``pose`` (T, J, 3) root-relative camera frame (joint 0 the root), ``kp`` (T, J, 2) pixels.
+    Alternates the exact per-frame ``a_t`` given ``b`` and the exact ``b`` given ``a``; ``b`` is
+    kept in [0, 1 / (MIN_FOCAL_WIDTHS * width)]."""
+    pose = np.asarray(pose, np.float64)
+    u = np.asarray(kp, np.float64)
+    c = np.array([width, height], np.float64) / 2.0
+    d = u - u[:, :1]
+    e = (u - c) * pose[..., 2:3]
+    X = pose[..., :2]
+    dd = np.maximum((d * d).sum(axis=(1, 2)), 1e-12)
+    ee = max(float((e * e).sum()), 1e-12)
+    b_max = 1.0 / (MIN_FOCAL_WIDTHS * width)
+    b = 1.0 / max(width, height)  # a normal lens to start from
+    for _ in range(iterations):
+        a = ((X - b * e) * d).sum(axis=(1, 2)) / dd
+        b = float(np.clip(((X - a[:, None, None] * d) * e).sum() / ee, 0.0, b_max))
+    a = ((X - b * e) * d).sum(axis=(1, 2)) / dd
+    return a, b
+
+
+def image_plane(pose: np.ndarray, kp: np.ndarray, width: float, height: float,
+                a: np.ndarray, b: float) -> np.ndarray:
+    """(T, J, 2) root-relative ``x, y`` that reproject exactly onto ``kp`` at the pose's depths."""
+    u = np.asarray(kp, np.float64)
+    c = np.array([width, height], np.float64) / 2.0
+    return a[:, None, None] * (u - u[:, :1]) + b * (u - c) * np.asarray(pose, np.float64)[..., 2:3]
+
+
+def align_to_2d(pose: np.ndarray, kp: np.ndarray, width: float, height: float,
+                weight: np.ndarray, median_frames: int = DEFAULT_MEDIAN_FRAMES,
+                sigma: float = DEFAULT_CORRECTION_SIGMA) -> np.ndarray:
+    """``pose`` (T, J, 3) (joint 0 the root; made root-relative for the fit) with its ``x, y``
+    moved towards :func:`image_plane` by ``weight`` (J,) or (T, J) in [0, 1]; depths and the root
+    unchanged. The correction is filtered in time first (:data:`DEFAULT_MEDIAN_FRAMES`,
+    :data:`DEFAULT_CORRECTION_SIGMA`; 1 and 0 leave it as it is). Same dtype."""
+    pose = np.asarray(pose)
+    root = pose[:, :1].astype(np.float64)
+    rel = pose.astype(np.float64) - root
+    a, b = fit_camera(rel, kp, width, height)
+    delta = image_plane(rel, kp, width, height, a, b) - rel[..., :2]  # (T, J, 2)
+    if median_frames > 1:
+        delta = median_filter(delta, size=(int(median_frames), 1, 1), mode="nearest")
+    if sigma > 0:
+        delta = gaussian_filter1d(delta, float(sigma), axis=0, mode="nearest")
+    w = np.broadcast_to(np.asarray(weight, np.float64), pose.shape[:2])
+    rel[..., :2] += w[..., None] * delta
+    rel[:, 0] = 0.0
+    return (rel + root).astype(pose.dtype)
+
+
+def agree_with_2d(pose: np.ndarray, kp: np.ndarray, width: float, height: float, weight: np.ndarray,
+                  fit: Optional[Callable[[np.ndarray], np.ndarray]] = None, rounds: int = 2,
+                  sigma: float = DEFAULT_CHANGE_SIGMA) -> np.ndarray:
+    """``pose`` (T, J, 3) brought into agreement with ``kp`` (T, J, 2) as far as ``weight`` (J,)
+    or (T, J) allows (:func:`trust_2d`).
+
+    ``fit``: what the lifter does after it (the constant-bone-length fit, which then solves the
+    depths from the aligned image-plane components); None: nothing. ``base = fit(pose)`` is the
+    output without agreement; ``rounds`` times the pose is aligned (:func:`align_to_2d`, by
+    ``weight``) and fitted in turn, and the change from ``base``, smoothed in time (``sigma``
+    frames, :data:`DEFAULT_CHANGE_SIGMA`), is added to ``base``. Weight 0 everywhere gives
+    ``base`` exactly. Same dtype."""
+    fit = fit if fit is not None else (lambda x: x)
+    base = np.asarray(fit(pose), np.float64)
+    if not np.any(np.asarray(weight) > 0):
+        return base.astype(np.asarray(pose).dtype)
+    p = pose
+    for _ in range(max(1, int(rounds))):
+        p = fit(align_to_2d(p, kp, width, height, weight))
+    change = np.asarray(p, np.float64) - base
+    if sigma > 0:
+        change = gaussian_filter1d(change, float(sigma), axis=0, mode="nearest")
+    return (base + change).astype(np.asarray(pose).dtype)
+
+
+def static_offsets(pose: np.ndarray, kp: np.ndarray, width: float, height: float) -> np.ndarray:
+    """(J, 2) pixels: each joint's median over frames of ``kp`` minus the lifted pose's
+    reprojection (``pose`` (T, J, 3), joint 0 the root), relative to the root's (row 0 is zero). Subtracting it from ``kp`` removes a
+    2D bias the lifter did not follow."""
+    rel = np.asarray(pose, np.float64)
+    rel = rel - rel[:, :1]
+    a, b = fit_camera(rel, kp, width, height)
+    xy = image_plane(rel, kp, width, height, a, b)
+    scale = np.where(np.abs(a) > 1e-12, a, np.inf)[:, None, None]
+    res = np.median((xy - rel[..., :2]) / scale, axis=0)
+    return res - res[:1]
