@@ -30,6 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 RUNNER = """
 import resource, sys
+import hotdemo
+print("HOTDEMO_FROM", hotdemo.__file__, file=sys.stderr)
 from hotdemo.cli import app
 try:
     app(sys.argv[1:], standalone_mode=True)
@@ -57,11 +59,16 @@ def measure(tree: Path, kp: Path, out: Path, export: str, threads: int, lifter: 
     if lifter != "shipped":
         cmd += ["--lifter", lifter]
     t0 = time.perf_counter()
-    r = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    # run from the output's folder: "python -c" puts its working directory first on sys.path, which
+    # would shadow PYTHONPATH with whatever checkout the benchmark was started from
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=str(out.parent))
     wall = time.perf_counter() - t0
     line = [x for x in r.stderr.splitlines() if x.startswith("PEAK_RSS_KB")]
     if not line or not line[-1].endswith("EXIT 0"):
         raise SystemExit(f"lift failed in {tree} ({export}):\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
+    src = [x.split(" ", 1)[1] for x in r.stderr.splitlines() if x.startswith("HOTDEMO_FROM")]
+    if not src or not Path(src[-1]).resolve().is_relative_to(Path(tree).resolve()):
+        raise SystemExit(f"the run meant for {tree} imported hotdemo from {src[-1] if src else '?'}")
     return {"tree": str(tree), "lifter": lifter, "export": export, "peak_rss_mb": int(line[-1].split()[1]) / 1024, "wall_s": wall}
 
 

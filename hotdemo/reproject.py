@@ -17,7 +17,7 @@ lifter's own ``x, y``; :func:`image_plane` then gives the 2D-consistent ``x, y``
 How much the 2D is trusted depends on how noisy it is, measured from the track itself
 (:func:`jitter`: a robust estimate of each joint's frame-to-frame noise, as a fraction of the
 person's size; exact 2D has ~0.0001, the evaluation's detector-like noise ~0.01, the shared
-videos' small offline 2D model 0.002-0.02). :func:`trust_2d` maps it to a weight in [0, 1]:
+videos' small offline 2D model 0.001-0.024). :func:`trust_2d` maps it to a weight in [0, 1]:
 
 * :func:`agree_with_2d` moves the lifter's ``x, y`` towards the 2D-consistent ones by that
   weight (:func:`align_to_2d`, the correction filtered in time) and fits the bone lengths again,
