@@ -240,10 +240,10 @@ class Lifter:
         if not (self.reproject and len(kp) >= _rp.MIN_FRAMES):
             return self.finish(self.model_output(kp, width, height, progress, scores), kp, width, height, scores)
         halves = _Halves(progress)
-        out = self.model_output(kp, width, height, halves.first, scores)
+        out = self.model_output(kp, width, height, halves, scores)
         kp2 = self.debias(out, kp, width, height)
         if kp2 is not kp:
-            out = self.model_output(kp2, width, height, halves.second, scores)
+            out = self.model_output(kp2, width, height, halves, scores)
         halves.finish(len(kp))
         return self.finish(out, kp2, width, height, scores)
 
@@ -308,6 +308,7 @@ class Lifter:
         out = np.array(out, np.float32)
         if self.root == "subtract":
             out -= out[:, :1]
+
         def fit(x: np.ndarray) -> np.ndarray:
             if self.bone_depth_weight <= 0:
                 return x
@@ -350,24 +351,18 @@ def body_scale(pose: np.ndarray) -> float:
 
 
 class _Halves:
-    """Splits a per-frame progress callback over two model runs of the same T frames."""
+    """A per-frame progress callback shared by up to two model runs over the same T frames: each
+    run's frames count half."""
 
     def __init__(self, progress: Optional[Callable[[int], None]]):
         self.progress, self.told, self.seen = progress, 0, 0
 
-    def _tell(self, total_half: int) -> None:
-        n = total_half // 2 - self.told
-        if self.progress is not None and n > 0:
-            self.progress(n)
-            self.told += n
-
-    def first(self, n: int) -> None:
+    def __call__(self, n: int) -> None:
         self.seen += n
-        self._tell(self.seen)
-
-    def second(self, n: int) -> None:
-        self.seen += n
-        self._tell(self.seen)
+        k = self.seen // 2 - self.told
+        if self.progress is not None and k > 0:
+            self.progress(k)
+            self.told += k
 
     def finish(self, T: int) -> None:
         """Report whatever is left of the T frames (the second run may not happen)."""
