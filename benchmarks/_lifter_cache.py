@@ -1,4 +1,4 @@
-"""Shared by the lifter post-processing benchmarks: memoise a Lifter's model runs.
+"""Shared by the lifter post-processing benchmarks: the shared Human3.6M data, and memoised model runs.
 
 :func:`memoize_model_output` replaces ``lifter.model_output`` on that one object with a cached
 version keyed by the exact input, so the settings of the post-processing (which run after the
@@ -29,3 +29,19 @@ def memoize_model_output(lifter):
     lifter.model_output = cached
     lifter.model_output_cache = cache
     return lifter
+
+
+def load_h36m_or_exit():
+    """(motion, cameras) of the shared Human3.6M data (``$HOTDEMO_SHARED`` or ``../shared``); exits
+    with a one-line message when they are not there."""
+    import sys
+
+    from hotdemo.camera import load_cameras
+    from hotdemo.train.commands import resolve_inputs
+    from hotdemo.train.data import load_motion
+
+    try:
+        data_path, cam_path = resolve_inputs(None, None)
+    except Exception as e:  # no ../shared
+        sys.exit(f"needs the shared Human3.6M motion data: {e}")
+    return load_motion(data_path), load_cameras(cam_path)

@@ -27,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from _lifter_cache import memoize_model_output  # noqa: E402
+from _lifter_cache import load_h36m_or_exit, memoize_model_output  # noqa: E402
 
 from hotdemo.lift import load_lifter  # noqa: E402
 
@@ -44,17 +44,10 @@ def main() -> None:
     args = ap.parse_args()
     import torch
 
-    from hotdemo.camera import load_cameras
-    from hotdemo.train.commands import resolve_inputs
-    from hotdemo.train.data import load_motion
     from hotdemo.train.evaluate import evaluate
 
     torch.set_num_threads(args.threads)
-    try:
-        data_path, cam_path = resolve_inputs(None, None)
-    except Exception as e:  # no ../shared
-        sys.exit(f"needs the shared Human3.6M motion data: {e}")
-    motion, cams = load_motion(data_path), load_cameras(cam_path)
+    motion, cams = load_h36m_or_exit()
     t0 = time.perf_counter()
     lifter = load_lifter(None, device="cpu", reproject=not args.no_reproject)
     fin = memoize_model_output(lifter)
