@@ -1,4 +1,4 @@
-"""Shared by the lifter post-processing benchmarks: the shared Human3.6M data, and memoised model runs.
+"""Shared by the lifter post-processing benchmarks: the shared Human3.6M data, memoised model runs, timing.
 
 :func:`memoize_model_output` replaces ``lifter.model_output`` on that one object with a cached
 version keyed by the exact input, so the settings of the post-processing (which run after the
@@ -45,3 +45,15 @@ def load_h36m_or_exit():
     except Exception as e:  # no ../shared
         sys.exit(f"needs the shared Human3.6M motion data: {e}")
     return load_motion(data_path), load_cameras(cam_path)
+
+
+def best_of(fn, repeats: int = 3) -> float:
+    """The shortest wall time (s) of ``repeats`` calls of ``fn()``."""
+    import time
+
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best

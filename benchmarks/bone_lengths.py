@@ -27,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from _lifter_cache import load_h36m_or_exit, memoize_model_output  # noqa: E402
+from _lifter_cache import best_of, load_h36m_or_exit, memoize_model_output  # noqa: E402
 
 from hotdemo.lift import load_lifter  # noqa: E402
 
@@ -72,16 +72,10 @@ def main() -> None:
 
     track = lifter.finish(next(iter(lifter.model_output_cache.values())))
     track = np.resize(track, (18000,) + track.shape[1:])
-    best = min(_timed(lambda: fit_bone_lengths(track, H36M17.parents)) for _ in range(3))  # the defaults
+    best = best_of(lambda: fit_bone_lengths(track, H36M17.parents))  # the defaults
     print(f"\nfit of one 18,000-frame track: {best:.2f} s ({best / 18 * 1000:.0f} ms per 1,000 frames), "
           f"{torch.get_num_threads()} torch threads set (the fit is numpy)")
     print(f"\n({time.perf_counter() - t0:.0f} s)")
-
-
-def _timed(fn) -> float:
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
 
 
 if __name__ == "__main__":

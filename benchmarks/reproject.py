@@ -28,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from _lifter_cache import load_h36m_or_exit, memoize_model_output  # noqa: E402
+from _lifter_cache import best_of, load_h36m_or_exit, memoize_model_output  # noqa: E402
 
 from hotdemo.lift import load_lifter  # noqa: E402
 
@@ -98,16 +98,10 @@ def main() -> None:
             kp2 = lifter.debias(out, kp, w1, h1) if on else kp
             lifter.finish(out, kp2, w1, h1)
 
-        best = min(_timed(post) for _ in range(3))
+        best = best_of(post)
         print(f"post-processing of one 18,000-frame track, agreement {name}: {best:.2f} s "
               "(the model run excluded; with noisy 2D the agreement also runs the model a second time)")
     print(f"\n({time.perf_counter() - t0:.0f} s)")
-
-
-def _timed(fn) -> float:
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
 
 
 if __name__ == "__main__":

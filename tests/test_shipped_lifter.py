@@ -30,26 +30,29 @@ def test_default_lifter_stands_the_synthetic_walker_upright():
     assert 0.3 < np.median(thigh) < 0.6
 
 
-@pytest.mark.shared
-def test_default_lifter_error_on_test_subject(shared):
-    """Clean projected 2D of a held-out subject through a real camera: MPJPE under 40 mm, and lower
-    with the constant-bone-length fit than without (numbers on this reconstruction of Human3.6M;
-    not comparable with published results)."""
+def _held_out_clip(shared, subject, action, frames, camera):
+    """(pixels (T, 17, 2) float32, root-relative truth (T, 17, 3) metres, camera) of the first
+    ``action`` sequence of ``subject`` in the shared Human3.6M data, through one real camera."""
     from hotdemo.camera import load_cameras
     from hotdemo.train.data import load_positions_3d, select_h36m17
 
     pos = load_positions_3d(shared / "data" / "h36m" / "data_3d_h36m_expmap.npz")
     cams = load_cameras(shared / "data" / "h36m" / "cameras.json")
-    seq = next(k for k in sorted(pos["S9"]) if k.startswith("walking"))
-    world = select_h36m17(pos["S9"][seq][:300])
-    cam = cams["S9"][0]
-    x_cam = cam.world_to_camera(world)
-    px = cam.project(x_cam)
-    gt = x_cam - x_cam[:, :1]
+    seq = next(k for k in sorted(pos[subject]) if k.startswith(action))
+    cam = cams[subject][camera]
+    x_cam = cam.world_to_camera(select_h36m17(pos[subject][seq][:frames]))
+    return cam.project(x_cam).astype(np.float32), (x_cam - x_cam[:, :1]).astype(np.float64), cam
+
+
+@pytest.mark.shared
+def test_default_lifter_error_on_test_subject(shared):
+    """Clean projected 2D of a held-out subject through a real camera: MPJPE under 40 mm, and lower
+    with the constant-bone-length fit than without (numbers on this reconstruction of Human3.6M;
+    not comparable with published results)."""
+    px, gt, cam = _held_out_clip(shared, "S9", "walking", 300, 0)
     err = {}
     for bones in (True, False):
-        pred = load_lifter(None, device="cpu", bones=bones, reproject=False).lift_sequence(
-            px.astype(np.float32), cam.width, cam.height)
+        pred = load_lifter(None, device="cpu", bones=bones, reproject=False).lift_sequence(px, cam.width, cam.height)
         err[bones] = np.linalg.norm(pred - gt, axis=-1).mean() * 1000
     # the shipped weights give 30.8 mm here with the constant bone lengths, 33.2 mm without
     # (33.4 with the session-10 file, 38.2 with session 8's, both without)
@@ -62,20 +65,11 @@ def test_agreement_with_the_2d_lowers_the_error_with_clean_and_with_noisy_2d(sha
     """hotdemo.reproject on a held-out subject: with exact 2D the output is aligned to it (much
     lower error); with the evaluation's detector-like noise the static bias is removed and the
     track lifted again (lower error, and the noise does not reach the output's velocity)."""
-    from hotdemo.camera import load_cameras
     from hotdemo.train.augment import EVAL_NOISE, AugmentConfig, detector_noise
-    from hotdemo.train.data import load_positions_3d, select_h36m17
     from hotdemo.train.evaluate import mpjve
 
-    pos = load_positions_3d(shared / "data" / "h36m" / "data_3d_h36m_expmap.npz")
-    cams = load_cameras(shared / "data" / "h36m" / "cameras.json")
-    seq = next(k for k in sorted(pos["S11"]) if k.startswith("sitting"))
-    world = select_h36m17(pos["S11"][seq][:600])
-    cam = cams["S11"][1]
-    x_cam = cam.world_to_camera(world)
-    px = cam.project(x_cam).astype(np.float32)
+    px, gt, cam = _held_out_clip(shared, "S11", "sitting", 600, 1)
     noisy = detector_noise(np.random.default_rng(0), px[None], AugmentConfig(**EVAL_NOISE))[0]
-    gt = (x_cam - x_cam[:, :1]).astype(np.float64)
     err, vel = {}, {}
     for on in (True, False):
         lifter = load_lifter(None, device="cpu", reproject=on)
