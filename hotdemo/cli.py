@@ -506,26 +506,28 @@ def weights_list(weights_dir: Optional[Path] = WeightsDirOpt) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from .weights import format_size, search_dirs, status
+    from .weights import checksum_note, format_size, search_dirs, status
 
     table = Table(title="hotdemo weights")
-    for col in ("name", "kind", "file", "size", "licence", "checksum", "local copy"):
+    for col in ("name", "kind", "file", "size", "licence", "checked by", "local copy"):
         table.add_column(col, overflow="fold")
     rows = status(weights_dir)
+    digests = []
     for spec, path in rows:
         size = spec.size if spec.size is not None or path is None else path.stat().st_size
+        how, known = checksum_note(spec, path)
+        digests += known
         table.add_row(
-            spec.name, spec.kind, spec.filename, format_size(size), escape(spec.licence.split(" (")[0]),
-            "sha256 (below)" if spec.full_hash else f"sha256 prefix {spec.sha256} (all mmpose publishes)",
+            spec.name, spec.kind, spec.filename, format_size(size), escape(spec.licence.split(" (")[0]), escape(how),
             escape(str(path)) + (" (shipped)" if spec.shipped else "") if path
             else ("[red]missing, reinstall hotdemo[/]" if spec.shipped else "[dim]not downloaded[/]"),
         )
     out = Console()
     out.print(table)
-    out.print("sha256 (sha256sum format):", highlight=False)
-    for spec, _ in rows:
-        if spec.full_hash:
-            out.print(f"  {spec.sha256}  {escape(spec.filename)}", highlight=False, soft_wrap=True)
+    out.print("sha256 (sha256sum format; pinned, or recorded on first download):", highlight=False)
+    for digest, name, where in digests:
+        note = "  # recorded on first download" if where != "pinned" else ""
+        out.print(f"  {digest}  {escape(name)}{note}", highlight=False, soft_wrap=True)
     out.print(escape("searched: " + ", ".join(str(d) for d in search_dirs(weights_dir))), highlight=False, soft_wrap=True)
 
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import http.client
 import http.server
+import os
 import re
 import socket
 import threading
+import time
+import urllib.error
 from pathlib import Path
 
 import pytest
@@ -20,11 +24,16 @@ PAYLOAD = bytes(range(256)) * 4096  # 1 MiB, several download chunks
 
 @pytest.fixture()
 def server(tmp_path):
-    """Serve tmp_path/www over HTTP on 127.0.0.1; yields (www folder, base URL)."""
+    """Serve tmp_path/www over HTTP on 127.0.0.1 with Range support; yields (www folder, base URL).
+
+    ``server.faults`` (the handler class's dict, see :class:`_Handler`) makes chosen paths misbehave."""
     www = tmp_path / "www"
     www.mkdir()
-    handler = functools.partial(_QuietHandler, directory=str(www))
+    _Handler.faults = {}
+    _Handler.requests = []
+    handler = functools.partial(_Handler, directory=str(www))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
     t = threading.Thread(target=httpd.serve_forever, daemon=True)
     t.start()
     yield www, f"http://127.0.0.1:{httpd.server_address[1]}"
@@ -32,9 +41,75 @@ def server(tmp_path):
     httpd.server_close()
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    """Files from the folder, ``Range: bytes=N-`` answered with 206, and per-path faults:
+    ``("redirect", to)``, ``("truncate", nbytes)`` (Content-Length of the whole file, then the
+    connection closes), ``("chunked_break", nbytes)`` (chunked body that stops mid-chunk),
+    ``("status", code)``, ``("no_range",)`` (ignores Range: 200 and the whole file),
+    ``("trickle", seconds)`` (one small chunk every ``seconds``)."""
+
+    faults: dict = {}
+    requests: list = []
+    protocol_version = "HTTP/1.1"
+
     def log_message(self, *args):  # keep test output clean
         pass
+
+    def do_GET(self):
+        path = self.path.split("?")[0]
+        type(self).requests.append((path, self.headers.get("Range")))
+        fault = type(self).faults.get(path, ())
+        if fault and fault[0] == "redirect":
+            self.send_response(302)
+            self.send_header("Location", fault[1])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if fault and fault[0] == "status":
+            self.send_error(fault[1])
+            return
+        f = Path(self.directory) / path.lstrip("/")
+        if not f.is_file():
+            self.send_error(404)
+            return
+        data = f.read_bytes()
+        start = 0
+        rng = self.headers.get("Range")
+        if rng and not (fault and fault[0] == "no_range"):
+            start = int(re.match(r"bytes=(\d+)-", rng).group(1))
+            if start >= len(data):
+                self.send_response(416)
+                self.send_header("Content-Range", f"bytes */{len(data)}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        else:
+            self.send_response(200)
+        body = data[start:]
+        if fault and fault[0] == "chunked_break":
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            part = body[: fault[1]]
+            self.wfile.write(f"{len(body):x}\r\n".encode() + part)  # announces all, sends some
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if fault and fault[0] == "truncate":
+            self.wfile.write(body[: fault[1]])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        if fault and fault[0] == "trickle":
+            for i in range(0, len(body), 4096):
+                self.wfile.write(body[i:i + 4096])
+                self.wfile.flush()
+                time.sleep(fault[1])
+            return
+        self.wfile.write(body)
 
 
 @pytest.fixture()
@@ -65,11 +140,13 @@ def test_manifest_is_complete():
     assert {"yolo11n", "hrnet_w32_coco_256x192"} <= set(W.MANIFEST)
     for s in W.MANIFEST.values():
         assert s.url.startswith("https://") and s.filename and s.licence and s.kind in ("detector", "pose2d", "lifter")
-        assert re.fullmatch(r"[0-9a-f]{8,64}", s.sha256)
-        assert s.url.endswith(s.filename)
-    # mmpose file names carry the first 8 hex digits of the sha256
+        assert s.sha256 == "" or re.fullmatch(r"[0-9a-f]{8}|[0-9a-f]{64}", s.sha256)
+        assert s.unpacked_sha256 == "" or re.fullmatch(r"[0-9a-f]{64}", s.unpacked_sha256)
+        assert all(u.startswith("https://") and u.endswith(s.filename) for u in s.urls)
+        assert s.check in ("pinned", "prefix", "structure") and s.hash_source
+    # mmpose .pth file names carry the first 8 hex digits of the file's own sha256
     hr = W.MANIFEST["hrnet_w32_coco_256x192"]
-    assert hr.sha256[:8] in hr.filename and not hr.full_hash
+    assert hr.sha256[:8] in hr.filename and hr.check == "prefix"
     assert W.MANIFEST["yolo11n"].full_hash and "AGPL" in W.MANIFEST["yolo11n"].licence
 
 
@@ -141,28 +218,36 @@ def test_connection_refused_names_file_url_and_folder(env, monkeypatch):
     assert leftovers(env) == []
 
 
-def test_interrupted_download_leaves_nothing(server, env, monkeypatch):
+def test_interrupted_download_keeps_a_hidden_part_that_the_next_run_resumes(server, env, monkeypatch):
     www, base = server
     (www / "fake_model.bin").write_bytes(PAYLOAD)
     spec = fake_spec(monkeypatch, f"{base}/fake_model.bin")
+    monkeypatch.setattr(W, "_CHUNK", 1 << 16)  # several reads
+    real_bar = W._progress_bar
 
-    class Boom:
-        def __init__(self, *a, **k):
-            pass
-
+    class Boom(real_bar):
         def __enter__(self):
+            done = [0]
+
             def advance(n):
-                raise KeyboardInterrupt
+                done[0] += n
+                if done[0] > len(PAYLOAD) // 3:
+                    raise KeyboardInterrupt
 
             return advance
-
-        def __exit__(self, *exc):
-            return False
 
     monkeypatch.setattr(W, "_progress_bar", Boom)
     with pytest.raises(KeyboardInterrupt):
         W.fetch(spec)
-    assert leftovers(env) == []
+    left = leftovers(env)
+    assert "fake_model.bin" not in left and len(left) == 1 and left[0].startswith(".fake_model.bin.part-")
+    part_size = (env / left[0]).stat().st_size
+    assert 0 < part_size < len(PAYLOAD)
+    monkeypatch.setattr(W, "_progress_bar", real_bar)
+    _Handler.requests.clear()
+    assert W.resolve("fake_model", progress=False).read_bytes() == PAYLOAD
+    assert _Handler.requests == [("/fake_model.bin", f"bytes={part_size}-")]  # resumed, not restarted
+    assert leftovers(env) == ["fake_model.bin"]
 
 
 def test_no_download_mode(env, monkeypatch):
@@ -231,12 +316,35 @@ def _zip_bytes(members) -> bytes:
     return buf.getvalue()
 
 
-def zip_spec(monkeypatch, url: str, data: bytes, prefix_of: bytes = None) -> W.WeightSpec:
-    digest = hashlib.sha256(prefix_of if prefix_of is not None else data).hexdigest()
+#: a realistic SDK zip name: its 8 hex digits are a .pth's sha256 prefix, not the zip's (as openmmlab's)
+ZIP_NAME = "rtmpose-t_simcc-body7_pt-body7_420e-256x192-026a1439_20230504.zip"
+ZIP_STEM = ZIP_NAME[:-4]
+
+
+@pytest.fixture(scope="module")
+def sdk_onnx(tmp_path_factory):
+    """bytes of an RTMPose-t end2end.onnx with random weights and the SDK's signature (input
+    ``input`` (B, 3, 256, 192), outputs ``simcc_x`` (B, 17, 384), ``simcc_y`` (B, 17, 512))."""
+    from hotdemo.models.rtmpose import random_rtmpose_onnx
+
+    return random_rtmpose_onnx("t", cache_dir=tmp_path_factory.mktemp("onnx")).read_bytes()
+
+
+def sdk_zip(model: bytes, *, member: str = "end2end.onnx") -> bytes:
+    """A zip laid out as openmmlab's RTMPose SDK zips: ``<date>/rtmpose_onnx/<stem>/`` holding
+    end2end.onnx, pipeline.json, deploy.json, detail.json."""
+    root = f"20230831/rtmpose_onnx/{ZIP_STEM}/"
+    return _zip_bytes({root + member: model, root + "pipeline.json": b"{}", root + "deploy.json": b"{}",
+                       root + "detail.json": b"{}"})
+
+
+def zip_spec(monkeypatch, urls, *, pin_zip: bytes = None, pin_onnx: bytes = None, hw=(256, 192)) -> W.WeightSpec:
+    urls = [urls] if isinstance(urls, str) else list(urls)
     spec = W.WeightSpec(
-        name="fake_zip", url=url, sha256=digest[:8], size=None, licence="test",
-        filename=f"fake-model-{digest[:8]}_20230504.zip", kind="pose2d", description="zipped model",
-        archive_member="end2end.onnx",
+        name="fake_zip", url=urls[0], mirrors=tuple(urls[1:]), sha256=hashlib.sha256(pin_zip).hexdigest() if pin_zip else "",
+        size=None, licence="test", filename=ZIP_NAME, kind="pose2d", description="zipped model",
+        archive_member="end2end.onnx", simcc_input_hw=hw,
+        unpacked_sha256=hashlib.sha256(pin_onnx).hexdigest() if pin_onnx else "", hash_source="test",
     )
     monkeypatch.setitem(W.MANIFEST, spec.name, spec)
     return spec
@@ -248,63 +356,290 @@ def test_rtmpose_manifest_entries():
     assert names <= set(W.MANIFEST)
     for n in names:
         s = W.MANIFEST[n]
-        assert s.url.startswith("https://download.openmmlab.com/mmpose/v1/projects/rtmposev1/onnx_sdk/")
+        rel = "rtmposev1/onnx_sdk/" + s.filename
+        # the publisher first, then the public mirror of the same mmpose/v1/projects/ path (as rtmlib >= 0.0.16)
+        assert s.urls == ("https://download.openmmlab.com/mmpose/v1/projects/" + rel,
+                          "https://huggingface.co/Tau-J/RTMPose/resolve/main/" + rel)
         assert s.filename.endswith(".zip") and s.archive_member == "end2end.onnx"
-        assert re.search(rf"-{s.sha256}_\d{{8}}\.zip$", s.filename) and len(s.sha256) == 8
+        # the 8 hex digits in the name are the .pth's sha256 prefix: never checked against the zip
+        name_prefix = re.search(r"-([0-9a-f]{8})_\d{8}\.zip$", s.filename).group(1)
+        assert not s.sha256.startswith(name_prefix)
+        h, w = (int(v) for v in n.rsplit("_", 1)[1].split("x"))
+        assert s.simcc_input_hw == (h, w)
         assert s.local_name == s.filename[:-4] + ".onnx"
         assert W.get_spec(s.local_name) is s
-    assert W.MANIFEST["rtmpose_m_body7_256x192"].sha256 == "e48f03d0"
+    # the default's zip and onnx digests, pinned from two independent public sources
+    s = W.MANIFEST["rtmpose_s_body7_256x192"]
+    assert s.sha256 == "7673922e531014906ca4f0f239b7e233b740146a10b632deaa2a28d45470d802"
+    assert s.unpacked_sha256 == "9aeb635b83f86aea45cf45d85798f7eba1a162de8e0d721c44e54fe5eebaf47d"
+    assert s.size == 20_496_303 and s.check == "pinned"
+    assert W.MANIFEST["rtmpose_l_body7_384x288"].check == "structure"
 
 
-def test_zip_download_is_unpacked_atomically_and_full_hash_recorded(server, env, monkeypatch):
+def test_sdk_zip_download_is_checked_by_structure_unpacked_and_its_digest_recorded(server, env, monkeypatch,
+                                                                                   sdk_onnx):
     www, base = server
-    model = b"onnx-bytes" * 50000
-    data = _zip_bytes({"20230504/rtmpose-m/end2end.onnx": model, "20230504/rtmpose-m/pipeline.json": b"{}"})
-    spec = zip_spec(monkeypatch, f"{base}/model.zip", data)
-    (www / "model.zip").write_bytes(data)
+    data = sdk_zip(sdk_onnx)
+    assert not hashlib.sha256(data).hexdigest().startswith("026a1439")  # as with the real files
+    spec = zip_spec(monkeypatch, f"{base}/{ZIP_NAME}")
+    (www / ZIP_NAME).write_bytes(data)
     p = W.resolve("fake_zip", progress=False)
-    assert p == env / spec.local_name and p.read_bytes() == model
+    assert p == env / spec.local_name and p.read_bytes() == sdk_onnx
     rec = W.recorded_hashes(p)
-    assert rec["archive_sha256"] == hashlib.sha256(data).hexdigest()  # the full digest, not the prefix
-    assert rec["sha256"] == hashlib.sha256(model).hexdigest()
+    assert rec["archive_sha256"] == hashlib.sha256(data).hexdigest() and rec["archive"] == ZIP_NAME
+    assert rec["sha256"] == hashlib.sha256(sdk_onnx).hexdigest()
     # only the model and its record are left: no zip, no part or temporary files
     assert leftovers(env) == sorted([spec.local_name, spec.local_name + ".sha256"])
-    # reused without downloading again, and checked against the recorded full digest
-    (www / "model.zip").unlink()
+    # reused without downloading again, and checked against the digest recorded on first download
+    (www / ZIP_NAME).unlink()
     assert W.resolve("fake_zip", progress=False) == p
-    p.write_bytes(model[:-1] + b"X")
-    with pytest.raises(WeightsError, match="recorded"):
+    p.write_bytes(sdk_onnx[:-1] + b"X")
+    with pytest.raises(WeightsError, match="recorded on first download"):
         W.resolve("fake_zip", progress=False)
-    with pytest.raises(WeightsError, match="recorded"):
+    with pytest.raises(WeightsError, match="recorded on first download"):
         W.verify("fake_zip")
 
 
-def test_zip_with_wrong_prefix_or_without_member_leaves_nothing(server, env, monkeypatch):
+def test_pinned_sdk_zip_and_onnx_digests_are_checked(server, env, monkeypatch, sdk_onnx):
     www, base = server
-    data = _zip_bytes({"x/end2end.onnx": b"model"})
-    zip_spec(monkeypatch, f"{base}/model.zip", data, prefix_of=b"something else")
-    (www / "model.zip").write_bytes(data)
+    data = sdk_zip(sdk_onnx)
+    (www / ZIP_NAME).write_bytes(data)
+    zip_spec(monkeypatch, f"{base}/{ZIP_NAME}", pin_zip=data, pin_onnx=sdk_onnx)
+    assert W.resolve("fake_zip", progress=False).read_bytes() == sdk_onnx
+    for f in leftovers(env):
+        (env / f).unlink()
+    zip_spec(monkeypatch, f"{base}/{ZIP_NAME}", pin_zip=data + b"x", pin_onnx=sdk_onnx)  # zip pin wrong
     with pytest.raises(WeightsError, match="sha256"):
         W.resolve("fake_zip", progress=False)
-    assert leftovers(env) == []
-    data = _zip_bytes({"x/other.onnx": b"model"})
-    (www / "model.zip").write_bytes(data)
-    zip_spec(monkeypatch, f"{base}/model.zip", data)
-    with pytest.raises(WeightsError, match="end2end.onnx"):
+    zip_spec(monkeypatch, f"{base}/{ZIP_NAME}", pin_onnx=sdk_onnx + b"x")  # onnx pin wrong
+    with pytest.raises(WeightsError, match="pinned sha256"):
         W.resolve("fake_zip", progress=False)
     assert leftovers(env) == []
 
 
-def test_zip_in_weights_dir_is_unpacked_into_the_cache(tmp_path, env, monkeypatch):
-    model = b"net" * 1000
-    data = _zip_bytes({"end2end.onnx": model})
-    spec = zip_spec(monkeypatch, "https://127.0.0.1:9/none.zip", data)
+@pytest.mark.parametrize("what", ["wrong input size", "heatmap outputs", "not onnx", "no member", "crc"])
+def test_sdk_zip_that_is_not_the_model_leaves_nothing(server, env, monkeypatch, sdk_onnx, what):
+    www, base = server
+    hw = (256, 192)
+    data = sdk_zip(sdk_onnx)
+    if what == "wrong input size":
+        hw = (384, 288)  # a 256x192 model under a 384x288 name
+    elif what == "heatmap outputs":
+        import onnx
+
+        m = onnx.load_from_string(sdk_onnx)
+        m.graph.output[0].name = "heatmaps"
+        data = sdk_zip(m.SerializeToString())
+    elif what == "not onnx":
+        data = sdk_zip(b"<html>not found</html>")
+    elif what == "no member":
+        data = sdk_zip(sdk_onnx, member="other.onnx")
+    elif what == "crc":
+        i = data.index(sdk_onnx[1000:1100])
+        data = data[:i] + bytes(b ^ 0xFF for b in data[i:i + 100]) + data[i + 100:]  # stored bytes damaged
+    zip_spec(monkeypatch, f"{base}/{ZIP_NAME}", hw=hw)
+    (www / ZIP_NAME).write_bytes(data)
+    with pytest.raises(WeightsError) as ei:
+        W.resolve("fake_zip", progress=False)
+    msg = str(ei.value)
+    assert ZIP_NAME in msg and "\n" not in msg
+    assert {"wrong input size": "384, 288", "heatmap outputs": "simcc_x", "not onnx": "ONNX",
+            "no member": "end2end.onnx", "crc": "zip"}[what] in msg
+    assert leftovers(env) == []
+
+
+def test_sdk_zip_in_weights_dir_is_unpacked_into_the_cache(tmp_path, env, monkeypatch, sdk_onnx):
+    data = sdk_zip(sdk_onnx)
+    spec = zip_spec(monkeypatch, "https://127.0.0.1:9/none.zip")
     wd = tmp_path / "mine"
     wd.mkdir()
     (wd / spec.filename).write_bytes(data)
     p = W.resolve("fake_zip", weights_dir=wd, progress=False)
-    assert p == env / spec.local_name and p.read_bytes() == model
+    assert p == env / spec.local_name and p.read_bytes() == sdk_onnx
     assert (wd / spec.filename).exists()  # the user's zip is left alone
+
+
+def test_unpacked_onnx_put_by_hand_is_checked_by_structure(tmp_path, env, monkeypatch, sdk_onnx):
+    spec = zip_spec(monkeypatch, "https://127.0.0.1:9/none.zip")
+    wd = tmp_path / "mine"
+    wd.mkdir()
+    (wd / spec.local_name).write_bytes(sdk_onnx)
+    assert W.resolve("fake_zip", weights_dir=wd, progress=False) == wd / spec.local_name
+    (wd / spec.local_name).write_bytes(sdk_onnx[: len(sdk_onnx) // 2])
+    with pytest.raises(WeightsError, match="not a readable ONNX model"):
+        W.resolve("fake_zip", weights_dir=wd, progress=False)
+
+
+# ------------------------------------------------------------------ second sources, resume, network failures
+def _payload_spec(monkeypatch, urls, data=PAYLOAD, **kw):
+    urls = [urls] if isinstance(urls, str) else list(urls)
+    spec = W.WeightSpec(name="fake_model", url=urls[0], mirrors=tuple(urls[1:]), sha256=hashlib.sha256(data).hexdigest(),
+                        size=len(data), licence="test", filename="fake_model.bin", kind="detector",
+                        description="t", **kw)
+    monkeypatch.setitem(W.MANIFEST, spec.name, spec)
+    return spec
+
+
+def test_redirect_is_followed(server, env, monkeypatch):
+    www, base = server
+    (www / "real.bin").write_bytes(PAYLOAD)
+    _Handler.faults["/fake_model.bin"] = ("redirect", f"{base}/real.bin")
+    _payload_spec(monkeypatch, f"{base}/fake_model.bin")
+    assert W.resolve("fake_model", progress=False).read_bytes() == PAYLOAD
+
+
+def test_404_then_the_mirror(server, env, monkeypatch):
+    www, base = server
+    (www / "mirror").mkdir()
+    (www / "mirror" / "fake_model.bin").write_bytes(PAYLOAD)
+    _payload_spec(monkeypatch, [f"{base}/gone/fake_model.bin", f"{base}/mirror/fake_model.bin"])
+    assert W.resolve("fake_model", progress=False).read_bytes() == PAYLOAD
+    assert [r[0] for r in _Handler.requests] == ["/gone/fake_model.bin", "/mirror/fake_model.bin"]
+    assert leftovers(env) == ["fake_model.bin"]
+
+
+@pytest.mark.parametrize("fault", [("truncate", 300_000), ("chunked_break", 300_000)])
+def test_broken_body_is_resumed_from_the_mirror(server, env, monkeypatch, fault):
+    www, base = server
+    (www / "a").mkdir()
+    (www / "b").mkdir()
+    for d in ("a", "b"):
+        (www / d / "fake_model.bin").write_bytes(PAYLOAD)
+    _Handler.faults["/a/fake_model.bin"] = fault
+    _payload_spec(monkeypatch, [f"{base}/a/fake_model.bin", f"{base}/b/fake_model.bin"])
+    assert W.resolve("fake_model", progress=False).read_bytes() == PAYLOAD
+    (_, r1), (_, r2) = _Handler.requests
+    assert r1 is None and r2 is not None and r2.startswith("bytes=") and int(r2[6:-1]) > 0  # resumed
+    assert leftovers(env) == ["fake_model.bin"]
+
+
+@pytest.mark.parametrize("fault,reason", [(("truncate", 300_000), "cut short"),
+                                          (("chunked_break", 300_000), "cut short"),
+                                          (("status", 503), "HTTP 503"),
+                                          (("status", 404), "HTTP 404")])
+def test_every_failure_is_one_line_naming_file_urls_and_a_hint(server, env, monkeypatch, fault, reason):
+    www, base = server
+    (www / "fake_model.bin").write_bytes(PAYLOAD)
+    _Handler.faults["/fake_model.bin"] = fault
+    url = f"{base}/fake_model.bin"
+    _payload_spec(monkeypatch, url)
+    with pytest.raises(WeightsError) as ei:
+        W.resolve("fake_model", progress=False)
+    msg = str(ei.value)
+    assert "fake_model.bin" in msg and url in msg and reason in msg and "\n" not in msg
+    assert "server failed" in msg and str(env) in msg
+    assert "fake_model.bin" not in leftovers(env)
+    if fault[0] != "status":  # the part is kept and the next run resumes it
+        del _Handler.faults["/fake_model.bin"]
+        assert W.resolve("fake_model", progress=False).read_bytes() == PAYLOAD
+        assert _Handler.requests[-1][1] is not None
+
+
+def test_offline_and_deadline_hints(server, env, monkeypatch):
+    www, base = server
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    dead = f"http://127.0.0.1:{s.getsockname()[1]}/fake_model.bin"
+    s.close()
+    _payload_spec(monkeypatch, dead)
+    with pytest.raises(WeightsError) as ei:
+        W.resolve("fake_model", progress=False)
+    assert "connection refused" in str(ei.value) and "no network?" in str(ei.value)
+    (www / "fake_model.bin").write_bytes(PAYLOAD)
+    _Handler.faults["/fake_model.bin"] = ("trickle", 0.05)
+    spec = _payload_spec(monkeypatch, f"{base}/fake_model.bin")
+    with pytest.raises(WeightsError) as ei:
+        W.fetch(spec, progress=False, deadline=0.5)
+    assert "deadline" in str(ei.value) and "HOTDEMO_DOWNLOAD_DEADLINE" in str(ei.value)
+
+
+def test_certificate_and_tls_failures_are_classified():
+    import ssl
+
+    cert = ssl.SSLCertVerificationError(1, "certificate verify failed")
+    cert.verify_message = "self-signed certificate"
+    f = W._classify(urllib.error.URLError(cert))
+    assert f.kind == "certificate" and "self-signed" in f.reason
+    assert "SSL_CERT_FILE" in W._HINTS[f.kind]
+    assert W._classify(http.client.BadStatusLine("garbage")).kind == "server"
+    assert W._classify(http.client.IncompleteRead(b"abc", 10)).kind == "server"
+    assert W._classify(urllib.error.URLError(socket.gaierror(-2, "Name or service not known"))).kind == "offline"
+    assert W._classify(socket.timeout("timed out")).kind == "server"
+
+
+def test_bad_status_line_is_one_line_and_the_mirror_is_tried(env, monkeypatch, server):
+    www, base = server
+    (www / "fake_model.bin").write_bytes(PAYLOAD)
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+
+    def garbage():
+        c, _ = srv.accept()
+        c.recv(1000)
+        c.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+        c.close()
+
+    threading.Thread(target=garbage, daemon=True).start()
+    bad = f"http://127.0.0.1:{srv.getsockname()[1]}/fake_model.bin"
+    _payload_spec(monkeypatch, [bad, f"{base}/fake_model.bin"])
+    assert W.resolve("fake_model", progress=False).read_bytes() == PAYLOAD
+    srv.close()
+
+
+def test_stale_part_files_are_adopted_or_removed(env, server, monkeypatch):
+    www, base = server
+    (www / "fake_model.bin").write_bytes(PAYLOAD)
+    env.mkdir(parents=True)
+    dead = []
+    for n in (300_000, 100_000):  # part files of processes that are gone
+        p = subprocess_pid_gone()
+        (env / f".fake_model.bin.part-{p}").write_bytes(PAYLOAD[:n])
+        dead.append(p)
+    live = env / f".fake_model.bin.part-{os.getppid()}"  # a live process's download: left alone
+    live.write_bytes(b"x")
+    _payload_spec(monkeypatch, f"{base}/fake_model.bin")
+    assert W.resolve("fake_model", progress=False).read_bytes() == PAYLOAD
+    assert _Handler.requests == [("/fake_model.bin", "bytes=300000-")]  # the larger part was resumed
+    assert leftovers(env) == sorted(["fake_model.bin", live.name])
+
+
+def subprocess_pid_gone() -> int:
+    import subprocess
+    import sys
+
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    return p.pid
+
+
+def test_weights_download_carries_on_past_every_kind_of_failure(server, env, monkeypatch):
+    www, base = server
+    (www / "ok.bin").write_bytes(PAYLOAD)
+    (www / "cut.bin").write_bytes(PAYLOAD)
+    _Handler.faults["/cut.bin"] = ("truncate", 1000)
+    specs = [W.WeightSpec(name=f"m_{i}", url=u, sha256=hashlib.sha256(PAYLOAD).hexdigest(), size=len(PAYLOAD),
+                          licence="t", filename=f"m_{i}.bin", kind="pose2d", description="t")
+             for i, u in enumerate([f"{base}/missing.bin", f"{base}/cut.bin", "http://127.0.0.1:9/x.bin",
+                                    f"{base}/ok.bin"])]
+    for s in specs:
+        monkeypatch.setitem(W.MANIFEST, s.name, s)
+    r, out = _cli(["weights", "download"] + [s.name for s in specs])
+    assert r.exit_code == 3 and "Traceback" not in out
+    assert out.count("error: cannot download") == 3 and "ok m_3" in out
+    assert (env / "m_3.bin").read_bytes() == PAYLOAD
+
+
+def test_prefix_checked_download_records_its_full_digest(server, env, monkeypatch):
+    www, base = server
+    (www / "fake_model.bin").write_bytes(PAYLOAD)
+    fake_spec(monkeypatch, f"{base}/fake_model.bin", size=False, prefix=True)
+    p = W.resolve("fake_model", progress=False)
+    assert W.recorded_hashes(p)["sha256"] == hashlib.sha256(PAYLOAD).hexdigest()
+    # a later change that keeps the 8-digit prefix is impossible to make here, but any change is caught
+    p.write_bytes(PAYLOAD[:-1] + b"!")
+    with pytest.raises(WeightsError, match="checksum"):
+        W.verify("fake_model")
 
 
 # ------------------------------------------------------------------ the shipped lifter, the CLI
@@ -362,3 +697,19 @@ def test_download_carries_on_past_a_failing_file_and_reports_all(server, env, mo
     assert lines[-1].startswith("error: 1 of 3") and "fake_model" in lines[-1]
     assert (env / "good.bin").read_bytes() == other and not (env / "fake_model.bin").exists()
     assert "Traceback" not in out
+
+
+def test_weights_list_labels_digests_recorded_on_first_download(server, env, monkeypatch, sdk_onnx):
+    www, base = server
+    data = sdk_zip(sdk_onnx)
+    (www / ZIP_NAME).write_bytes(data)
+    spec = zip_spec(monkeypatch, f"{base}/{ZIP_NAME}")
+    r, out = _cli(["weights", "list"], env={"COLUMNS": "250"})
+    assert r.exit_code == 0 and hashlib.sha256(sdk_onnx).hexdigest() not in out
+    W.resolve("fake_zip", progress=False)
+    r, out = _cli(["weights", "list"], env={"COLUMNS": "250"})
+    assert r.exit_code == 0, out
+    assert f"{hashlib.sha256(sdk_onnx).hexdigest()}  {spec.local_name}  # recorded on first download" in out
+    assert f"{hashlib.sha256(data).hexdigest()}  {ZIP_NAME}  # recorded on first download" in out
+    # the default 2D model's pins, from independent sources, are listed as pinned
+    assert "9aeb635b83f86aea45cf45d85798f7eba1a162de8e0d721c44e54fe5eebaf47d  rtmpose-s_simcc" in out
