@@ -28,6 +28,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import fnmatch
 import json
 import time
@@ -46,7 +47,8 @@ REPORT_NAME = "batch_report.json"
 _MANIFEST_VERSION = 1
 
 #: PipelineConfig fields that do not change what a clip's outputs are.
-_IRRELEVANT_FIELDS = {"device", "weights_dir", "batch_size"}
+log = logging.getLogger("hotdemo")
+_IRRELEVANT_FIELDS = {"device", "weights_dir", "batch_size", "trust_checkpoint"}
 
 
 # ---------------------------------------------------------------- data
@@ -321,6 +323,9 @@ def run_batch(folder, output=None, *, config=None, recursive: bool = False, patt
     report = BatchReport(str(folder), str(out_root), [results[j.rel_input] for j in jobs],
                          mode="ray" if ray else "local")
     con = _console(verbose)
+    if getattr(config, "trust_checkpoint", False):  # never silently: said once, up front, whatever the verbosity
+        log.warning("--trust-checkpoint: a 2D checkpoint that holds more than tensors is unpickled fully for "
+                    "every clip, which runs code from the file")
     if con:
         n_skip = len(jobs) - len(todo)
         con.print(f"{len(jobs)} clip{'s' if len(jobs) != 1 else ''} in {escape(str(folder))}"

@@ -148,7 +148,14 @@ def _root(
 DetectorOpt = typer.Option(
     None, "--detector",
     help="Person detector: a built-in name (default yolo11n), an ultralytics .pt file, or a Darknet "
-         ".weights file with the .cfg of the same name beside it.",
+         ".weights file with the .cfg of the same name beside it. An ultralytics .pt is a pickle by design: "
+         "loading it runs code from the file, so use only .pt files you trust (the built-in one is checked "
+         "against its pinned sha256).",
+)
+TrustOpt = typer.Option(
+    False, "--trust-checkpoint",
+    help="Unpickle a 2D .pth/.pt checkpoint that holds more than tensors (e.g. training-state objects). "
+         "This runs code from the file: only for files you trust. Without it such a file is refused.",
 )
 Pose2dOpt = typer.Option(
     None, "--pose2d",
@@ -274,6 +281,7 @@ def run(
     ),
     detector: Optional[str] = DetectorOpt,
     pose2d: Optional[str] = Pose2dOpt,
+    trust_checkpoint: bool = TrustOpt,
     lifter: Optional[str] = LifterOpt,
     lifter_checkpoint: Optional[Path] = LifterCkptOpt,
     allow_untrained: bool = UntrainedOpt,
@@ -365,6 +373,7 @@ def batch(
     ray: Optional[str] = typer.Option(None, "--ray", help="Spread clips over a Ray cluster: an address, or 'auto' for a local instance (needs hotdemo[ray])."),
     detector: Optional[str] = DetectorOpt,
     pose2d: Optional[str] = Pose2dOpt,
+    trust_checkpoint: bool = TrustOpt,
     lifter: Optional[str] = LifterOpt,
     lifter_checkpoint: Optional[Path] = LifterCkptOpt,
     allow_untrained: bool = UntrainedOpt,

@@ -128,19 +128,62 @@ def _unreadable_reason(path: Path, err: Exception) -> str:
     m = re.search(r"GLOBAL ([\w.]+)", text) or re.search(r"but got <class '([\w.]+)'>", text)
     if m:
         return (f"it holds a pickled `{m.group(1)}`, which hotdemo does not unpickle (it reads "
-                f"tensors, plain values and numpy values only, never code); re-save just the weights "
-                f"with torch.save(state_dict) where you trust the file")
+                f"tensors, plain values and numpy values only, never code); {TRUST_HINT}")
     first = text.strip().splitlines()[0] if text.strip() else type(err).__name__
     return f"cannot read as a PyTorch checkpoint ({first})"
 
 
-def safe_torch_load(path: PathLike, *, full_unpickling_fallback: bool = False) -> Any:
+def pickled_globals(path: PathLike, limit: int = 100_000) -> List[str]:
+    """The ``module.name`` globals a ``torch.save`` file (zip or legacy format) or a plain pickle
+    refers to, read with :mod:`pickletools` without unpickling anything (so nothing in the file
+    runs). Empty when the file cannot be read as either. Used to say what a refused checkpoint
+    holds, e.g. an ultralytics model object."""
+    import pickletools
+    import zipfile
+
+    p = Path(path)
+    try:
+        if zipfile.is_zipfile(p):
+            with zipfile.ZipFile(p) as z:
+                names = [n for n in z.namelist() if n.endswith("data.pkl")]
+                if not names:
+                    return []
+                data = z.read(sorted(names, key=len)[0])
+        else:
+            with open(p, "rb") as f:
+                data = f.read(64 << 20)
+    except (OSError, zipfile.BadZipFile):
+        return []
+    out: List[str] = []
+    strings: List[str] = []
+    try:
+        for i, (op, arg, _) in enumerate(pickletools.genops(data)):
+            if i > limit:
+                break
+            if op.name == "GLOBAL" and isinstance(arg, str):
+                out.append(arg.replace(" ", ".", 1))
+            elif op.name in ("SHORT_BINUNICODE", "BINUNICODE", "UNICODE") and isinstance(arg, str):
+                strings = (strings + [arg])[-2:]
+            elif op.name == "STACK_GLOBAL" and len(strings) == 2:  # protocol 4+: module and name pushed first
+                out.append(f"{strings[0]}.{strings[1]}")
+    except Exception:  # a truncated or non-pickle stream: what was read so far
+        pass
+    return list(dict.fromkeys(out))
+
+
+#: what to tell a user whose checkpoint holds code objects
+TRUST_HINT = ("re-save just the weights with torch.save(model.state_dict()) where you trust the file, or pass "
+              "--trust-checkpoint to unpickle it fully (that runs code from the file)")
+
+
+def safe_torch_load(path: PathLike, *, trust: bool = False) -> Any:
     """``torch.load(path, weights_only=True)`` on the CPU with :func:`_safe_extra_globals` allowed.
 
-    ``full_unpickling_fallback`` (2D checkpoints only): when that refuses the file, unpickle it
+    ``trust`` (2D checkpoints, ``--trust-checkpoint``): when that refuses the file, unpickle it
     fully, as mmpose itself loads them (unpublished mmengine checkpoints hold training-state
-    objects), with a warning. Raises :class:`~hotdemo.errors.WeightsError` with a one-line
-    reason (missing file, not a torch file, damaged archive, a pickled class it will not build)."""
+    objects), with a warning. Off by default: no checkpoint runs code unless the user says so.
+    Raises :class:`~hotdemo.errors.WeightsError` with a one-line reason (missing file, not a torch
+    file, damaged archive, a pickled class it will not build)."""
     import torch
 
     p = Path(path)
@@ -154,11 +197,13 @@ def safe_torch_load(path: PathLike, *, full_unpickling_fallback: bool = False) -
             return torch.load(p, map_location="cpu", weights_only=True)
     except Exception as e:  # corrupt file, not a torch file, disallowed pickled objects
         refused = WeightsError(f"{p}: {_unreadable_reason(p, e)}")
-    if full_unpickling_fallback:
+    if trust:
         try:
             obj = torch.load(p, map_location="cpu", weights_only=False)
         except Exception:
             raise refused from None
-        logging.getLogger("hotdemo").warning("%s: loaded with full unpickling (it holds more than tensors)", p.name)
+        logging.getLogger("hotdemo").warning(
+            "%s: unpickled fully because --trust-checkpoint was given (it holds more than tensors; "
+            "this ran code from the file)", p.name)
         return obj
     raise refused

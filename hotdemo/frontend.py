@@ -174,9 +174,10 @@ def build_frontend(detector: Optional[str] = None, pose2d: Optional[str] = None,
                    imgsz: Optional[int] = None,
                    flip_test: bool = False, tracker: Optional[Tracker] = None,
                    max_people: Optional[int] = None, det_every: int = 1, threads: Optional[int] = None,
-                   **tracker_opts) -> FrontEnd2D:
+                   trust_checkpoint: bool = False, **tracker_opts) -> FrontEnd2D:
     """Build the front end from detector / pose specs (see :func:`hotdemo.detect.build_detector`
-    and :func:`hotdemo.pose2d.build_pose2d`); extra keyword options go to :class:`Tracker`."""
+    and :func:`hotdemo.pose2d.build_pose2d`, which ``trust_checkpoint`` goes to); extra keyword
+    options go to :class:`Tracker`."""
     from .detect import manifest_name as detector_weights
     from .pose2d.registry import manifest_name as pose2d_weights
     from .weights import ensure_local
@@ -192,6 +193,7 @@ def build_frontend(detector: Optional[str] = None, pose2d: Optional[str] = None,
     ensure_local([det_name, pose2d_weights(pose2d)], weights_dir=weights_dir)
     if det is None:
         det = make_detector()
-    pose = build_pose2d(pose2d, device=device, flip_test=flip_test, weights_dir=weights_dir, threads=threads)
+    pose = build_pose2d(pose2d, device=device, flip_test=flip_test, weights_dir=weights_dir, threads=threads,
+                        trust_checkpoint=trust_checkpoint)
     return FrontEnd2D(det, tracker if tracker is not None else Tracker(**tracker_opts), pose,
                       max_people=max_people, det_every=det_every)

@@ -68,6 +68,7 @@ class PipelineConfig:
     bone_lengths: bool = True  # hold each person's bone lengths constant (hotdemo.bones)
     reproject: bool = True  # bring the 3D into agreement with the 2D (hotdemo.reproject)
     min_track_length: int = 10  # frames; shorter tracks are not lifted
+    trust_checkpoint: bool = False  # unpickle a 2D .pth that holds more than tensors (runs code from it)
 
 
 @dataclass
@@ -230,7 +231,7 @@ class Pipeline:
                 c.detector, c.pose2d, device=self.device,
                 weights_dir=str(c.weights_dir) if c.weights_dir else None,
                 conf=c.det_conf, iou=c.det_iou, imgsz=c.det_imgsz, flip_test=c.pose_flip,
-                det_every=c.det_every, threads=c.threads,
+                det_every=c.det_every, threads=c.threads, trust_checkpoint=c.trust_checkpoint,
             )
         self.frontend = frontend
 

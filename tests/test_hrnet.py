@@ -129,3 +129,72 @@ def test_convert_state_dict_drops_bookkeeping():
     sd = {"backbone.conv1.weight": torch.zeros(1), "keypoint_head.final_layer.bias": torch.zeros(1),
           "backbone.bn1.num_batches_tracked": torch.tensor(3)}
     assert set(convert_state_dict(sd)) == {"conv1.weight", "final_layer.bias"}
+
+
+class _RunsCode:
+    """Unpickling this creates ``marker``: what a malicious checkpoint does with a real command."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return (os.makedirs, (str(self.marker),))
+
+
+def test_a_2d_checkpoint_that_holds_code_is_refused_unless_trusted(small, tmp_path, caplog):
+    m, x, y = small
+    marker = tmp_path / "code_ran"
+    path = tmp_path / "pose_hrnet_w8_mmpose_trainstate.pth"
+    torch.save({"state_dict": m.state_dict(), "meta": {"hook": _RunsCode(marker)}}, path)
+    for load in (lambda: build_pose2d(str(path)), lambda: load_hrnet(path)):
+        with pytest.raises(CheckpointError) as e:
+            load()
+        msg = str(e.value)
+        assert "os.makedirs" in msg and "--trust-checkpoint" in msg and "\n" not in msg
+        assert not marker.exists()  # nothing in the file ran
+    with caplog.at_level("WARNING", logger="hotdemo"):
+        est = build_pose2d(str(path), trust_checkpoint=True)
+    assert marker.exists() and "--trust-checkpoint" in caplog.text  # it did run, and we said so
+    with torch.no_grad():
+        torch.testing.assert_close(est.runner.model(x), y)
+
+
+def test_trust_checkpoint_reaches_the_2d_model_and_batch_says_so(tmp_path, monkeypatch, caplog):
+    from typer.testing import CliRunner
+
+    import hotdemo.frontend as frontend_mod
+    from hotdemo.batch import config_fingerprint, run_batch
+    from hotdemo.cli import _config, app
+    from hotdemo.pipeline import PipelineConfig
+
+    seen = []
+    def fake_pose2d(*a, **k):
+        seen.append(k["trust_checkpoint"])
+        raise InputError("stop here")
+
+    monkeypatch.setattr(frontend_mod, "build_pose2d", fake_pose2d)
+    monkeypatch.setattr(frontend_mod, "build_detector", lambda *a, **k: None)
+    monkeypatch.setattr("hotdemo.detect.manifest_name", lambda spec: None)
+    monkeypatch.setattr("hotdemo.pose2d.registry.manifest_name", lambda spec: None)
+    from test_robustness import person_frames, write_video
+
+    video = write_video(tmp_path / "v.mp4", person_frames(3))
+    for extra, want in (([], False), (["--trust-checkpoint"], True)):
+        CliRunner().invoke(app, ["run", str(video), "-o", str(tmp_path / "o"), "--allow-untrained",
+                                 "--pose2d", "x.pth"] + extra)
+        assert seen[-1] is want
+    assert _config({"trust_checkpoint": True, "export": "json"}).trust_checkpoint
+    # batch: trusting is said up front, and does not change what a finished clip's fingerprint is
+    cfg = PipelineConfig(trust_checkpoint=True, allow_untrained=True)
+    assert config_fingerprint(cfg) == config_fingerprint(PipelineConfig(allow_untrained=True))
+    (tmp_path / "clips").mkdir()
+    write_video(tmp_path / "clips" / "a.mp4", person_frames(3))
+    with caplog.at_level("WARNING", logger="hotdemo"):
+        try:
+            run_batch(tmp_path / "clips", tmp_path / "bo", config=cfg, verbose=False)
+        except InputError:
+            pass
+    assert seen[-1] is True
+    assert "--trust-checkpoint" in caplog.text and "runs code" in caplog.text

@@ -275,13 +275,14 @@ def build_from_arch(arch: Mapping) -> HRNet:
     return HRNet(int(arch.get("width", 32)), int(arch.get("num_joints", 17)))
 
 
-def load_hrnet(path: Union[str, Path]) -> HRNet:
-    """Build the HRNet that ``path`` was trained as and load its weights (strict)."""
+def load_hrnet(path: Union[str, Path], *, trust_checkpoint: bool = False) -> HRNet:
+    """Build the HRNet that ``path`` was trained as and load its weights (strict). A file that holds
+    more than tensors is refused unless ``trust_checkpoint`` (then it is unpickled fully)."""
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"HRNet checkpoint {path} does not exist")
     try:
-        raw = safe_torch_load(path, full_unpickling_fallback=True)
+        raw = safe_torch_load(path, trust=trust_checkpoint)
     except WeightsError as e:
         raise CheckpointError(f"cannot read HRNet checkpoint {e}") from None
     sd = convert_state_dict(_unwrap(raw))

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 from ..errors import CheckpointError, InputError, WeightsError
-from ..fileio import safe_torch_load
+from ..fileio import pickled_globals, safe_torch_load
 from .estimator import PoseEstimator
 from .geometry import GEOMETRIES, PADDING
 from .heads import Head, HeatmapHead, SimCCHead
@@ -228,11 +228,17 @@ def _is_ultralytics_checkpoint(obj: Any) -> bool:
     return type(model).__module__.split(".")[0] == "ultralytics" or {"train_args", "date", "version"} <= set(obj)
 
 
-def _read(path: Path) -> Any:
+def _read(path: Path, trust: bool = False) -> Any:
+    """A 2D checkpoint's contents, read without running code from it unless ``trust``
+    (``--trust-checkpoint``); an ultralytics detector is recognised from the names it pickles,
+    before anything is unpickled."""
     if not path.is_file():
         raise WeightsError(f"{path}: no such 2D model file" if not path.exists() else f"{path} is not a file")
+    if any(g.split(".")[0] == "ultralytics" for g in pickled_globals(path)):
+        raise InputError(f"--pose2d {path}: an ultralytics YOLO checkpoint is a detector, give it to --detector; "
+                         f"expected {POSE2D_EXPECTED}")
     try:
-        obj = safe_torch_load(path, full_unpickling_fallback=True)
+        obj = safe_torch_load(path, trust=trust)
     except WeightsError as e:
         raise CheckpointError(f"cannot read 2D checkpoint {e}") from None
     if _is_ultralytics_checkpoint(obj):
@@ -313,13 +319,14 @@ def _build_and_load(fam: Pose2DFamily, info: CheckpointInfo, sd: Mapping, name: 
     return model.eval()
 
 
-def load_pose2d_model(path: "str | os.PathLike"):
+def load_pose2d_model(path: "str | os.PathLike", *, trust_checkpoint: bool = False):
     """The PyTorch module a 2D checkpoint (any layout in :data:`FAMILIES`) was trained as, with its
     weights loaded, in eval mode. Its forward takes the official input tensor (B, 3, H, W) and
     returns the official outputs (heatmaps, or the SimCC x and y vectors).
-    ``model.pose2d_info`` is the :class:`CheckpointInfo` read from the file."""
+    ``model.pose2d_info`` is the :class:`CheckpointInfo` read from the file. ``trust_checkpoint``:
+    unpickle a file that holds more than tensors (runs code from it; see :func:`_read`)."""
     path = Path(path).expanduser()
-    obj = _read(path)
+    obj = _read(path, trust_checkpoint)
     fam, info, sd = inspect_pose2d_checkpoint(obj, path.name)
     model = _build_and_load(fam, info, sd, path.name)
     model.pose2d_info = info
@@ -328,8 +335,9 @@ def load_pose2d_model(path: "str | os.PathLike"):
 
 # ----------------------------------------------------------------------------- resolution
 
-def _spec_from_checkpoint(path: Path, input_wh: Optional[Tuple[int, int]], base: Optional[Pose2DSpec] = None):
-    obj = _read(path)
+def _spec_from_checkpoint(path: Path, input_wh: Optional[Tuple[int, int]], base: Optional[Pose2DSpec] = None,
+                          trust: bool = False):
+    obj = _read(path, trust)
     fam, info, sd = inspect_pose2d_checkpoint(obj, path.name)
     if base is not None and base.family != fam.name:
         raise CheckpointError(f"{path.name}: a {fam.name} checkpoint ({info.variant}), but the spec says {base.family}")
@@ -446,7 +454,7 @@ def build_pose2d(spec: "Optional[str | Pose2DSpec]" = None, *, device: str = "cp
                  weights_dir: Optional[str] = None, input_wh: Optional[Tuple[int, int]] = None,
                  batch_size: int = 32, padding: float = PADDING, heatmap_decoding: Optional[str] = None,
                  flip_align: Optional[str] = None, half: Optional[bool] = None, threads: Optional[int] = None,
-                 **onnx_opts) -> PoseEstimator:
+                 trust_checkpoint: bool = False, **onnx_opts) -> PoseEstimator:
     """A 2D keypoint estimator for ``spec``: a :class:`Pose2DSpec`, a name in
     :data:`POSE2D_SPECS`, or a ``.pth`` / ``.pt`` / ``.onnx`` / ``.json`` file (see the module
     docstring). ``input_wh`` overrides the input size; ``heatmap_decoding`` (dark, quarter,
@@ -454,6 +462,8 @@ def build_pose2d(spec: "Optional[str | Pose2DSpec]" = None, *, device: str = "cp
     options: ``mean``, ``std`` (in ``scale`` units, ``"0-1"`` or ``"0-255"``), ``scale``,
     ``channel_order``, ``simcc_refine``. ``threads``: ONNX Runtime's intra-op threads (None: its
     default, the machine's cores); PyTorch models use the process-wide ``torch.set_num_threads``.
+    ``trust_checkpoint``: a ``.pth`` that holds more than tensors is unpickled fully, which runs
+    code from it (``--trust-checkpoint``); otherwise it is refused with a one-line reason.
     """
     if input_wh is not None:
         input_wh = check_input_wh(input_wh)
@@ -479,7 +489,7 @@ def build_pose2d(spec: "Optional[str | Pose2DSpec]" = None, *, device: str = "cp
                                        flip_align=flip_align, threads=threads, **onnx_opts, **est_opts)
             elif low.endswith((".pth", ".pt")):
                 path = _resolve_weights(text, weights_dir)
-                s, model = _spec_from_checkpoint(path, input_wh)
+                s, model = _spec_from_checkpoint(path, input_wh, trust=trust_checkpoint)
                 return _torch_estimator(s, model, device, half, heatmap_decoding, flip_align, est_opts)
             else:
                 raise InputError(f"unknown 2D pose model {text!r}: give a built-in name ({', '.join(POSE2D_SPECS)}), "
@@ -497,7 +507,7 @@ def build_pose2d(spec: "Optional[str | Pose2DSpec]" = None, *, device: str = "cp
                                heatmap_decoding=heatmap_decoding, flip_align=flip_align, threads=threads, **onnx_opts, **est_opts)
     if s.family not in FAMILIES:
         raise InputError(f"{s.name}: unknown 2D family {s.family!r}; known: {', '.join(FAMILIES)}, onnx")
-    s, model = _spec_from_checkpoint(path, input_wh, base=s)
+    s, model = _spec_from_checkpoint(path, input_wh, base=s, trust=trust_checkpoint)
     return _torch_estimator(s, model, device, half, heatmap_decoding, flip_align, est_opts)
 
 
