@@ -409,6 +409,38 @@ def batch(
     raise typer.Exit(0 if report.ok else 1)
 
 
+@app.command("doctor")
+@handle_errors
+def doctor_cmd(
+    detector: Optional[str] = DetectorOpt,
+    pose2d: Optional[str] = Pose2dOpt,
+    lifter_checkpoint: Optional[Path] = LifterCkptOpt,
+    weights_dir: Optional[Path] = WeightsDirOpt,
+    device: str = DeviceOpt,
+    threads: Optional[int] = ThreadsOpt,
+    no_network: bool = typer.Option(False, "--no-network", help="Do not probe the download URLs of missing models."),
+) -> None:
+    """Check the set-up: packages, ffmpeg, ONNX Runtime, CUDA, the cache folder, each model, then the
+    whole pipeline on a short clip shipped with hotdemo. One line per check; exit 0 only if all pass."""
+    from .doctor import run_checks
+    from .pipeline import PipelineConfig
+
+    kw = dict(detector=detector, pose2d=pose2d, lifter_checkpoint=lifter_checkpoint, weights_dir=weights_dir,
+              device=device)
+    if threads is not None:
+        kw["threads"] = threads
+    out = Console()
+    failed = []
+    for c in run_checks(PipelineConfig(**kw), network=not no_network):
+        mark = {True: "[green]ok  [/]", False: "[bold red]FAIL[/]", None: "[dim]info[/]"}[c.ok]
+        out.print(f"{mark} {c.name}: {escape(c.detail)}", highlight=False, soft_wrap=True)
+        if c.ok is False:
+            failed.append(c.name)
+    if failed:
+        _fail(f"{len(failed)} check{'s' if len(failed) > 1 else ''} failed: {', '.join(failed)}", 1)
+    out.print("all checks passed", highlight=False)
+
+
 @app.command("train")
 @handle_errors
 def train_cmd(
