@@ -215,6 +215,12 @@ NoReprojectOpt = typer.Option(
     help="Keep the lifter's raw 3D where it disagrees with the 2D (by default the 3D is brought into "
          "agreement with the 2D, as far as the 2D's measured noise allows).",
 )
+TokensOpt = typer.Option(
+    None, "--tokens", min=1,
+    help="HoT lifters: tokens kept after pruning, a speed dial without retraining (fewer = faster deep "
+         "blocks, usually less accurate; default: the number the lifter was trained with; `hotdemo lifters` "
+         "shows the measured trade-off).",
+)
 SpinOpt = typer.Option(10.0, "--spin", help="Degrees per second the 3D view turns around the people (0: fixed).")
 SmoothOpt = typer.Option(
     "gaussian", "--smooth",
@@ -300,6 +306,7 @@ def run(
     no_smooth: bool = NoSmoothOpt,
     no_bone_lengths: bool = NoBonesOpt,
     no_reproject: bool = NoReprojectOpt,
+    tokens: Optional[int] = TokensOpt,
     export: str = ExportOpt,
     no_render: bool = NoRenderOpt,
     spin: float = SpinOpt,
@@ -345,6 +352,7 @@ def lift(
     no_smooth: bool = NoSmoothOpt,
     no_bone_lengths: bool = NoBonesOpt,
     no_reproject: bool = NoReprojectOpt,
+    tokens: Optional[int] = TokensOpt,
     export: str = ExportOpt,
     smooth: str = SmoothOpt,
     smooth_param: Optional[float] = SmoothParamOpt,
@@ -391,6 +399,7 @@ def batch(
     no_smooth: bool = NoSmoothOpt,
     no_bone_lengths: bool = NoBonesOpt,
     no_reproject: bool = NoReprojectOpt,
+    tokens: Optional[int] = TokensOpt,
     export: str = ExportOpt,
     no_render: bool = NoRenderOpt,
     spin: float = SpinOpt,

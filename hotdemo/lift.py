@@ -392,7 +392,7 @@ def _is_checkpoint_path(s: str) -> bool:
 
 
 def load_lifter(name_or_path: Optional[str] = None, checkpoint: Optional[str] = None, *, device: str = "auto",
-                allow_untrained: bool = False, **opts) -> Lifter:
+                allow_untrained: bool = False, tokens: Optional[int] = None, **opts) -> Lifter:
     """A ready :class:`Lifter`.
 
     ``name_or_path``: a lifter family (``hotdemo lifters``; default "hot_mixste") or a checkpoint
@@ -401,8 +401,10 @@ def load_lifter(name_or_path: Optional[str] = None, checkpoint: Optional[str] = 
     the shapes; hotdemo's files, config and root handling stored). Without a checkpoint,
     "hot_mixste" uses the shipped weights (:func:`default_weights_path`); if there are none,
     :class:`~hotdemo.errors.WeightsError` unless ``allow_untrained`` (random weights of the
-    family's tiny config, for testing the plumbing only). ``opts`` go to :class:`Lifter`; root
-    handling and output units come from the checkpoint unless given.
+    family's tiny config, for testing the plumbing only). ``tokens``: for a HoT lifter, the number
+    of tokens kept after pruning (``--tokens``; default the trained number; see
+    :meth:`hotdemo.models.hot_mixste.HoTMixSTE.set_token_num`). ``opts`` go to :class:`Lifter`;
+    root handling and output units come from the checkpoint unless given.
     """
     from .checkpoint import read_lifter_checkpoint
     from .models import LIFTERS, build_model, get_spec
@@ -433,6 +435,22 @@ def load_lifter(name_or_path: Optional[str] = None, checkpoint: Optional[str] = 
         what = f"no trained weights for {name} were found" + (f" ({path} is missing)" if name == "hot_mixste" else "")
         raise WeightsError(f"{what}; pass --lifter-checkpoint FILE (e.g. an official .pth), "
                            "or --allow-untrained to run random weights for testing")
+    if tokens is not None:
+        set_tokens(model, tokens)
     return Lifter(model, device=device, **opts)
+
+
+def set_tokens(model: nn.Module, tokens: int) -> None:
+    """``--tokens N`` on a loaded lifter: InputError for a family without token pruning or an N out of
+    range."""
+    if not hasattr(model, "set_token_num"):
+        from .models import LIFTERS
+
+        hot = [n for n, s in LIFTERS.items() if hasattr(s.model, "set_token_num")]
+        raise InputError(f"--tokens applies to HoT lifters ({', '.join(hot)}), not to {type(model).__name__}")
+    try:
+        model.set_token_num(tokens)
+    except ValueError as e:
+        raise InputError(f"--tokens: {e}") from None
 
 

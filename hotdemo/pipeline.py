@@ -69,6 +69,7 @@ class PipelineConfig:
     reproject: bool = True  # bring the 3D into agreement with the 2D (hotdemo.reproject)
     min_track_length: int = 10  # frames; shorter tracks are not lifted
     trust_checkpoint: bool = False  # unpickle a 2D .pth that holds more than tensors (runs code from it)
+    tokens: Optional[int] = None  # HoT lifters: tokens kept after pruning (None: the trained number)
 
 
 @dataclass
@@ -110,7 +111,7 @@ def _load_lifter(config: PipelineConfig, device: str):
         config.lifter, str(config.lifter_checkpoint) if config.lifter_checkpoint else None,
         device=device, allow_untrained=config.allow_untrained,
         flip=config.flip, overlap=config.overlap, smooth=param if method == "gaussian" else False,
-        bones=config.bone_lengths, reproject=config.reproject,
+        bones=config.bone_lengths, reproject=config.reproject, tokens=config.tokens,
     )
 
 

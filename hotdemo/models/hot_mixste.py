@@ -235,7 +235,35 @@ class HoTMixSTE(_PrunedMixSTE):
             self.cross_attention = CrossAttention(cfg.dim, cfg.heads, qkv_bias=True)
 
     def after_prune(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.pos_embed_token[:, :, None, :]
+        return x + self.token_pos_embed(x.shape[1])[:, :, None, :]
+
+    def token_pos_embed(self, n: int) -> torch.Tensor:
+        """The kept tokens' positional embedding (1, n, C): the trained one for n = the trained token
+        count, else that one resampled linearly along the token axis (kept tokens are in frame
+        order, so slot k of n sits where slot k * (K - 1) / (n - 1) of the K trained ones did)."""
+        pe = self.pos_embed_token
+        if n == pe.shape[1]:
+            return pe
+        if pe.shape[1] == 1 or n == 1:
+            return pe.mean(dim=1, keepdim=True).expand(1, n, -1)
+        return torch.nn.functional.interpolate(pe.transpose(1, 2), size=n, mode="linear",
+                                               align_corners=True).transpose(1, 2)
+
+    def set_token_num(self, n: int) -> None:
+        """Keep ``n`` tokens after pruning from now on, without retraining: TPC clusters the frames
+        into any number of representatives and TRA's cross-attention recovers the full sequence from
+        any number of them; only the kept tokens' positional embedding is resampled
+        (:meth:`token_pos_embed`). ``n`` in [1, frames]."""
+        from dataclasses import replace
+
+        n = int(n)
+        if not 1 <= n <= self.cfg.frames:
+            raise ValueError(f"the token count must be in [1, {self.cfg.frames}] (the model's frames), got {n}")
+        self.cfg = replace(self.cfg, token_num=n)
+
+    @property
+    def trained_token_num(self) -> int:
+        return int(self.pos_embed_token.shape[1])
 
     def recover(self, x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         """Pruned features (B, K, J, C) -> full-length features (B, T, J, C)."""
