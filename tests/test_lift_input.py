@@ -176,6 +176,23 @@ def test_lift_people_and_track_id(tmp_path):
     _assert_one_line_error(r, f"no track 99; its track IDs are {', '.join(map(str, sorted(ids)))}")
 
 
+def test_lift_people_on_an_export_without_tracks_warns_like_run(tmp_path):
+    """No person in the export: `lift --people N` writes exports with no tracks and warns (as
+    `run` does on a video where nobody is found), exit 0; `--track-id` still names the IDs."""
+    info = VideoInfo("empty.mp4", 64, 48, 25.0, 30)
+    write_exports(tmp_path, "empty", info, [], [], formats=("json",))
+    p = tmp_path / "empty.json"
+    for args, out in ((["--people", "2"], tmp_path / "two"), ([], tmp_path / "all")):
+        r = _lift([p, "-o", out, "--export", "json,npz", *args])
+        assert r.exit_code == 0, r.output
+        assert "Traceback" not in r.output and "None" not in r.output
+        assert "warning:" in r.output and "no track" in r.output and "outputs have no tracks" in r.output, r.output
+        d = load_export(out / "empty.npz")
+        assert d.tracks2d == [] and d.tracks3d == []
+    r = _lift([p, "-o", tmp_path / "id", "--track-id", "3"])
+    _assert_one_line_error(r, "no track 3; its track IDs are (none)")
+
+
 # ---------------------------------------------------------------- output folder (the same as `run`'s)
 def _record(folder):
     from hotdemo.outdir import RUN_RECORD
