@@ -605,8 +605,27 @@ def load_keypoints(path: Union[str, os.PathLike]) -> Tuple[List[Track2D], int, i
     :data:`MAX_KEYPOINT_FRAMES` frame sizes of the frame; otherwise a one-line
     :class:`~hotdemo.errors.InputError`.
     """
-    tracks, width, height, fps = _read_keypoints(Path(path))
-    return _checked_lift_input(Path(path), tracks, width, height, fps)
+    tracks, info = load_lift_input(path)
+    return tracks, int(info.width), int(info.height), float(info.fps)
+
+
+def load_lift_input(path: Union[str, os.PathLike]) -> Tuple[List[Track2D], VideoInfo]:
+    """:func:`load_keypoints` with the video metadata that ``hotdemo lift``'s exports record.
+
+    A hotdemo export gives what its run recorded about the video (path, size, fps, frame
+    count, rotation, audio, codec); its frame count is at least the last tracked frame + 1
+    (that, when the export records none). A plain keypoints NPZ describes itself: its own
+    path, its width, height and fps, and T frames.
+    """
+    p = Path(path)
+    tracks, width, height, fps, recorded = _read_keypoints(p)
+    tracks, w, h, fps = _checked_lift_input(p, tracks, width, height, fps)
+    last = int(max((t.frames.max() + 1 for t in tracks if len(t)), default=0))
+    if recorded is None:
+        return tracks, VideoInfo(path=str(p), width=w, height=h, fps=fps, frame_count=last)
+    from dataclasses import replace
+
+    return tracks, replace(recorded, width=w, height=h, fps=fps, frame_count=max(int(recorded.frame_count), last))
 
 
 #: keypoints farther than this many frame sizes from the frame are not pixels of it
@@ -633,7 +652,9 @@ def _checked_lift_input(p: Path, tracks: List[Track2D], width: float, height: fl
     return tracks, w, h, float(fps)
 
 
-def _read_keypoints(p: Path) -> Tuple[List[Track2D], float, float, float]:
+def _read_keypoints(p: Path) -> Tuple[List[Track2D], float, float, float, Optional[VideoInfo]]:
+    """``(tracks, width, height, fps, recorded)``: ``recorded`` is an export's video metadata,
+    None for a plain keypoints NPZ."""
     if not p.exists():
         raise InputError(f"{p}: no such file")
     if p.is_dir():
@@ -653,17 +674,17 @@ def _read_keypoints(p: Path) -> Tuple[List[Track2D], float, float, float]:
     return _load_plain_npz(p, data)
 
 
-def _load_export(p: Path) -> Tuple[List[Track2D], float, float, float]:
+def _load_export(p: Path) -> Tuple[List[Track2D], float, float, float, VideoInfo]:
     try:
         tracks, info = load_tracks2d(p)
     except HotdemoError:
         raise
     except Exception as e:
         raise InputError(f"{p}: not a readable hotdemo export ({type(e).__name__}: {e})") from None
-    return list(tracks), float(info.width), float(info.height), float(info.fps or 0.0)
+    return list(tracks), float(info.width), float(info.height), float(info.fps or 0.0), info
 
 
-def _load_plain_npz(p: Path, data: dict) -> Tuple[List[Track2D], float, float, float]:
+def _load_plain_npz(p: Path, data: dict) -> Tuple[List[Track2D], float, float, float, None]:
     missing = [k for k in ("keypoints", "width", "height") if k not in data]
     if missing:
         raise InputError(f"{p}: missing {', '.join(missing)} (a plain keypoints NPZ needs keypoints (T, 17, 2) "
@@ -697,4 +718,4 @@ def _load_plain_npz(p: Path, data: dict) -> Tuple[List[Track2D], float, float, f
     boxes = np.concatenate([kp.min(axis=1), kp.max(axis=1)], axis=1).astype(np.float32)
     track = Track2D(track_id=0, frames=np.arange(T, dtype=np.int64), keypoints=kp, scores=scores, boxes=boxes,
                     joint_format=fmt)
-    return [track], width, height, fps
+    return [track], width, height, fps, None

@@ -358,7 +358,7 @@ def lift_keypoints_file(path, out_dir, config: Optional[PipelineConfig] = None, 
     exports are staged and appear together at the end (an error or Ctrl-C leaves the folder as
     it was), the folder is locked while they are written, and a folder holding the outputs of
     another input is refused unless ``overwrite``."""
-    from .export import load_keypoints
+    from .export import load_lift_input
     from .outdir import OutputFolder, check_output_folder
 
     config = config or PipelineConfig()
@@ -369,14 +369,12 @@ def lift_keypoints_file(path, out_dir, config: Optional[PipelineConfig] = None, 
         raise InputError(f"{path}: no such file")
     if path.is_dir():
         raise InputError(f"{path} is a folder; expected a keypoints file (.json or .npz)")
-    tracks2d, width, height, fps = load_keypoints(path)
-    n_frames = int(max((t.frames.max() + 1 for t in tracks2d if len(t)), default=0))
+    tracks2d, info = load_lift_input(path)  # a run's export: the video's metadata, kept in the new exports
+    n_frames = int(info.frame_count)
     tracks2d = _select_lift_tracks(path, tracks2d, config)
     check_output_folder(out_dir, path, overwrite=overwrite)  # before the lifter is loaded; creates nothing
     if lifter is None:
         lifter = _load_lifter(config, resolve_device(config.device))
-    info = VideoInfo(path=str(path), width=int(width), height=int(height), fps=float(fps or 0.0),
-                     frame_count=n_frames)
     stage: Dict[str, float] = {}
     warnings: List[str] = []
     with OutputFolder(out_dir, path, overwrite=overwrite) as folder, _Progress(verbose) as progress:

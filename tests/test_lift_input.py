@@ -176,6 +176,49 @@ def test_lift_people_and_track_id(tmp_path):
     _assert_one_line_error(r, f"no track 99; its track IDs are {', '.join(map(str, sorted(ids)))}")
 
 
+@pytest.mark.parametrize("suffix", ["json", "npz"])
+def test_lift_of_a_run_export_keeps_the_video_metadata(tmp_path, suffix):
+    """What `run` recorded about the video (path, size, fps, frame count, rotation, audio,
+    codec) is in the exports `lift` writes from its export, not the keypoint file's path and
+    the last tracked frame + 1 as the frame count."""
+    from dataclasses import replace
+
+    from hotdemo.pipeline import PipelineConfig, lift_keypoints_file
+
+    base, t2, _, _, _ = synthetic_scene(2, 40, fps=25.0)
+    info = replace(base, path="/videos/holiday clip.mov", fps=29.97, frame_count=55, rotation=90,
+                   has_audio=True, codec="hevc")
+    (tmp_path / "run").mkdir()
+    write_exports(tmp_path / "run", "clip", info, t2, [], formats=(suffix,))
+    res = lift_keypoints_file(tmp_path / "run" / f"clip.{suffix}", tmp_path / "out",
+                              PipelineConfig(exports=("json", "npz")), lifter=_untrained())
+    assert res.frames == 55 and res.people == 2
+    for f in ("clip.json", "clip.npz"):
+        got = load_export(tmp_path / "out" / f).info
+        assert got == info, (f, got)
+        assert len(load_export(tmp_path / "out" / f).tracks3d[0]) == 40
+
+
+def test_lift_of_an_export_without_a_frame_count_counts_the_tracked_frames(tmp_path):
+    """An export that records no frame count (0: unknown) gets the last tracked frame + 1."""
+    from hotdemo.pipeline import PipelineConfig, lift_keypoints_file
+
+    p = _json(tmp_path, people=1, T=30, edit=lambda d: d["video"].update(frame_count=0))
+    res = lift_keypoints_file(p, tmp_path / "out", PipelineConfig(exports=("npz",)), lifter=_untrained())
+    assert res.frames == 30 and load_export(tmp_path / "out" / "clip.npz").info.frame_count == 30
+
+
+_LIFTER = []
+
+
+def _untrained():
+    if not _LIFTER:
+        from hotdemo.lift import load_lifter
+
+        _LIFTER.append(load_lifter(None, allow_untrained=True, device="cpu"))
+    return _LIFTER[0]
+
+
 def test_lift_people_on_an_export_without_tracks_warns_like_run(tmp_path):
     """No person in the export: `lift --people N` writes exports with no tracks and warns (as
     `run` does on a video where nobody is found), exit 0; `--track-id` still names the IDs."""
