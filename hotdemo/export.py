@@ -597,8 +597,9 @@ def load_keypoints(path: Union[str, os.PathLike]) -> Tuple[List[Track2D], int, i
     ``.npz`` with ``keypoints`` (T, 17, 2) pixels, ``width``, ``height`` and optionally
     ``scores`` (T, 17), ``fps`` and ``joint_format`` ("coco17", the default, or "h36m17").
     Tracks keep their joint format (COCO tracks are converted before lifting). ``fps`` is 0.0
-    when unknown. Missing keypoints (``null`` / NaN in an export) are kept as NaN: the lifting
-    stage repairs them like low-score joints (:func:`hotdemo.track.to_h36m`).
+    when unknown. Missing keypoints (``null`` / NaN in an export, NaN in a plain NPZ, where their
+    scores become 0) are kept as NaN: the lifting stage repairs them like low-score joints
+    (:func:`hotdemo.track.to_h36m`); all keypoints NaN is an error.
 
     Everything is checked here, before any model runs or any file is written: width and height
     finite and at least 1 pixel, fps finite and >= 0, keypoints within
@@ -693,11 +694,15 @@ def _load_plain_npz(p: Path, data: dict) -> Tuple[List[Track2D], float, float, f
     if kp.ndim != 3 or kp.shape[1:] != (17, 2) or not np.issubdtype(kp.dtype, np.number):
         raise InputError(f"{p}: keypoints must be a numeric (T, 17, 2) array, got shape {kp.shape}")
     kp = kp.astype(np.float32)
-    if not np.isfinite(kp).all():
-        raise InputError(f"{p}: keypoints contain NaN or infinite values")
     T = len(kp)
     if T == 0:
         raise InputError(f"{p}: keypoints hold no frames")
+    if np.isinf(kp).any():
+        raise InputError(f"{p}: keypoints contain infinite values (NaN marks a missing joint)")
+    missing = np.isnan(kp).any(axis=-1)  # (T, 17): a joint with a NaN coordinate is missing
+    if missing.all():
+        raise InputError(f"{p}: every keypoint is NaN (missing); there is nothing to lift")
+    kp[missing] = np.nan
     try:
         width, height = float(np.asarray(data["width"]).reshape(())), float(np.asarray(data["height"]).reshape(()))
         fps = float(np.asarray(data["fps"]).reshape(())) if "fps" in data else 0.0
@@ -714,8 +719,24 @@ def _load_plain_npz(p: Path, data: dict) -> Tuple[List[Track2D], float, float, f
             raise InputError(f"{p}: scores must have shape ({T}, 17), got {scores.shape}")
     else:
         scores = np.ones((T, 17), np.float32)
+    scores = np.where(missing, 0.0, scores).astype(np.float32)  # missing: repaired by the lifting stage
     get_skeleton(fmt)
-    boxes = np.concatenate([kp.min(axis=1), kp.max(axis=1)], axis=1).astype(np.float32)
+    boxes = _boxes_of(kp, missing)
     track = Track2D(track_id=0, frames=np.arange(T, dtype=np.int64), keypoints=kp, scores=scores, boxes=boxes,
                     joint_format=fmt)
     return [track], width, height, fps, None
+
+
+def _boxes_of(kp: np.ndarray, missing: np.ndarray) -> np.ndarray:
+    """(T, 4) boxes around each frame's present joints; a frame without any takes the box
+    interpolated in time from the frames that have one (boxes place people in the world)."""
+    T = len(kp)
+    seen = ~missing.all(axis=1)
+    boxes = np.full((T, 4), np.nan, np.float32)
+    k = kp[seen]
+    boxes[seen] = np.concatenate([np.nanmin(k, axis=1), np.nanmax(k, axis=1)], axis=1)
+    if not seen.all():
+        t = np.arange(T)
+        for c in range(4):
+            boxes[~seen, c] = np.interp(t[~seen], t[seen], boxes[seen, c])
+    return boxes

@@ -55,12 +55,42 @@ def _assert_one_line_error(r, what):
     ("finf", dict(fps=np.float64(np.inf)), "fps"),
     ("fneg", dict(fps=np.float64(-5)), "fps"),
     ("huge", dict(keypoints=SAMPLE["keypoints"][:60] * 1e30), "far outside"),
+    ("allnan", dict(keypoints=np.full((60, 17, 2), np.nan, np.float32)), "every keypoint is NaN"),
+    ("inf", dict(keypoints=np.where(np.arange(17)[:, None] == 3, np.inf, SAMPLE["keypoints"][:60])), "infinite"),
+    ("shape", dict(keypoints=np.zeros((60, 18, 2), np.float32)), "(T, 17, 2)"),
 ])
 def test_bad_plain_npz_is_one_line_and_writes_nothing(tmp_path, name, over, what):
     out = tmp_path / "out"
     r = _lift([_npz(tmp_path / f"{name}.npz", **over), "-o", out, "--export", "json,npz,csv,bvh"])
     _assert_one_line_error(r, what)
     assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_plain_npz_nan_joints_are_repaired_like_missing_ones(tmp_path):
+    """NaN in a plain keypoints NPZ marks a missing joint, as ``null`` does in an export: it gets
+    score 0 and is repaired like a low-score joint (interpolated in time), so the 3D is the same
+    as lifting the file with those joints' scores set to 0 instead."""
+    from hotdemo.export import load_keypoints
+
+    kp, sc = SAMPLE["keypoints"][:60].copy(), SAMPLE["scores"][:60].copy()
+    holes = kp.copy()
+    holes[30, 9] = np.nan  # a wrist
+    holes[31, 10, 1] = np.nan  # one coordinate only: the whole joint is missing
+    holes[40] = np.nan  # nobody in this frame
+    zero = sc.copy()
+    zero[30, 9] = zero[31, 10] = zero[40] = 0.0
+    a = _npz(tmp_path / "holes.npz", keypoints=holes)
+    b = _npz(tmp_path / "zero.npz", scores=zero)
+    (t,), w, h, fps = load_keypoints(a)
+    assert np.isnan(t.keypoints[[30, 31, 40]]).sum() == 2 * (1 + 1 + 17)
+    assert np.array_equal(t.scores, zero) and np.isfinite(t.boxes).all()
+    lifted = {}
+    for p in (a, b):
+        r = _lift([p, "-o", tmp_path / p.stem, "--export", "npz"])
+        assert r.exit_code == 0, r.output
+        (lifted[p.stem],) = load_export(tmp_path / p.stem / f"{p.stem}.npz").tracks3d
+    assert len(lifted["holes"]) == 60 and np.isfinite(lifted["holes"].joints_cam).all()
+    np.testing.assert_allclose(lifted["holes"].joints_cam, lifted["zero"].joints_cam, atol=1e-4)
 
 
 @pytest.mark.parametrize("edit,what", [
