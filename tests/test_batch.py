@@ -287,3 +287,44 @@ def test_resume_redoes_clips_when_a_model_file_or_an_option_changes(folder, tmp_
     assert redone(dataclasses.replace(cfg, det_conf=0.5, spin_deg_per_s=0.0)) == both
     # options that do not change them: still skipped
     assert redone(dataclasses.replace(cfg, det_conf=0.5, spin_deg_per_s=0.0, device="cpu", batch_size=2)) == []
+
+
+def test_resume_redoes_clips_when_the_weights_behind_a_pose2d_spec_change(folder, tmp_path):
+    """``--pose2d spec.json``: the weights file the spec names (relative to the JSON) is in the
+    fingerprint, not only the JSON itself; so is a spec that names a built-in weights file."""
+    models = tmp_path / "models"
+    (models / "w").mkdir(parents=True)
+    weights = models / "w" / "pose.pth"
+    weights.write_bytes(b"\1" * 64)
+    spec = models / "pose.json"
+    spec.write_text(json.dumps({"name": "mine", "family": "hrnet", "input_wh": [192, 256], "weights": "w/pose.pth"}))
+    cfg = PipelineConfig(pose2d=str(spec))
+
+    def redone(config=cfg):
+        FakePipeline.calls = []
+        run(folder, config=config)
+        return sorted(c for c in FakePipeline.calls if c != "broken.mp4")
+
+    both = ["a.mp4", "b clip é.mp4"]
+    assert redone() == both and redone() == []
+    # the weights replaced (same path, same size), the JSON untouched
+    weights.write_bytes(b"\2" * 64)
+    os.utime(weights, ns=(1, weights.stat().st_mtime_ns + 10**9))
+    assert redone() == both and redone() == []
+    # the spec pointing at another file
+    other = models / "w" / "other.pth"
+    other.write_bytes(b"\3" * 64)
+    spec.write_text(json.dumps({"name": "mine", "family": "hrnet", "input_wh": [192, 256], "weights": str(other)}))
+    assert redone() == both and redone() == []
+    other.write_bytes(b"\4" * 80)
+    assert redone() == both and redone() == []
+    # a spec naming a built-in weights file: its pinned sha256 is what counts
+    fp = B.config_fingerprint(PipelineConfig(pose2d=str(spec)))["weights_files"]["pose2d"]
+    assert fp["weights"]["path"] == str(other.resolve()) and fp["weights"]["size"] == 80
+    spec.write_text(json.dumps({"name": "mine", "family": "hrnet", "input_wh": [192, 256],
+                                "weights": "hrnet_w32_coco_256x192"}))
+    fp = B.config_fingerprint(PipelineConfig(pose2d=str(spec)))["weights_files"]["pose2d"]
+    from hotdemo.weights import get_spec
+
+    assert fp["weights"] == {"name": "hrnet_w32_coco_256x192", "sha256": get_spec("hrnet_w32_coco_256x192").sha256}
+    assert fp["spec"]["path"] == str(spec.resolve())
