@@ -9,7 +9,8 @@
   (atomically) into its output folder with the input's size and modification time, the
   settings that change the outputs, the weights files they resolve to (size and
   modification time of local files and of the shipped lifter; the pinned sha256 of
-  downloaded ones), and the list of output files. A later batch skips a
+  downloaded ones; for a ``--pose2d`` ``.json`` spec, the weights it names too), and the
+  list of output files. A later batch skips a
   clip whose manifest matches the input and settings and whose outputs all still exist;
   ``overwrite=True`` redoes it. The manifest is removed before a clip is (re)processed,
   so an interrupted clip is never mistaken for a complete one.
@@ -174,7 +175,6 @@ def weights_signature(config: Any) -> Dict[str, Any]:
     a Darknet model's ``.cfg``) by path, size and modification time; a built-in downloadable model
     by its pinned sha256 (it is verified against it before use); the shipped lifter by its file."""
     from .detect import manifest_name as detector_weights
-    from .pose2d.registry import manifest_name as pose2d_weights
     from .weights import get_spec
 
     def named_or_file(manifest: Optional[str], given: Optional[Any]) -> Any:
@@ -200,7 +200,24 @@ def weights_signature(config: Any) -> Dict[str, Any]:
 
         lift_sig = {"name": lifter or "hot_mixste", "shipped": _file_signature(bundled_lifter_path())}
     return {"detector": named_or_file(detector_weights(det), det),
-            "pose2d": named_or_file(pose2d_weights(pose), pose), "lifter": lift_sig}
+            "pose2d": pose2d_signature(pose, named_or_file), "lifter": lift_sig}
+
+
+def pose2d_signature(pose: Optional[Any], named_or_file: Callable[[Optional[str], Optional[Any]], Any]) -> Any:
+    """``--pose2d``'s weights: a built-in name's pinned sha256 or a file's signature; for a ``.json``
+    spec, the JSON and the weights it names (a file, relative to the JSON, or a built-in name)."""
+    from .errors import HotdemoError
+    from .pose2d.registry import _spec_from_json, manifest_name
+
+    if pose is not None and str(pose).lower().endswith(".json") and Path(str(pose)).expanduser().is_file():
+        p = Path(str(pose)).expanduser()
+        try:
+            spec = _spec_from_json(p)
+        except HotdemoError:  # building the pipeline reports it
+            return {"spec": _file_signature(p), "weights": None}
+        return {"spec": _file_signature(p),
+                "weights": named_or_file(manifest_name(spec), spec.weights) if spec.weights else None}
+    return named_or_file(manifest_name(pose), pose)
 
 
 def _input_signature(video: Path) -> Dict[str, Any]:

@@ -12,8 +12,8 @@ Only people are returned (COCO class 0, or the single class of a one-class model
 Backends:
 
 * :class:`UltralyticsDetector`: YOLO (v8/11/...) through ultralytics; ``YOLO_OFFLINE=1`` is set
-  before ultralytics is imported so it never downloads or pip-installs anything; weights come
-  from :func:`hotdemo.weights.resolve`. A ``.yaml`` model name builds the network with random
+  (when the user has not set it) before ultralytics is imported so it never downloads or
+  pip-installs anything; weights come from :func:`hotdemo.weights.resolve`. A ``.yaml`` model name builds the network with random
   weights (benchmarks only). On a CPU the network is exported to ONNX once and run by ONNX
   Runtime with ultralytics' pre- and post-processing re-done here (2.3x faster, same boxes).
 * :class:`DarknetDetector`: a Darknet ``.cfg`` + ``.weights`` pair through OpenCV 4's
@@ -201,7 +201,7 @@ class UltralyticsDetector(Detector):
                  runtime: str = "auto", threads: Optional[int] = None):
         if runtime not in DETECTOR_RUNTIMES:
             raise InputError(f"detector runtime must be one of {', '.join(DETECTOR_RUNTIMES)}, got {runtime!r}")
-        os.environ["YOLO_OFFLINE"] = "1"
+        os.environ.setdefault("YOLO_OFFLINE", "1")  # offline unless the user chose otherwise (as the CLI)
         os.environ.setdefault("YOLO_VERBOSE", "False")
         try:
             from ultralytics import YOLO

@@ -601,16 +601,36 @@ def load_keypoints(path: Union[str, os.PathLike]) -> Tuple[List[Track2D], int, i
     ``.npz`` with ``keypoints`` (T, 17, 2) pixels, ``width``, ``height`` and optionally
     ``scores`` (T, 17), ``fps`` and ``joint_format`` ("coco17", the default, or "h36m17").
     Tracks keep their joint format (COCO tracks are converted before lifting). ``fps`` is 0.0
-    when unknown. Missing keypoints (``null`` / NaN in an export) are kept as NaN: the lifting
-    stage repairs them like low-score joints (:func:`hotdemo.track.to_h36m`).
+    when unknown. Missing keypoints (``null`` / NaN in an export, NaN in a plain NPZ, where their
+    scores become 0) are kept as NaN: the lifting stage repairs them like low-score joints
+    (:func:`hotdemo.track.to_h36m`); all keypoints NaN is an error.
 
     Everything is checked here, before any model runs or any file is written: width and height
     finite and at least 1 pixel, fps finite and >= 0, keypoints within
     :data:`MAX_KEYPOINT_FRAMES` frame sizes of the frame; otherwise a one-line
     :class:`~hotdemo.errors.InputError`.
     """
-    tracks, width, height, fps = _read_keypoints(Path(path))
-    return _checked_lift_input(Path(path), tracks, width, height, fps)
+    tracks, info = load_lift_input(path)
+    return tracks, int(info.width), int(info.height), float(info.fps)
+
+
+def load_lift_input(path: Union[str, os.PathLike]) -> Tuple[List[Track2D], VideoInfo]:
+    """:func:`load_keypoints` with the video metadata that ``hotdemo lift``'s exports record.
+
+    A hotdemo export gives what its run recorded about the video (path, size, fps, frame
+    count, rotation, audio, codec); its frame count is at least the last tracked frame + 1
+    (that, when the export records none). A plain keypoints NPZ describes itself: its own
+    path, its width, height and fps, and T frames.
+    """
+    p = Path(path)
+    tracks, width, height, fps, recorded = _read_keypoints(p)
+    tracks, w, h, fps = _checked_lift_input(p, tracks, width, height, fps)
+    last = int(max((t.frames.max() + 1 for t in tracks if len(t)), default=0))
+    if recorded is None:
+        return tracks, VideoInfo(path=str(p), width=w, height=h, fps=fps, frame_count=last)
+    from dataclasses import replace
+
+    return tracks, replace(recorded, width=w, height=h, fps=fps, frame_count=max(int(recorded.frame_count), last))
 
 
 #: keypoints farther than this many frame sizes from the frame are not pixels of it
@@ -637,7 +657,9 @@ def _checked_lift_input(p: Path, tracks: List[Track2D], width: float, height: fl
     return tracks, w, h, float(fps)
 
 
-def _read_keypoints(p: Path) -> Tuple[List[Track2D], float, float, float]:
+def _read_keypoints(p: Path) -> Tuple[List[Track2D], float, float, float, Optional[VideoInfo]]:
+    """``(tracks, width, height, fps, recorded)``: ``recorded`` is an export's video metadata,
+    None for a plain keypoints NPZ."""
     if not p.exists():
         raise InputError(f"{p}: no such file")
     if p.is_dir():
@@ -657,17 +679,17 @@ def _read_keypoints(p: Path) -> Tuple[List[Track2D], float, float, float]:
     return _load_plain_npz(p, data)
 
 
-def _load_export(p: Path) -> Tuple[List[Track2D], float, float, float]:
+def _load_export(p: Path) -> Tuple[List[Track2D], float, float, float, VideoInfo]:
     try:
         tracks, info = load_tracks2d(p)
     except HotdemoError:
         raise
     except Exception as e:
         raise InputError(f"{p}: not a readable hotdemo export ({type(e).__name__}: {e})") from None
-    return list(tracks), float(info.width), float(info.height), float(info.fps or 0.0)
+    return list(tracks), float(info.width), float(info.height), float(info.fps or 0.0), info
 
 
-def _load_plain_npz(p: Path, data: dict) -> Tuple[List[Track2D], float, float, float]:
+def _load_plain_npz(p: Path, data: dict) -> Tuple[List[Track2D], float, float, float, None]:
     missing = [k for k in ("keypoints", "width", "height") if k not in data]
     if missing:
         raise InputError(f"{p}: missing {', '.join(missing)} (a plain keypoints NPZ needs keypoints (T, 17, 2) "
@@ -676,11 +698,15 @@ def _load_plain_npz(p: Path, data: dict) -> Tuple[List[Track2D], float, float, f
     if kp.ndim != 3 or kp.shape[1:] != (17, 2) or not np.issubdtype(kp.dtype, np.number):
         raise InputError(f"{p}: keypoints must be a numeric (T, 17, 2) array, got shape {kp.shape}")
     kp = kp.astype(np.float32)
-    if not np.isfinite(kp).all():
-        raise InputError(f"{p}: keypoints contain NaN or infinite values")
     T = len(kp)
     if T == 0:
         raise InputError(f"{p}: keypoints hold no frames")
+    if np.isinf(kp).any():
+        raise InputError(f"{p}: keypoints contain infinite values (NaN marks a missing joint)")
+    missing = np.isnan(kp).any(axis=-1)  # (T, 17): a joint with a NaN coordinate is missing
+    if missing.all():
+        raise InputError(f"{p}: every keypoint is NaN (missing); there is nothing to lift")
+    kp[missing] = np.nan
     try:
         width, height = float(np.asarray(data["width"]).reshape(())), float(np.asarray(data["height"]).reshape(()))
         fps = float(np.asarray(data["fps"]).reshape(())) if "fps" in data else 0.0
@@ -697,8 +723,24 @@ def _load_plain_npz(p: Path, data: dict) -> Tuple[List[Track2D], float, float, f
             raise InputError(f"{p}: scores must have shape ({T}, 17), got {scores.shape}")
     else:
         scores = np.ones((T, 17), np.float32)
+    scores = np.where(missing, 0.0, scores).astype(np.float32)  # missing: repaired by the lifting stage
     get_skeleton(fmt)
-    boxes = np.concatenate([kp.min(axis=1), kp.max(axis=1)], axis=1).astype(np.float32)
+    boxes = _boxes_of(kp, missing)
     track = Track2D(track_id=0, frames=np.arange(T, dtype=np.int64), keypoints=kp, scores=scores, boxes=boxes,
                     joint_format=fmt)
-    return [track], width, height, fps
+    return [track], width, height, fps, None
+
+
+def _boxes_of(kp: np.ndarray, missing: np.ndarray) -> np.ndarray:
+    """(T, 4) boxes around each frame's present joints; a frame without any takes the box
+    interpolated in time from the frames that have one (boxes place people in the world)."""
+    T = len(kp)
+    seen = ~missing.all(axis=1)
+    boxes = np.full((T, 4), np.nan, np.float32)
+    k = kp[seen]
+    boxes[seen] = np.concatenate([np.nanmin(k, axis=1), np.nanmax(k, axis=1)], axis=1)
+    if not seen.all():
+        t = np.arange(T)
+        for c in range(4):
+            boxes[~seen, c] = np.interp(t[~seen], t[seen], boxes[seen, c])
+    return boxes

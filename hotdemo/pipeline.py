@@ -360,7 +360,7 @@ def lift_keypoints_file(path, out_dir, config: Optional[PipelineConfig] = None, 
     exports are staged and appear together at the end (an error or Ctrl-C leaves the folder as
     it was), the folder is locked while they are written, and a folder holding the outputs of
     another input is refused unless ``overwrite``."""
-    from .export import load_keypoints
+    from .export import load_lift_input
     from .outdir import OutputFolder, check_output_folder
 
     config = config or PipelineConfig()
@@ -371,29 +371,32 @@ def lift_keypoints_file(path, out_dir, config: Optional[PipelineConfig] = None, 
         raise InputError(f"{path}: no such file")
     if path.is_dir():
         raise InputError(f"{path} is a folder; expected a keypoints file (.json or .npz)")
-    tracks2d, width, height, fps = load_keypoints(path)
-    n_frames = int(max((t.frames.max() + 1 for t in tracks2d if len(t)), default=0))
+    tracks2d, info = load_lift_input(path)  # a run's export: the video's metadata, kept in the new exports
+    n_frames = int(info.frame_count)
     tracks2d = _select_lift_tracks(path, tracks2d, config)
     check_output_folder(out_dir, path, overwrite=overwrite)  # before the lifter is loaded; creates nothing
     if lifter is None:
         lifter = _load_lifter(config, resolve_device(config.device))
-    info = VideoInfo(path=str(path), width=int(width), height=int(height), fps=float(fps or 0.0),
-                     frame_count=n_frames)
     stage: Dict[str, float] = {}
+    warnings: List[str] = []
     with OutputFolder(out_dir, path, overwrite=overwrite) as folder, _Progress(verbose) as progress:
+        if not tracks2d:  # as `run` does when nobody is found
+            msg = f"no track in {path.name}; outputs have no tracks"
+            warnings.append(msg)
+            progress.print(f"[yellow]warning:[/] {escape(msg)}")
         tracks3d, outputs = lift_and_export(lifter, tracks2d, info, folder.stage, path.stem, config.exports,
                                             progress, stage, config)
         outputs = folder.commit(outputs)
-    return RunResult(path, out_dir, n_frames, len(tracks3d), outputs, time.perf_counter() - t0, stage)
+    return RunResult(path, out_dir, n_frames, len(tracks3d), outputs, time.perf_counter() - t0, stage, warnings)
 
 
 def _select_lift_tracks(path: Path, tracks2d: List[Track2D], config: PipelineConfig) -> List[Track2D]:
     """``--people`` / ``--track-id`` for ``hotdemo lift`` (every track otherwise, however short)."""
     from .track import select_tracks
 
-    if config.people is None and config.track_id is None:
-        return tracks2d
-    chosen = select_tracks(tracks2d, people=config.people, track_id=config.track_id, min_length=0)
+    if config.track_id is None:  # --people N: the N largest of those there are (none: no track to lift)
+        return tracks2d if config.people is None else select_tracks(tracks2d, people=config.people, min_length=0)
+    chosen = select_tracks(tracks2d, track_id=config.track_id, min_length=0)
     if not chosen:
         ids = sorted({int(t.track_id) for t in tracks2d})
         raise InputError(f"{path.name} has no track {config.track_id}; its track IDs are "

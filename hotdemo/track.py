@@ -134,9 +134,12 @@ class Tracker:
         self.hits = np.zeros(0, np.int64)  # matched frames so far
 
     def reset(self) -> None:
-        """Start a new video: end every track, and count frames and cuts from zero (track IDs
-        keep counting up, so they are never reused)."""
+        """Start a new video: end every track, and count frames, cuts and track IDs from zero,
+        so a video's IDs do not depend on the videos this tracker saw before (a batch reuses
+        one pipeline for its clips, each Ray worker its own). Within a video an ID is never
+        reused: a cut ends the tracks and the people after it get new IDs."""
         self._clear()
+        self.next_id = 0
         self.cuts = []
         self.frame_count = 0
         self._new_shot = False

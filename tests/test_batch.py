@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -227,15 +228,50 @@ def test_cli_batch_exit_codes(folder, tmp_path, monkeypatch):
 
 
 # ---------------------------------------------------------------- Ray
+@pytest.fixture()
+def ray_two_cpus(monkeypatch):
+    """Ray, its local instances capped at 2 CPUs (``--ray auto`` starts one with every core), the
+    workers made to import this hotdemo (the checkout under test, first on their PYTHONPATH);
+    yields ``(ray, seen)``, ``seen`` getting (hotdemo file, pid) from 2 workers of each instance."""
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[dev]' installs it)")
+    import hotdemo
+
+    checkout = Path(hotdemo.__file__).resolve().parent.parent
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(checkout)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+    real_init, seen = ray.init, []
+
+    def where():
+        import hotdemo as h
+
+        return str(Path(h.__file__).resolve()), os.getpid()
+
+    def init_two_cpus(*a, **kw):
+        out = real_init(*a, **{**kw, "num_cpus": 2})
+        seen.extend(ray.get([ray.remote(where).remote() for _ in range(2)]))
+        return out
+
+    monkeypatch.setattr(ray, "init", init_two_cpus)
+    yield ray, seen
+    if ray.is_initialized():  # a failed test must not leave its instance to the next one
+        ray.shutdown()
+
+
+def _workers_ran_this_hotdemo(seen) -> bool:
+    import hotdemo
+
+    return bool(seen) and all(f == str(Path(hotdemo.__file__).resolve()) and pid != os.getpid() for f, pid in seen)
+
+
 @pytest.mark.slow
-def test_ray_batch_same_report_as_local(folder, tmp_path):
-    ray = pytest.importorskip("ray", reason="Ray not installed (pip install 'hotdemo[ray]')")
+def test_ray_batch_same_report_as_local(folder, tmp_path, ray_two_cpus):
+    ray, seen = ray_two_cpus
     import ray.cloudpickle as cp
 
     cp.register_pickle_by_value(sys.modules[__name__])  # the workers cannot import this test module
     local = run(folder, tmp_path / "local")
     dist = run(folder, tmp_path / "ray", ray="auto", ray_workers=2)
     assert not ray.is_initialized()  # the local instance we started is shut down
+    assert _workers_ran_this_hotdemo(seen), seen
     key = lambda r: sorted((c.input, c.output, c.status, c.frames, c.people) for c in r.clips)  # noqa: E731
     assert key(dist) == key(local) and dist.mode == "ray" and dist.workers == 2
     for sub in ("a", "b clip é"):
@@ -245,6 +281,104 @@ def test_ray_batch_same_report_as_local(folder, tmp_path):
             {"a": 5, "b clip é": 7}[sub]
     data = json.loads((tmp_path / "ray" / B.REPORT_NAME).read_text())
     assert data["mode"] == "ray" and data["counts"] == {"ok": 2, "failed": 1}
+
+
+# ---------------------------------------------------------------- Ray, the real pipeline (offline models)
+def _cut(src: Path, dst: Path, frames: int, vf: str = "null") -> Path:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i", str(src),
+                    "-frames:v", str(frames), "-vf", vf, "-c:v", "libx264", "-preset", "veryfast",
+                    "-pix_fmt", "yuv420p", "-an", str(dst)], check=True)
+    return dst
+
+
+def _tree(root: Path):
+    """Every file under ``root`` (hidden ones included) -> its modification time."""
+    return {p.relative_to(root).as_posix(): p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
+
+
+def _report(root: Path):
+    d = json.loads((root / B.REPORT_NAME).read_text())
+    clips = {c["input"]: {k: c[k] for k in ("output", "status", "frames", "people", "error", "warnings")}
+             for c in d["clips"]}
+    return d, clips
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_ray_auto_gives_the_local_batch_outputs_report_and_resume(shared, tmp_path, ray_two_cpus):
+    """`hotdemo batch --ray auto` (a local Ray instance of 2 CPUs, started and shut down by the
+    command) on two real clips and a corrupt file, with the offline models and the shipped
+    lifter, against the local `hotdemo batch`: the same files per clip, the same poses (equal
+    here; compared to 0.001 px and 0.1 mm, as the workers run torch with one thread), the same
+    report, the failing clip included. Run again, both skip the done clips, retry the failed
+    one and leave the outputs untouched. The Ray workers import the hotdemo under test."""
+    ray, seen = ray_two_cpus
+    from hotdemo.cli import app
+    from hotdemo.export import load_export
+    from hotdemo.paths import OFFLINE_DETECTOR, OFFLINE_POSE2D, bundled_lifter_path
+
+    folder = tmp_path / "clips"
+    _cut(shared / "videos" / "basketball.mp4", folder / "court.mp4", 24)
+    _cut(shared / "videos" / "two_people_indoor.mp4", folder / "indoor clip.mp4", 24, "scale=480:270")
+    (folder / "corrupt.mp4").write_bytes((folder / "court.mp4").read_bytes()[:3000])  # cut short: no frame
+    args = ["batch", str(folder), "--detector", str(shared / OFFLINE_DETECTOR), "--pose2d",
+            str(shared / OFFLINE_POSE2D), "--device", "cpu", "--export", "json,npz"]
+    if not bundled_lifter_path().exists():
+        args.append("--allow-untrained")
+    runner = CliRunner()
+
+    def both(tag):
+        res = {}
+        for mode, extra in (("local", []), ("ray", ["--ray", "auto"])):
+            r = runner.invoke(app, args + ["-o", str(tmp_path / mode)] + extra)
+            assert r.exit_code == 1, (tag, mode, r.output)  # the corrupt clip failed
+            assert not ray.is_initialized()  # the instance `--ray auto` started is shut down
+            res[mode] = _report(tmp_path / mode)
+        return res
+
+    first = both("first")
+    assert _workers_ran_this_hotdemo(seen), seen
+    (dl, local), (dr, dist) = first["local"], first["ray"]
+    assert (dl["mode"], dl["workers"], dr["mode"], dr["workers"]) == ("local", 1, "ray", 2)
+    assert dist == local and dr["counts"] == dl["counts"] == {"ok": 2, "failed": 1}
+    assert local["corrupt.mp4"]["status"] == "failed" and "corrupt.mp4" in local["corrupt.mp4"]["error"]
+    assert local["court.mp4"]["people"] >= 1 and local["indoor clip.mp4"]["people"] == 2
+    files_local, files_ray = _tree(tmp_path / "local"), _tree(tmp_path / "ray")
+    assert sorted(files_ray) == sorted(files_local)
+    for stem in ("court", "indoor clip"):
+        assert {f"{stem}/{stem}.json", f"{stem}/{stem}.npz", f"{stem}/{stem}_hotdemo.mp4"} <= set(files_local)
+        for ext in ("json", "npz"):
+            a, b = (load_export(tmp_path / m / stem / f"{stem}.{ext}") for m in ("local", "ray"))
+            assert a.info == b.info and a.fps == b.fps
+            # IDs from 0 in each clip, whichever clips the same pipeline (or worker) ran before
+            assert [t.track_id for t in a.tracks2d] == [t.track_id for t in b.tracks2d]
+            assert [t.track_id for t in a.tracks3d] == [t.track_id for t in b.tracks3d] and a.tracks3d
+            for x, y in zip(a.tracks2d, b.tracks2d):
+                assert np.array_equal(x.frames, y.frames)
+                np.testing.assert_allclose(x.keypoints, y.keypoints, atol=1e-3)
+                np.testing.assert_allclose(x.scores, y.scores, atol=1e-4)
+            for x, y in zip(a.tracks3d, b.tracks3d):
+                assert np.array_equal(x.frames, y.frames)
+                np.testing.assert_allclose(x.joints_cam, y.joints_cam, atol=1e-4)
+                np.testing.assert_allclose(x.joints_world, y.joints_world, atol=1e-4)
+        frames = [len(list(iter_frames(tmp_path / m / stem / f"{stem}_hotdemo.mp4"))) for m in ("local", "ray")]
+        assert frames == [24, 24]
+
+    # resume: the done clips are skipped (their files untouched), the corrupt one is retried
+    seen.clear()
+    again = both("resume")
+    (dl, local), (dr, dist) = again["local"], again["ray"]
+    assert {k: v["status"] for k, v in dist.items()} == {"court.mp4": "skipped", "indoor clip.mp4": "skipped",
+                                                         "corrupt.mp4": "failed"}
+    assert dist == local and dr["counts"] == dl["counts"] == {"skipped": 2, "failed": 1}
+    assert dr["mode"] == "ray" and dr["workers"] == 1  # one clip left to do: one worker
+    assert _workers_ran_this_hotdemo(seen), seen
+    assert local["court.mp4"]["frames"] == first["local"][1]["court.mp4"]["frames"]  # carried over
+    for m, before in (("local", files_local), ("ray", files_ray)):
+        after = _tree(tmp_path / m)
+        assert {k: v for k, v in after.items() if k != B.REPORT_NAME} == \
+            {k: v for k, v in before.items() if k != B.REPORT_NAME}, m
 
 
 def test_resume_redoes_clips_when_a_model_file_or_an_option_changes(folder, tmp_path, monkeypatch):
@@ -287,3 +421,45 @@ def test_resume_redoes_clips_when_a_model_file_or_an_option_changes(folder, tmp_
     assert redone(dataclasses.replace(cfg, det_conf=0.5, spin_deg_per_s=0.0)) == both
     # options that do not change them: still skipped
     assert redone(dataclasses.replace(cfg, det_conf=0.5, spin_deg_per_s=0.0, device="cpu", batch_size=2)) == []
+
+
+def test_resume_redoes_clips_when_the_weights_behind_a_pose2d_spec_change(folder, tmp_path):
+    """``--pose2d spec.json``: the weights file the spec names (relative to the JSON) is in the
+    fingerprint, not only the JSON itself; so is a spec that names a built-in weights file."""
+    models = tmp_path / "models"
+    (models / "w").mkdir(parents=True)
+    weights = models / "w" / "pose.pth"
+    weights.write_bytes(b"\1" * 64)
+    spec = models / "pose.json"
+    spec.write_text(json.dumps({"name": "mine", "family": "hrnet", "input_wh": [192, 256], "weights": "w/pose.pth"}))
+    cfg = PipelineConfig(pose2d=str(spec))
+
+    def redone(config=cfg):
+        FakePipeline.calls = []
+        run(folder, config=config)
+        return sorted(c for c in FakePipeline.calls if c != "broken.mp4")
+
+    both = ["a.mp4", "b clip é.mp4"]
+    assert redone() == both and redone() == []
+    # the weights replaced (same path, same size), the JSON untouched
+    weights.write_bytes(b"\2" * 64)
+    os.utime(weights, ns=(1, weights.stat().st_mtime_ns + 10**9))
+    assert redone() == both and redone() == []
+    # the spec pointing at another file
+    other = models / "w" / "other.pth"
+    other.write_bytes(b"\3" * 64)
+    spec.write_text(json.dumps({"name": "mine", "family": "hrnet", "input_wh": [192, 256], "weights": str(other)}))
+    assert redone() == both and redone() == []
+    other.write_bytes(b"\4" * 80)
+    assert redone() == both and redone() == []
+    # a spec naming a built-in weights file: its pinned sha256 is what counts
+    fp = B.config_fingerprint(PipelineConfig(pose2d=str(spec)))["weights_files"]["pose2d"]
+    assert fp["weights"]["path"] == str(other.resolve()) and fp["weights"]["size"] == 80
+    spec.write_text(json.dumps({"name": "mine", "family": "hrnet", "input_wh": [192, 256],
+                                "weights": "hrnet_w32_coco_256x192"}))
+    fp = B.config_fingerprint(PipelineConfig(pose2d=str(spec)))["weights_files"]["pose2d"]
+    from hotdemo.weights import get_spec
+
+    assert fp["weights"] == {"name": "hrnet_w32_coco_256x192", "sha256": get_spec("hrnet_w32_coco_256x192").sha256}
+    assert fp["spec"]["path"] == str(spec.resolve())
+

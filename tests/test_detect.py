@@ -225,3 +225,29 @@ def test_detector_options_reach_the_model_from_the_pipeline_config(offline):
     assert (strict[:, 4] >= 0.6).all() and len(loose) >= len(strict)
     with pytest.raises(InputError, match="multiple of 32"):
         build_detector(str(sh / OFFLINE_DETECTOR), imgsz=300)
+
+
+@pytest.mark.parametrize("user_value", ["0", "False", "1"])
+def test_ultralytics_detector_keeps_the_users_yolo_offline(monkeypatch, user_value):
+    """``YOLO_OFFLINE`` is only set when unset (as the CLI does): a user's own value survives
+    building the detector, and ultralytics sees it when it loads the model."""
+    import os
+
+    import ultralytics
+
+    seen = []
+
+    def fake_yolo(model, task=None):
+        seen.append(os.environ.get("YOLO_OFFLINE"))
+        raise RuntimeError("stub: no model loaded")
+
+    monkeypatch.setattr(ultralytics, "YOLO", fake_yolo)
+    monkeypatch.setenv("YOLO_OFFLINE", user_value)
+    with pytest.raises(WeightsError, match="cannot load YOLO model"):
+        build_detector("yolo11n.yaml", runtime="torch")
+    assert seen == [user_value] and os.environ["YOLO_OFFLINE"] == user_value
+    # unset: offline by default (no network check on a machine without internet)
+    monkeypatch.delenv("YOLO_OFFLINE")
+    with pytest.raises(WeightsError):
+        build_detector("yolo11n.yaml", runtime="torch")
+    assert seen[-1] == "1"

@@ -55,12 +55,42 @@ def _assert_one_line_error(r, what):
     ("finf", dict(fps=np.float64(np.inf)), "fps"),
     ("fneg", dict(fps=np.float64(-5)), "fps"),
     ("huge", dict(keypoints=SAMPLE["keypoints"][:60] * 1e30), "far outside"),
+    ("allnan", dict(keypoints=np.full((60, 17, 2), np.nan, np.float32)), "every keypoint is NaN"),
+    ("inf", dict(keypoints=np.where(np.arange(17)[:, None] == 3, np.inf, SAMPLE["keypoints"][:60])), "infinite"),
+    ("shape", dict(keypoints=np.zeros((60, 18, 2), np.float32)), "(T, 17, 2)"),
 ])
 def test_bad_plain_npz_is_one_line_and_writes_nothing(tmp_path, name, over, what):
     out = tmp_path / "out"
     r = _lift([_npz(tmp_path / f"{name}.npz", **over), "-o", out, "--export", "json,npz,csv,bvh"])
     _assert_one_line_error(r, what)
     assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_plain_npz_nan_joints_are_repaired_like_missing_ones(tmp_path):
+    """NaN in a plain keypoints NPZ marks a missing joint, as ``null`` does in an export: it gets
+    score 0 and is repaired like a low-score joint (interpolated in time), so the 3D is the same
+    as lifting the file with those joints' scores set to 0 instead."""
+    from hotdemo.export import load_keypoints
+
+    kp, sc = SAMPLE["keypoints"][:60].copy(), SAMPLE["scores"][:60].copy()
+    holes = kp.copy()
+    holes[30, 9] = np.nan  # a wrist
+    holes[31, 10, 1] = np.nan  # one coordinate only: the whole joint is missing
+    holes[40] = np.nan  # nobody in this frame
+    zero = sc.copy()
+    zero[30, 9] = zero[31, 10] = zero[40] = 0.0
+    a = _npz(tmp_path / "holes.npz", keypoints=holes)
+    b = _npz(tmp_path / "zero.npz", scores=zero)
+    (t,), w, h, fps = load_keypoints(a)
+    assert np.isnan(t.keypoints[[30, 31, 40]]).sum() == 2 * (1 + 1 + 17)
+    assert np.array_equal(t.scores, zero) and np.isfinite(t.boxes).all()
+    lifted = {}
+    for p in (a, b):
+        r = _lift([p, "-o", tmp_path / p.stem, "--export", "npz"])
+        assert r.exit_code == 0, r.output
+        (lifted[p.stem],) = load_export(tmp_path / p.stem / f"{p.stem}.npz").tracks3d
+    assert len(lifted["holes"]) == 60 and np.isfinite(lifted["holes"].joints_cam).all()
+    np.testing.assert_allclose(lifted["holes"].joints_cam, lifted["zero"].joints_cam, atol=1e-4)
 
 
 @pytest.mark.parametrize("edit,what", [
@@ -174,6 +204,66 @@ def test_lift_people_and_track_id(tmp_path):
     assert r.exit_code == 0 and len(load_export(tmp_path / "two" / "clip.npz").tracks3d) == 2
     r = _lift([p, "-o", tmp_path / "none", "--track-id", "99"])
     _assert_one_line_error(r, f"no track 99; its track IDs are {', '.join(map(str, sorted(ids)))}")
+
+
+@pytest.mark.parametrize("suffix", ["json", "npz"])
+def test_lift_of_a_run_export_keeps_the_video_metadata(tmp_path, suffix):
+    """What `run` recorded about the video (path, size, fps, frame count, rotation, audio,
+    codec) is in the exports `lift` writes from its export, not the keypoint file's path and
+    the last tracked frame + 1 as the frame count."""
+    from dataclasses import replace
+
+    from hotdemo.pipeline import PipelineConfig, lift_keypoints_file
+
+    base, t2, _, _, _ = synthetic_scene(2, 40, fps=25.0)
+    info = replace(base, path="/videos/holiday clip.mov", fps=29.97, frame_count=55, rotation=90,
+                   has_audio=True, codec="hevc")
+    (tmp_path / "run").mkdir()
+    write_exports(tmp_path / "run", "clip", info, t2, [], formats=(suffix,))
+    res = lift_keypoints_file(tmp_path / "run" / f"clip.{suffix}", tmp_path / "out",
+                              PipelineConfig(exports=("json", "npz")), lifter=_untrained())
+    assert res.frames == 55 and res.people == 2
+    for f in ("clip.json", "clip.npz"):
+        got = load_export(tmp_path / "out" / f).info
+        assert got == info, (f, got)
+        assert len(load_export(tmp_path / "out" / f).tracks3d[0]) == 40
+
+
+def test_lift_of_an_export_without_a_frame_count_counts_the_tracked_frames(tmp_path):
+    """An export that records no frame count (0: unknown) gets the last tracked frame + 1."""
+    from hotdemo.pipeline import PipelineConfig, lift_keypoints_file
+
+    p = _json(tmp_path, people=1, T=30, edit=lambda d: d["video"].update(frame_count=0))
+    res = lift_keypoints_file(p, tmp_path / "out", PipelineConfig(exports=("npz",)), lifter=_untrained())
+    assert res.frames == 30 and load_export(tmp_path / "out" / "clip.npz").info.frame_count == 30
+
+
+_LIFTER = []
+
+
+def _untrained():
+    if not _LIFTER:
+        from hotdemo.lift import load_lifter
+
+        _LIFTER.append(load_lifter(None, allow_untrained=True, device="cpu"))
+    return _LIFTER[0]
+
+
+def test_lift_people_on_an_export_without_tracks_warns_like_run(tmp_path):
+    """No person in the export: `lift --people N` writes exports with no tracks and warns (as
+    `run` does on a video where nobody is found), exit 0; `--track-id` still names the IDs."""
+    info = VideoInfo("empty.mp4", 64, 48, 25.0, 30)
+    write_exports(tmp_path, "empty", info, [], [], formats=("json",))
+    p = tmp_path / "empty.json"
+    for args, out in ((["--people", "2"], tmp_path / "two"), ([], tmp_path / "all")):
+        r = _lift([p, "-o", out, "--export", "json,npz", *args])
+        assert r.exit_code == 0, r.output
+        assert "Traceback" not in r.output and "None" not in r.output
+        assert "warning:" in r.output and "no track" in r.output and "outputs have no tracks" in r.output, r.output
+        d = load_export(out / "empty.npz")
+        assert d.tracks2d == [] and d.tracks3d == []
+    r = _lift([p, "-o", tmp_path / "id", "--track-id", "3"])
+    _assert_one_line_error(r, "no track 3; its track IDs are (none)")
 
 
 # ---------------------------------------------------------------- output folder (the same as `run`'s)

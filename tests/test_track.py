@@ -182,13 +182,20 @@ def test_cut_detector_on_real_clips_spliced_together(shared):
     assert cuts == [20]
 
 
-def test_reset_starts_a_new_video_but_never_reuses_ids():
+def test_reset_starts_a_new_video_with_the_same_ids():
+    """Within a video an ID is never reused (a cut starts new ones); a new video (reset) numbers
+    its tracks from 0 again, so a clip's IDs do not depend on the clips the same tracker saw
+    before (a batch's pipeline, a Ray worker's)."""
+    def video(tr):
+        ids = [tr.update(np.array([box(40, 30, 10, 20)]), np.array([0.9]), frame=frame((200, 40, 40), seed=t))[0]
+               for t in range(5)]
+        ids.append(tr.update(np.array([box(40, 30, 10, 20)]), np.array([0.9]), frame=frame((30, 60, 220), seed=0))[0])
+        return ids
+
     tr = Tracker()
-    for t in range(5):
-        first = tr.update(np.array([box(40, 30, 10, 20)]), np.array([0.9]), frame=frame((200, 40, 40), seed=t))[0]
-    tr.update(np.array([box(40, 30, 10, 20)]), np.array([0.9]), frame=frame((30, 60, 220), seed=0))
+    first = video(tr)
     assert tr.cuts == [5] and tr.frame_count == 6
+    assert first[:5] == [first[0]] * 5 and first[5] > first[0]  # after the cut: a new ID
     tr.reset()
     assert tr.cuts == [] and tr.frame_count == 0
-    again = tr.update(np.array([box(40, 30, 10, 20)]), np.array([0.9]), frame=frame((200, 40, 40), seed=0))[0]
-    assert again > first
+    assert video(tr) == first == video(Tracker())
