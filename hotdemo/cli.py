@@ -418,6 +418,53 @@ def batch(
     raise typer.Exit(0 if report.ok else 1)
 
 
+@app.command("live")
+@handle_errors
+def live_cmd(
+    source: str = typer.Argument(..., help="A webcam index (0), a stream URL (rtsp://, http://, ...) or a video "
+                                           "file, played in real time.", show_default=False),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Also write the rendered frames to this .mp4 "
+                                                                         "(H.264; plays in real time)."),
+    no_window: bool = typer.Option(False, "--no-window", help="No window (needs -o): for servers and recordings."),
+    seconds: Optional[float] = typer.Option(None, "--seconds", min=0.1, help="Stop after this many seconds."),
+    report: Optional[Path] = typer.Option(None, "--report", help="Write the measured latency and rates as JSON."),
+    detector: Optional[str] = DetectorOpt,
+    pose2d: Optional[str] = Pose2dOpt,
+    trust_checkpoint: bool = TrustOpt,
+    lifter: Optional[str] = LifterOpt,
+    lifter_checkpoint: Optional[Path] = LifterCkptOpt,
+    allow_untrained: bool = UntrainedOpt,
+    device: str = DeviceOpt,
+    weights_dir: Optional[Path] = WeightsDirOpt,
+    det_conf: float = ConfOpt,
+    det_every: Optional[int] = DetEveryOpt,
+    threads: int = typer.Option(1, "--threads", min=1, help="CPU threads for the models (live lifts one small "
+                                                              "window a frame: more threads gain little and lose "
+                                                              "much on a busy machine)."),
+    flip: bool = typer.Option(False, "--flip", help="Left/right flip averaging of the lifter (steadier, 2x the 3D time; "
+                                                    "on in run/lift)."),
+    tokens: Optional[int] = TokensOpt,
+    view: str = ViewOpt,
+) -> None:
+    """Live 3D from a webcam, a stream or a video file in real time: a causal pipeline (the lifter's window
+    ends at the current frame) that drops frames rather than falling behind, and reports its latency."""
+    params = dict(locals())  # the parsed options only: taken before any other local name
+    from .fileio import atomic_write_json
+    from .live import run_live
+
+    for k in ("source", "no_window", "seconds", "report"):
+        params.pop(k)
+    params["no_flip"] = not params.pop("flip")
+    cfg = _config(dict(params, export="none"))
+    stats = run_live(source, cfg, window=not no_window, output=output, max_seconds=seconds,
+                     log=lambda m: console.print(escape(m), highlight=False))
+    if report is not None:
+        atomic_write_json(report, stats.summary())
+    Console().print("live: " + escape(stats.line()), highlight=False)
+    if output is not None:
+        Console().print(escape(f"  {output}"), highlight=False)
+
+
 @app.command("doctor")
 @handle_errors
 def doctor_cmd(
