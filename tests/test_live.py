@@ -126,5 +126,5 @@ def test_live_cli_on_a_shared_video(shared, tmp_path):
     import json
 
     s = json.loads(rep.read_text())
-    assert s["frames_captured"] == 72 and s["frames_processed"] > 5 and s["latency_3d_ms"]["median"] > 0
+    assert s["frames_captured"] == 72 and s["frames_processed"] >= 3 and s["latency_3d_ms"]["median"] > 0
     assert (tmp_path / "o.mp4").stat().st_size > 10_000
