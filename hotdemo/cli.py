@@ -215,6 +215,17 @@ NoReprojectOpt = typer.Option(
     help="Keep the lifter's raw 3D where it disagrees with the 2D (by default the 3D is brought into "
          "agreement with the 2D, as far as the 2D's measured noise allows).",
 )
+TrajectoryOpt = typer.Option(
+    "camera", "--trajectory",
+    help="camera: every person's root trajectory in one floor frame (a static camera is assumed; a moving "
+         "one is noticed and falls back to in place, with a warning); none: people turn and move their limbs in "
+         "place.",
+)
+FovOpt = typer.Option(
+    None, "--fov", min=1.0, max=179.0,
+    help="Horizontal field of view of the camera in degrees, for the trajectory (default: the video's metadata "
+         "where it has a 35 mm-equivalent focal length, else fitted from the poses).",
+)
 TokensOpt = typer.Option(
     None, "--tokens", min=1,
     help="HoT lifters: tokens kept after pruning, a speed dial without retraining (fewer = faster deep "
@@ -268,6 +279,12 @@ def _config(params: dict):
         from .smooth import check_smooth
 
         kw["smooth_method"], _ = check_smooth(kw["smooth_method"], kw.get("smooth_param"))
+    if "trajectory" in kw:
+        from .pipeline import TRAJECTORIES
+
+        kw["trajectory"] = kw["trajectory"].strip().lower()
+        if kw["trajectory"] not in TRAJECTORIES:
+            raise InputError(f"unknown --trajectory {kw['trajectory']!r}; choose from {', '.join(TRAJECTORIES)}")
     if "view" in kw:
         from .render import VIEWS
 
@@ -307,6 +324,8 @@ def run(
     no_bone_lengths: bool = NoBonesOpt,
     no_reproject: bool = NoReprojectOpt,
     tokens: Optional[int] = TokensOpt,
+    trajectory: str = TrajectoryOpt,
+    fov: Optional[float] = FovOpt,
     export: str = ExportOpt,
     no_render: bool = NoRenderOpt,
     spin: float = SpinOpt,
@@ -353,6 +372,8 @@ def lift(
     no_bone_lengths: bool = NoBonesOpt,
     no_reproject: bool = NoReprojectOpt,
     tokens: Optional[int] = TokensOpt,
+    trajectory: str = TrajectoryOpt,
+    fov: Optional[float] = FovOpt,
     export: str = ExportOpt,
     smooth: str = SmoothOpt,
     smooth_param: Optional[float] = SmoothParamOpt,
@@ -400,6 +421,8 @@ def batch(
     no_bone_lengths: bool = NoBonesOpt,
     no_reproject: bool = NoReprojectOpt,
     tokens: Optional[int] = TokensOpt,
+    trajectory: str = TrajectoryOpt,
+    fov: Optional[float] = FovOpt,
     export: str = ExportOpt,
     no_render: bool = NoRenderOpt,
     spin: float = SpinOpt,

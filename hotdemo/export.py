@@ -32,7 +32,7 @@ from . import __version__
 from .bvh import write_bvh
 from .errors import HotdemoError, InputError, OutputError
 from .fileio import atomic_write
-from .skeletons import get_skeleton
+from .skeletons import H36M17, get_skeleton
 from .types import Track2D, Track3D, VideoInfo
 
 SCHEMA_VERSION = 1
@@ -45,7 +45,9 @@ COORDINATE_FRAMES = {
     "pixels": "origin at the top-left corner of the displayed (rotation-corrected) frame, x right, y down",
     "camera": "metres, root-relative (pelvis at 0,0,0), x right, y down, z forward (away from the camera)",
     "world": "metres, right-handed, z up, floor at z=0, x = camera right and y = camera viewing "
-             "direction, both projected on the floor",
+             "direction, both projected on the floor; origin on the floor below the people's mean position "
+             "(with --trajectory camera: each person's root moves in it)",
+    "root_camera": "metres, the pelvis in the camera frame (x right, y down, z forward), not root-relative",
 }
 
 
@@ -124,7 +126,11 @@ def _write_rows(f, a: Optional[np.ndarray], decimals: Optional[int]) -> None:
     f.write(b"]")
 
 
-def _json_header(info: VideoInfo, fmt2d: str, fps: float) -> dict:
+def _scene_json(scene) -> Optional[dict]:
+    return None if scene is None else scene.to_dict()
+
+
+def _json_header(info: VideoInfo, fmt2d: str, fps: float, scene=None) -> dict:
     return {
         "schema_version": SCHEMA_VERSION,
         "hotdemo_version": __version__,
@@ -136,13 +142,14 @@ def _json_header(info: VideoInfo, fmt2d: str, fps: float) -> dict:
         "joint_format_2d": fmt2d,
         "joint_format_3d": "h36m17",
         "skeletons": {fmt2d: _skeleton_json(fmt2d), "h36m17": _skeleton_json("h36m17")},
+        "camera": _scene_json(scene),
         "tracks": [],
     }
 
 
 def _write_json_stream(f, info: VideoInfo, tracks2d: Sequence[Track2D], tracks3d: Sequence[Track3D],
-                       fps: float) -> None:
-    head = _dumps(_json_header(info, _joint_format_2d(tracks2d), fps))
+                       fps: float, scene=None) -> None:
+    head = _dumps(_json_header(info, _joint_format_2d(tracks2d), fps, scene))
     assert head.endswith('"tracks":[]}')
     f.write(head[:-2].encode("utf-8"))
     by2d = {t.track_id: t for t in tracks2d}
@@ -168,21 +175,28 @@ def _write_json_stream(f, info: VideoInfo, tracks2d: Sequence[Track2D], tracks3d
             _write_rows(f, t3.joints_cam, _M)
             f.write(b',"joints_world":')
             _write_rows(f, t3.joints_world, _M)
+            f.write(b',"root_world":')
+            _write_rows(f, None if t3.joints_world is None or t3.root_cam is None else t3.joints_world[:, 0], _M)
+            f.write(b',"root_camera":')
+            _write_rows(f, t3.root_cam, _M)
+            f.write(b',"contacts":')
+            _write_rows(f, t3.contacts, None)
             f.write(b"}")
         f.write(b"}")
     f.write(b"]}")
 
 
-def write_json(path: PathLike, info: VideoInfo, tracks2d, tracks3d, fps: Optional[float] = None) -> Path:
+def write_json(path: PathLike, info: VideoInfo, tracks2d, tracks3d, fps: Optional[float] = None,
+               scene=None) -> Path:
     """The JSON export (docs/formats.md), written a chunk of frames at a time (memory does not
-    grow with the clip's length beyond the tracks themselves)."""
+    grow with the clip's length beyond the tracks themselves). ``scene``: the fitted camera."""
     f = _effective_fps(info, fps)
-    return atomic_write(Path(path), lambda fh: _write_json_stream(fh, info, tracks2d, tracks3d, f))
+    return atomic_write(Path(path), lambda fh: _write_json_stream(fh, info, tracks2d, tracks3d, f, scene))
 
 
 # ------------------------------------------------------------------ NPZ
 def to_npz_arrays(info: VideoInfo, tracks2d: Sequence[Track2D], tracks3d: Sequence[Track3D],
-                  fps: Optional[float] = None) -> Dict[str, np.ndarray]:
+                  fps: Optional[float] = None, scene=None) -> Dict[str, np.ndarray]:
     """The NPZ export's arrays: all people concatenated in "long" tables (docs/formats.md)."""
     fmt2d = _joint_format_2d(tracks2d)
     J2 = get_skeleton(fmt2d).num_joints
@@ -193,6 +207,16 @@ def to_npz_arrays(info: VideoInfo, tracks2d: Sequence[Track2D], tracks3d: Sequen
 
     w_missing = [np.full(t.joints_cam.shape, np.nan, np.float32) if t.joints_world is None else t.joints_world
                  for t in tracks3d]
+    root_cam = [np.full((len(t), 3), np.nan, np.float32) if t.root_cam is None else t.root_cam for t in tracks3d]
+    root_w = [np.full((len(t), 3), np.nan, np.float32) if t.root_cam is None or t.joints_world is None
+              else t.joints_world[:, 0] for t in tracks3d]
+    contacts = [np.zeros((len(t), 2), bool) if t.contacts is None else t.contacts for t in tracks3d]
+    cam = {} if scene is None else {
+        "camera_focal_px": np.array(float(scene.focal_px), np.float64),
+        "camera_rotation": np.asarray(scene.rotation, np.float64),
+        "camera_translation": np.asarray(scene.translation, np.float64),
+        "camera_focal_source": np.array(str(scene.focal_source)),
+    }
     return {
         "schema_version": np.array(SCHEMA_VERSION, np.int64),
         "hotdemo_version": np.array(__version__),
@@ -220,17 +244,24 @@ def to_npz_arrays(info: VideoInfo, tracks2d: Sequence[Track2D], tracks3d: Sequen
         "frames_3d": cat((t.frames for t in tracks3d), (), np.int64),
         "joints_3d_camera": cat((t.joints_cam for t in tracks3d), (17, 3), np.float32),
         "joints_3d_world": cat(w_missing, (17, 3), np.float32),
+        "root_3d_world": cat(root_w, (3,), np.float32),
+        "root_3d_camera": cat(root_cam, (3,), np.float32),
+        "contacts_3d": cat(contacts, (2,), bool),
+        **cam,
     }
 
 
-def write_npz(path: PathLike, info: VideoInfo, tracks2d, tracks3d, fps: Optional[float] = None) -> Path:
-    arrays = to_npz_arrays(info, tracks2d, tracks3d, fps)
+def write_npz(path: PathLike, info: VideoInfo, tracks2d, tracks3d, fps: Optional[float] = None,
+              scene=None) -> Path:
+    arrays = to_npz_arrays(info, tracks2d, tracks3d, fps, scene)
     return atomic_write(Path(path), lambda f: np.savez_compressed(f, **arrays))
 
 
 # ------------------------------------------------------------------ CSV
 CSV_COLUMNS = ("frame", "time_s", "track_id", "skeleton", "joint_index", "joint", "x_px", "y_px", "score",
-               "x_cam", "y_cam", "z_cam", "x_world", "y_world", "z_world")
+               "x_cam", "y_cam", "z_cam", "x_world", "y_world", "z_world", "contact")
+#: 3D rows of these joints carry the foot contact (1 / 0; empty without a trajectory)
+_CONTACT_JOINT = {H36M17.index("left_ankle"): 0, H36M17.index("right_ankle"): 1}
 
 
 def _csv_num(v) -> str:
@@ -249,17 +280,22 @@ def _csv_blocks(t, kind: int, rows: np.ndarray, fps: float) -> List[Tuple[int, i
         for i, fr in enumerate(frames):
             head = f"{fr},{f'{fr / fps:.4f}' if fps else ''},{t.track_id},{t.joint_format}"
             out.append((fr, t.track_id, 0, "".join(
-                f"{head},{j},{name},{_csv_num(kp[i][j][0])},{_csv_num(kp[i][j][1])},{_csv_num(sc[i][j])},,,,,,\n"
+                f"{head},{j},{name},{_csv_num(kp[i][j][0])},{_csv_num(kp[i][j][1])},{_csv_num(sc[i][j])},,,,,,,\n"
                 for j, name in enumerate(names))))
         return out
     names = get_skeleton("h36m17").joint_names
     jc = np.round(t.joints_cam[rows].astype(np.float64), _M).tolist()
     jw = None if t.joints_world is None else np.round(t.joints_world[rows].astype(np.float64), _M).tolist()
+    ct = None if t.contacts is None else t.contacts[rows].astype(int).tolist()
+
+    def contact(i: int, j: int) -> str:
+        return "" if ct is None or j not in _CONTACT_JOINT else str(ct[i][_CONTACT_JOINT[j]])
+
     for i, fr in enumerate(frames):
         head = f"{fr},{f'{fr / fps:.4f}' if fps else ''},{t.track_id},h36m17"
         out.append((fr, t.track_id, 1, "".join(
             f"{head},{j},{name},,,,{','.join(_csv_num(v) for v in jc[i][j])},"
-            f"{',,' if jw is None else ','.join(_csv_num(v) for v in jw[i][j])}\n"
+            f"{',,' if jw is None else ','.join(_csv_num(v) for v in jw[i][j])},{contact(i, j)}\n"
             for j, name in enumerate(names))))
     return out
 
@@ -337,6 +373,8 @@ class ExportJob:
     tracks2d: Sequence[Track2D]
     tracks3d: Sequence[Track3D]
     fps: float
+    #: the fitted camera (:class:`hotdemo.trajectory.SceneCamera`), or None (people in place)
+    scene: Optional[object] = None
 
 
 @dataclass(frozen=True)
@@ -388,14 +426,17 @@ def _write_html(job: ExportJob) -> List[Path]:
     return [write_html(job.out_dir / f"{job.stem}.html", job.info, job.tracks3d, job.fps)]
 
 
-def _one(fn, suffix: str):
+def _one(fn, suffix: str, scene: bool = False):
+    if scene:
+        return lambda job: [fn(job.out_dir / f"{job.stem}{suffix}", job.info, job.tracks2d, job.tracks3d, job.fps,
+                               scene=job.scene)]
     return lambda job: [fn(job.out_dir / f"{job.stem}{suffix}", job.info, job.tracks2d, job.tracks3d, job.fps)]
 
 
 #: every ``--export`` format, in the order they are listed and written; a new format is one entry
 EXPORT_FORMATS: Dict[str, ExportFormat] = {f.name: f for f in (
-    ExportFormat("json", "all tracks, 2D and 3D, with metadata: <stem>.json", _one(write_json, ".json")),
-    ExportFormat("npz", "the same as NumPy arrays: <stem>.npz", _one(write_npz, ".npz")),
+    ExportFormat("json", "all tracks, 2D and 3D, with metadata: <stem>.json", _one(write_json, ".json", True)),
+    ExportFormat("npz", "the same as NumPy arrays: <stem>.npz", _one(write_npz, ".npz", True)),
     ExportFormat("csv", "one row per frame, person and joint: <stem>.csv", _one(write_csv, ".csv")),
     ExportFormat("bvh", "one Blender-ready skeleton animation per person: <stem>_track<ID>.bvh",
                  lambda job: write_bvh_files(job.out_dir, job.stem, job.tracks3d, job.fps), check=_check_bvh),
@@ -451,7 +492,7 @@ def _check_job(job: ExportJob) -> None:
 
 def write_exports(out_dir: PathLike, stem: str, info: VideoInfo, tracks2d: Sequence[Track2D],
                   tracks3d: Sequence[Track3D], formats: Sequence[str] = DEFAULT_FORMATS,
-                  fps: Optional[float] = None) -> List[Path]:
+                  fps: Optional[float] = None, scene=None) -> List[Path]:
     """Write the chosen formats into ``out_dir``; returns the written paths.
 
     ``fps`` overrides ``info.fps`` (e.g. for 2D input files without a frame rate); BVH falls
@@ -461,7 +502,7 @@ def write_exports(out_dir: PathLike, stem: str, info: VideoInfo, tracks2d: Seque
     formats = check_formats(formats)
     if not out_dir.is_dir():
         raise OutputError(f"output folder {out_dir} does not exist")
-    job = ExportJob(out_dir, stem, info, tracks2d, tracks3d, _effective_fps(info, fps))
+    job = ExportJob(out_dir, stem, info, tracks2d, tracks3d, _effective_fps(info, fps), scene)
     _check_job(job)
     for name in formats:  # every check before any write: nothing is half-written
         check = EXPORT_FORMATS[name].checker()
@@ -524,8 +565,10 @@ def _load_json(path: Path) -> ExportData:
         if p:
             T3 = len(p["frames"])
             jw = None if p.get("joints_world") is None else _arr(p["joints_world"], np.float32, (T3, 17, 3))
+            rc = None if p.get("root_camera") is None else _arr(p["root_camera"], np.float32, (T3, 3))
+            ct = None if p.get("contacts") is None else np.asarray(p["contacts"], bool).reshape(T3, 2)
             t3.append(Track3D(tid, np.asarray(p["frames"], np.int64), _arr(p["joints_camera"], np.float32, (T3, 17, 3)),
-                              joints_world=jw))
+                              joints_world=jw, root_cam=rc, contacts=ct))
     return ExportData(int(doc["schema_version"]), str(doc.get("hotdemo_version", "")), _info_from_json(doc["video"]),
                       float(doc.get("fps", doc["video"].get("fps", 0.0))), t2, t3)
 
@@ -558,11 +601,15 @@ def _load_npz(path: Path) -> ExportData:
                                   d["boxes_2d"][idx], joint_format=fmt2d))
         t3 = []
         jw_all = d["joints_3d_world"]
+        rc_all = d["root_3d_camera"] if "root_3d_camera" in d.files else None
+        ct_all = d["contacts_3d"] if "contacts_3d" in d.files else None
         for tid, idx in _split(d["track_id_3d"], order).items():
             if len(idx):
                 jw = jw_all[idx]
+                rc = None if rc_all is None or np.isnan(rc_all[idx]).all() else rc_all[idx]
                 t3.append(Track3D(tid, d["frames_3d"][idx], d["joints_3d_camera"][idx],
-                                  joints_world=None if np.isnan(jw).all() else jw))
+                                  joints_world=None if np.isnan(jw).all() else jw, root_cam=rc,
+                                  contacts=None if rc is None or ct_all is None else ct_all[idx]))
         return ExportData(int(d["schema_version"]), str(d["hotdemo_version"]), info, float(d["fps"]), t2, t3)
 
 

@@ -70,6 +70,8 @@ class PipelineConfig:
     min_track_length: int = 10  # frames; shorter tracks are not lifted
     trust_checkpoint: bool = False  # unpickle a 2D .pth that holds more than tensors (runs code from it)
     tokens: Optional[int] = None  # HoT lifters: tokens kept after pruning (None: the trained number)
+    trajectory: str = "camera"  # camera: each person's root trajectory in one floor frame; none: in place
+    fov: Optional[float] = None  # horizontal field of view (degrees) for the trajectory; None: metadata / fitted
 
 
 @dataclass
@@ -161,37 +163,75 @@ class _Progress:
             log.info(msg)
 
 
+TRAJECTORIES = ("camera", "none")
+
+
 def lift_to_world(lifter, tracks2d: Sequence[Track2D], info: VideoInfo,
-                  progress: Optional[_Progress] = None, config: Optional[PipelineConfig] = None) -> List[Track3D]:
+                  progress: Optional[_Progress] = None, config: Optional[PipelineConfig] = None,
+                  static_camera: Optional[bool] = None) -> List[Track3D]:
+    """The 3D tracks of :func:`lift_to_scene` (without the camera)."""
+    return lift_to_scene(lifter, tracks2d, info, progress, config, static_camera)[0]
+
+
+def lift_to_scene(lifter, tracks2d: Sequence[Track2D], info: VideoInfo,
+                  progress: Optional[_Progress] = None, config: Optional[PipelineConfig] = None,
+                  static_camera: Optional[bool] = None):
     """Lift every track (converted to Human3.6M-17 with missing / low-score joints repaired,
     :func:`hotdemo.track.to_h36m`), apply ``config``'s frame-rate filters (one-euro smoothing)
-    and put them all in one upright world frame (:mod:`hotdemo.world`): the 3D tracks have
-    ``joints_world``. The "3D" progress bar counts frames. A lifter output that is not finite
-    is an :class:`InputError` (raised before any export is written)."""
+    and put them all in one world frame. With ``config.trajectory == "camera"`` (the default) and a
+    camera that is not known to move (``static_camera`` False: :class:`hotdemo.trajectory.BackgroundMotion`
+    saw the background move), every person's root trajectory, feet contacts and the fitted camera
+    (:func:`hotdemo.trajectory.fit_scene`); otherwise people in place (:func:`hotdemo.world.to_world`).
+    Returns ``(tracks3d with joints_world, SceneCamera or None)``. The "3D" progress bar counts
+    frames. A lifter output that is not finite is an :class:`InputError` (raised before any export
+    is written)."""
     from .track import to_h36m
     from .world import estimate_world_rotation, to_world
 
     tick = (progress or _Progress(False)).task("3D", sum(len(t) for t in tracks2d))
-    out = []
+    out, h36 = [], []
     for t in tracks2d:
-        t3 = lifter(to_h36m(t), info.width, info.height, progress=tick)
+        th = to_h36m(t)
+        t3 = lifter(th, info.width, info.height, progress=tick)
         bad = ~np.isfinite(t3.joints_cam).all(axis=(1, 2))
         if bad.any():
             raise InputError(f"track {t.track_id}: the lifter gave no valid 3D pose for {int(bad.sum())} of "
                              f"{len(bad)} frames; check that the 2D keypoints are pixels of the "
                              f"{info.width} x {info.height} frame")
         out.append(t3)
+        h36.append(th)
     if config is not None:
         out = _post_filter(out, config, float(info.fps or 0.0))
-    if out:
-        out = to_world(out, estimate_world_rotation(out), tracks2d, info)
-    return out
+    if not out:
+        return out, None
+    mode = config.trajectory if config is not None else "camera"
+    if mode not in TRAJECTORIES:
+        raise InputError(f"unknown --trajectory {mode!r}; choose from {', '.join(TRAJECTORIES)}")
+    if mode == "camera" and static_camera is not False:
+        from dataclasses import replace as _replace
+
+        from .trajectory import fit_scene, focal_from_35mm, focal_from_fov
+
+        fov = config.fov if config is not None else None
+        if fov is not None:
+            focal, source = focal_from_fov(float(fov), info.width), "fov"
+        elif getattr(info, "focal_35mm", 0):
+            focal, source = focal_from_35mm(info.focal_35mm, info.width, info.height), "metadata"
+        else:
+            focal, source = None, "fitted"
+        people, cam = fit_scene([t.joints_cam for t in out], [t.keypoints for t in h36], [t.scores for t in h36],
+                                info.width, info.height, float(info.fps or 25.0), focal_px=focal, focal_source=source)
+        out = [_replace(t, joints_world=p.joints_world, root_cam=p.root_cam, contacts=p.contacts)
+               for t, p in zip(out, people)]
+        return out, cam
+    return to_world(out, estimate_world_rotation(out), tracks2d, info), None
 
 
 def lift_and_export(lifter, tracks2d: Sequence[Track2D], info: VideoInfo, out_dir: Path, stem: str,
                     formats: Sequence[str], progress: Optional[_Progress] = None,
                     stage: Optional[Dict[str, float]] = None,
-                    config: Optional[PipelineConfig] = None) -> Tuple[List[Track3D], List[Path]]:
+                    config: Optional[PipelineConfig] = None,
+                    static_camera: Optional[bool] = None) -> Tuple[List[Track3D], List[Path]]:
     """The tail that ``run`` and ``lift`` share: lift -> world frame -> exports.
 
     Returns the world-frame 3D tracks and the written paths; ``stage`` (if given) gets the
@@ -199,12 +239,12 @@ def lift_and_export(lifter, tracks2d: Sequence[Track2D], info: VideoInfo, out_di
     """
     stage = {} if stage is None else stage
     ts = time.perf_counter()
-    tracks3d = lift_to_world(lifter, tracks2d, info, progress, config)
+    tracks3d, scene = lift_to_scene(lifter, tracks2d, info, progress, config, static_camera)
     stage["3d"] = time.perf_counter() - ts
     ts = time.perf_counter()
     from .export import write_exports
 
-    outputs = list(write_exports(out_dir, stem, info, tracks2d, tracks3d, formats=formats))
+    outputs = list(write_exports(out_dir, stem, info, tracks2d, tracks3d, formats=formats, scene=scene))
     stage["export"] = time.perf_counter() - ts
     return tracks3d, outputs
 
@@ -246,6 +286,7 @@ class Pipeline:
     def detect_2d(self, video: Path, info: VideoInfo, progress: _Progress) -> Tuple[List[Track2D], int]:
         """2D pass: returns the selected COCO-17 tracks and the number of decoded frames."""
         from .track import assemble_tracks, select_tracks
+        from .trajectory import BackgroundMotion
         from .video import Prefetcher, iter_frames
 
         reset = getattr(self.frontend, "reset", None)
@@ -254,11 +295,17 @@ class Pipeline:
         tick = progress.task("2D", info.frame_count or None)
         per_frame = []
         n = 0
+        motion = BackgroundMotion() if self.config.trajectory == "camera" else None
         for chunk in batched(Prefetcher(iter_frames(video, info), maxsize=2 * self.config.batch_size),
                              self.config.batch_size):
-            per_frame.extend(self.frontend.process(chunk, n))
+            got = self.frontend.process(chunk, n)
+            if motion is not None:
+                for k, (frame, fp) in enumerate(zip(chunk, got)):
+                    motion.add(n + k, frame, fp.boxes)
+            per_frame.extend(got)
             n += len(chunk)
             tick(len(chunk))
+        self.camera_motion = motion
         if n == 0:
             raise InputError(f"{video}: no frame could be decoded")
         tracks = assemble_tracks(per_frame, min_length=1)
@@ -309,8 +356,16 @@ class Pipeline:
                 msg = f"no person was found in {video.name} (or none long enough to lift); outputs have no tracks"
                 warnings.append(msg)
                 progress.print(f"[yellow]warning:[/] {escape(msg)}")
+            motion = getattr(self, "camera_motion", None)
+            static = None if motion is None else not motion.moving()
+            if static is False and tracks2d:
+                msg = (f"{video.name}: the camera moves ({motion.summary()}); people are placed in place, "
+                       "without their trajectories (--trajectory none does this for every clip)")
+                warnings.append(msg)
+                progress.print(f"[yellow]warning:[/] {escape(msg)}")
             tracks3d, outputs = lift_and_export(self.lifter, tracks2d, info, folder.stage, video.stem,
-                                                self.config.exports, progress, stage, self.config)
+                                                self.config.exports, progress, stage, self.config,
+                                                static_camera=static)
             if self.config.render:
                 ts = time.perf_counter()
                 outputs.append(self.render(video, info, tracks2d, tracks3d, folder.stage, n_frames, progress))

@@ -39,6 +39,10 @@ _SHIFT = 4  # fixed-point bits for sub-pixel line endpoints
 _ONE = 1 << _SHIFT
 
 
+#: seconds of path behind each moving person in the 3D panel
+TRAIL_SECONDS = 2.0
+
+
 def _even(x: float) -> int:
     return max(2, int(round(x / 2.0)) * 2)
 
@@ -262,6 +266,9 @@ class Renderer:
         self.sk2d = [get_skeleton(t.joint_format) for t in self.t2]
         self.col2d = [(_side_colors(sk), _joint_colors(sk)) for sk in self.sk2d]
         self.jw = [np.asarray(t.joints_world, np.float64) for t in self.t3]
+        #: people with a root trajectory (``--trajectory camera``) get a fading trail on the floor
+        self.trail_frames = max(2, int(round(TRAIL_SECONDS * self.fps)))
+        self.moves = [t.root_cam is not None for t in self.t3]
 
         # ---- 2D drawing constants
         self.line2d = max(1, int(round(3 * u)))
@@ -424,6 +431,10 @@ class Renderer:
         near = 0.05
         scale = v.h / self.h  # line widths and labels shrink with a sub-panel
         W, H = v.w, v.h
+        # the last TRAIL_SECONDS of each moving person's path on the floor, fading with age
+        for p in people:
+            if self.moves[p]:
+                self._draw_trail(panel, p, frame_index, cam, M, k, scale)
         # floor rings (shadows) under each person's feet, in the track's colour
         feet = J[:, [self.sk3.index("left_ankle"), self.sk3.index("right_ankle")], :2].mean(axis=1)
         for i, p in enumerate(people):
@@ -474,6 +485,26 @@ class Renderer:
                 (tw, _), _ = cv2.getTextSize(text, _FONT, lscale, 1)
                 _label(panel, text, (tuv[0] - tw / 2, tuv[1]), lscale, (20, 20, 20),
                        track_color(self.t3[p].track_id), max(1, int(round(self.u * scale))))
+
+    def _draw_trail(self, panel: np.ndarray, p: int, frame_index: int, cam: np.ndarray, M: np.ndarray, k: int,
+                    scale: float) -> None:
+        fr = self.t3[p].frames
+        hi = int(np.searchsorted(fr, frame_index, side="right"))
+        lo = int(np.searchsorted(fr, frame_index - self.trail_frames, side="left"))
+        if hi - lo < 2:
+            return
+        pts = self.jw[p][lo:hi, 0].copy()
+        pts[:, 2] = 0.0  # on the floor, below the pelvis
+        uv, z = self.project(pts, cam, M, k)
+        colour = np.asarray(track_color(self.t3[p].track_id), np.float64)
+        bg = np.array([40.0, 44.0, 52.0])
+        width = max(1, int(round(2.0 * self.u * scale)))
+        age = (frame_index - fr[lo:hi]) / float(self.trail_frames)  # 0 now, 1 oldest
+        ui = np.round(np.clip(uv, -1e6, 1e6) * _ONE).astype(np.int64).tolist()
+        for i in range(len(pts) - 1):
+            if z[i] > 0.05 and z[i + 1] > 0.05:
+                a = float(1.0 - age[i + 1])
+                cv2.line(panel, ui[i], ui[i + 1], (bg + (colour - bg) * a).tolist(), width, cv2.LINE_AA, _SHIFT)
 
     def render_3d(self, panel: np.ndarray, frame_index: int) -> None:
         """Draw the 3D panel(s) into ``panel`` (the right part of the output frame)."""

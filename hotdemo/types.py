@@ -48,6 +48,7 @@ class VideoInfo:
     pixel_aspect: float = 1.0  # stored pixel width / height (SAR), after rotation; 1 for square pixels
     stream: int = 0  # which video stream of the file (0-based among video streams; cover art is skipped)
     duration: float = 0.0  # seconds, from the container header (0 when unknown)
+    focal_35mm: float = 0.0  # 35 mm-equivalent focal length (mm) from the file's metadata (0 when absent)
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,10 @@ class Track3D:
     frames: (T,) int64 frame indices. joints_cam: (T, J, 3) float32 metres, root-relative
     (pelvis at the origin), camera frame (x right, y down, z forward).
     joints_world: (T, J, 3) float32 metres in the upright world frame (z up, floor z = 0,
-    see :mod:`hotdemo.camera`), or None before world alignment.
+    see :mod:`hotdemo.world`), or None before world alignment.
+    root_cam: (T, 3) float32 metres, the pelvis in the camera frame (:mod:`hotdemo.trajectory`),
+    or None when people are placed in place (``--trajectory none``, a moving camera).
+    contacts: (T, 2) bool, left and right foot on the floor, or None (as ``root_cam``).
     """
 
     track_id: int
@@ -144,6 +148,8 @@ class Track3D:
     joints_cam: np.ndarray
     joint_format: str = "h36m17"
     joints_world: Optional[np.ndarray] = None
+    root_cam: Optional[np.ndarray] = None
+    contacts: Optional[np.ndarray] = None
 
     def __post_init__(self):
         J = get_skeleton(self.joint_format).num_joints
@@ -152,6 +158,10 @@ class Track3D:
         _check("joints_cam", self.joints_cam, (T, J, 3))
         if self.joints_world is not None:
             _check("joints_world", self.joints_world, (T, J, 3))
+        if self.root_cam is not None:
+            _check("root_cam", self.root_cam, (T, 3))
+        if self.contacts is not None:
+            _check("contacts", self.contacts, (T, 2))
 
     def __len__(self) -> int:
         return len(self.frames)

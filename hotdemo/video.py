@@ -194,9 +194,11 @@ def parse_ffmpeg_info(path: PathLike, text: str) -> VideoInfo:
         fps = 25.0
     frame_count = max(1, int(round(duration * fps))) if duration else 0
     has_audio = bool(re.search(r"Stream #\d+:\d+.*: Audio:", text))
+    fm = re.search(r"focal[_ ]?length[\w.]*35\s?mm[\w.]*\s*:\s*([0-9]+(?:\.[0-9]+)?)", text, re.I)
+    focal_35mm = float(fm.group(1)) if fm and 4.0 <= float(fm.group(1)) <= 1200.0 else 0.0
     return VideoInfo(path=str(path), width=w, height=h, fps=float(fps), frame_count=frame_count,
                      rotation=rotation, has_audio=has_audio, codec=codec, fps_known=fps_known,
-                     pixel_aspect=sar, stream=stream, duration=duration or 0.0)
+                     pixel_aspect=sar, stream=stream, duration=duration or 0.0, focal_35mm=focal_35mm)
 
 
 def probe(path: PathLike, *, count: bool = True) -> VideoInfo:

@@ -61,7 +61,7 @@ def test_json_documents_joints_and_frames(tmp_path, scene):
     assert doc["video"]["width"] == 1280 and doc["fps"] == 30.0
     lone = [t for t in doc["tracks"] if t["track_id"] == 7][0]
     assert lone["pose_3d"] is None and lone["frames"] == [5, 6, 7, 8]
-    assert set(doc["coordinate_frames"]) == {"pixels", "camera", "world"}
+    assert set(doc["coordinate_frames"]) == {"pixels", "camera", "world", "root_camera"}
 
 
 def test_npz_loads_without_pickle(tmp_path, scene):
