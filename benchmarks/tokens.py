@@ -39,6 +39,8 @@ def main() -> int:
     ap.add_argument("--time-frames", type=int, default=2000)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--write", action="store_true",
+                    help="store the table as hotdemo/bundled/hot_mixste_h36m.tokens.json (shown by `hotdemo lifters`)")
     a = ap.parse_args()
     import torch
 
@@ -65,6 +67,7 @@ def main() -> int:
     print("| tokens | " + " | ".join(f"MPJPE {n} (mm)" for n in noises) + " | lifter ms / frame | vs trained |")
     print("| --- | " + " | ".join("---" for _ in noises) + " | --- | --- |")
     base = statistics.median(times[trained]) if trained in times else None
+    table = []
     for n in counts:
         lifter.model.set_token_num(n)
         errs = []
@@ -75,6 +78,19 @@ def main() -> int:
         rel = f"{ms / base:.2f}x" if base else "-"
         mark = " (trained)" if n == trained else ""
         print(f"| {n}{mark} | " + " | ".join(errs) + f" | {ms:.2f} | {rel} |", flush=True)
+        table.append({"tokens": n, "mpjpe_mm": dict(zip(noises, map(float, errs))), "lifter_ms_per_frame": round(ms, 3),
+                      "time_vs_trained": round(ms / base, 3) if base else None})
+    if a.write:
+        from hotdemo.fileio import atomic_write_json
+        from hotdemo.paths import bundled_lifter_path
+        from hotdemo.weights import sha256_file
+
+        lp = bundled_lifter_path()
+        out = lp.with_name(lp.stem + ".tokens.json")
+        atomic_write_json(out, {"lifter": lp.name, "lifter_sha256": sha256_file(lp), "trained_tokens": trained,
+                                "frames": lifter.frames, "threads": a.threads, "max_sequences": a.max_sequences,
+                                "command": "python benchmarks/tokens.py " + " ".join(sys.argv[1:]), "rows": table})
+        print(f"wrote {out}")
     return 0
 
 

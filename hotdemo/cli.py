@@ -597,6 +597,36 @@ def lifters_cmd() -> None:
         table.add_row(r["name"], r["kind"], str(r["frames"]), r["input"], f"{r['params'] / 1e6:.1f} M",
                       f"{r['flops_per_frame'] / 1e9:.3g}", r["weights"])
     Console().print(table)
+    _print_token_table()
+
+
+def _print_token_table() -> None:
+    """The shipped lifter's measured token trade-off (benchmarks/tokens.py --write), if it matches the file."""
+    import json
+
+    from .paths import bundled_lifter_path
+    from .weights import sha256_file
+
+    lp = bundled_lifter_path()
+    p = lp.with_name(lp.stem + ".tokens.json")
+    try:
+        rec = json.loads(p.read_text())
+    except (OSError, ValueError):
+        return
+    if rec.get("lifter_sha256") != sha256_file(lp):
+        return  # measured on another file
+    from rich.table import Table
+
+    noises = list(rec["rows"][0]["mpjpe_mm"]) if rec.get("rows") else []
+    t = Table(title=f"shipped lifter: tokens kept after pruning (--tokens N; trained with {rec['trained_tokens']} "
+                    f"of {rec['frames']} frames)")
+    for col in ["tokens"] + [f"MPJPE {n} (mm)" for n in noises] + ["lifter ms / frame", "time vs trained"]:
+        t.add_column(col)
+    for r in rec["rows"]:
+        t.add_row(str(r["tokens"]), *[f"{r['mpjpe_mm'][n]:.1f}" for n in noises], f"{r['lifter_ms_per_frame']:.2f}",
+                  f"{r['time_vs_trained']:.2f}x" if r.get("time_vs_trained") else "-")
+    Console().print(t)
+    Console().print(escape(f"measured by `{rec['command']}` (S9/S11 subset, our Human3.6M reconstruction)"), highlight=False)
 
 
 weights_app = _Typer(help="List, download and verify model weights.", no_args_is_help=True)

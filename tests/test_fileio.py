@@ -207,11 +207,19 @@ def test_run_and_lift_share_the_lift_world_export_tail(tmp_path, monkeypatch):
     real = pipeline.lift_and_export
     monkeypatch.setattr(pipeline, "lift_and_export", lambda *a, **k: (calls.append(a[4]), real(*a, **k))[1])
     aligned = []
-    real_world = world.to_world
-    monkeypatch.setattr(world, "to_world", lambda *a, **k: (aligned.append(1), real_world(*a, **k))[1])
+    import hotdemo.trajectory as trajectory
+
+    real_world, real_scene = world.to_world, trajectory.fit_scene
+    monkeypatch.setattr(world, "to_world", lambda *a, **k: (aligned.append("in place"), real_world(*a, **k))[1])
+    monkeypatch.setattr(trajectory, "fit_scene", lambda *a, **k: (aligned.append("scene"), real_scene(*a, **k))[1])
     cfg = pipeline.PipelineConfig(allow_untrained=True, device="cpu", exports=("npz",))
     res = pipeline.lift_keypoints_file(p / "clip.json", tmp_path / "out", cfg)
-    assert calls == ["clip"] and len(aligned) == 1 and res.people == 1
+    assert calls == ["clip"] and aligned == ["scene"] and res.people == 1
+    aligned.clear()
+    pipeline.lift_keypoints_file(p / "clip.json", tmp_path / "out2",
+                                 pipeline.PipelineConfig(allow_untrained=True, device="cpu", exports=("npz",),
+                                                         trajectory="none"))
+    assert aligned == ["in place"]
     assert set(res.stage_seconds) == {"3d", "export"}
     from hotdemo.export import load_export
 
