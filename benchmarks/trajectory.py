@@ -55,12 +55,13 @@ def accel(j: np.ndarray) -> float:
     return float(np.linalg.norm(j[2:] - 2 * j[1:-1] + j[:-2], axis=-1).mean() * 1000) if len(j) > 2 else float("nan")
 
 
-def corrupt(px: np.ndarray, noise: str, seed) -> np.ndarray:
+def corrupt(px: np.ndarray, noise: str, si: int, ci: int, width: float, height: float) -> np.ndarray:
+    """The 2D setting ``noise`` of ``hotdemo eval --noise`` (clean, noisy or an error model), seeded as there."""
     if noise == "clean":
         return px
-    from hotdemo.train.evaluate import corrupt_2d  # the error models of hotdemo eval --noise
+    from hotdemo.train.evaluate import corrupt_2d
 
-    return corrupt_2d(px, noise, seed)
+    return corrupt_2d(noise, px, 0, si, ci, width, height)
 
 
 def main() -> int:
@@ -89,7 +90,7 @@ def main() -> int:
             gt_c = true_contacts(world, fps)
             for ci, cam in enumerate(cams[info.subject][: a.cameras]):
                 xc = cam.world_to_camera(world)
-                px = corrupt(cam.project(xc.astype(np.float32)), noise, [si, ci])
+                px = corrupt(cam.project(xc.astype(np.float32)), noise, si, ci, cam.width, cam.height)
                 pose = lifter.lift_sequence(px, cam.width, cam.height)
                 focal = float(cam.focal[0]) if a.fov_known else None
                 (p,), sc = fit_scene([pose], [px], [None], cam.width, cam.height, fps, focal_px=focal,

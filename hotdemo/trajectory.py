@@ -230,6 +230,8 @@ def smooth_root(root: np.ndarray, fps: float, *, ray_sigma_s: float = 0.03, dept
 
 # ---------------------------------------------------------------- floor, world, contacts
 def _horizontal_speed(p: np.ndarray, fps: float, up: np.ndarray) -> np.ndarray:
+    if len(p) < 2:
+        return np.zeros(len(p))
     v = np.gradient(p, axis=0) * fps
     v = v - (v @ up)[:, None] * up
     return np.linalg.norm(v, axis=-1)
