@@ -713,3 +713,54 @@ def test_weights_list_labels_digests_recorded_on_first_download(server, env, mon
     assert f"{hashlib.sha256(data).hexdigest()}  {ZIP_NAME}  # recorded on first download" in out
     # the default 2D model's pins, from independent sources, are listed as pinned
     assert "9aeb635b83f86aea45cf45d85798f7eba1a162de8e0d721c44e54fe5eebaf47d  rtmpose-s_simcc" in out
+
+
+def test_a_self_signed_https_server_is_a_certificate_error(tmp_path, env, monkeypatch):
+    import shutil
+    import ssl
+    import subprocess
+
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is needed to make a self-signed certificate")
+    key, crt = tmp_path / "k.pem", tmp_path / "c.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(crt),
+                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    www = tmp_path / "www"
+    www.mkdir()
+    (www / "fake_model.bin").write_bytes(PAYLOAD)
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(www)))
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(str(crt), str(key))
+    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+    _Handler.faults, _Handler.requests = {}, []
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = f"https://127.0.0.1:{httpd.server_address[1]}/fake_model.bin"
+        _payload_spec(monkeypatch, url)
+        with pytest.raises(WeightsError) as ei:
+            W.resolve("fake_model", progress=False)
+        msg = str(ei.value)
+        assert "certificate verify failed" in msg and "SSL_CERT_FILE" in msg and url in msg and "\n" not in msg
+        # trusting the certificate (SSL_CERT_FILE, as the hint says) makes the same download work
+        monkeypatch.setenv("SSL_CERT_FILE", str(crt))
+        assert W.resolve("fake_model", progress=False).read_bytes() == PAYLOAD
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_a_server_that_never_answers_times_out_with_one_line(env, monkeypatch):
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)  # accepts the connection, never replies
+    url = f"http://127.0.0.1:{srv.getsockname()[1]}/fake_model.bin"
+    spec = _payload_spec(monkeypatch, url)
+    try:
+        t = time.monotonic()
+        with pytest.raises(WeightsError) as ei:
+            W.fetch(spec, progress=False, timeout=0.5)
+        assert time.monotonic() - t < 5
+        assert "timed out" in str(ei.value) and url in str(ei.value) and "\n" not in str(ei.value)
+    finally:
+        srv.close()
