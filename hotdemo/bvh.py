@@ -276,16 +276,11 @@ def to_bvh_text(joints: List[BvhJoint], motion: np.ndarray, frame_time: float) -
     return "\n".join(lines + np_lines) + "\n"
 
 
-def write_bvh(path: PathLike, joints_world: np.ndarray, fps: float, *, frames: Optional[np.ndarray] = None,
-              scale: float = 1.0) -> Path:
-    """Write Human3.6M-17 world joints (T, 17, 3) metres z-up as a BVH file (module docstring).
-
-    ``frames`` (T,) are the video frame indices of the rows: gaps are filled with the previous
-    pose so the file has one motion line per frame from ``frames[0]`` to ``frames[-1]``.
-    """
-
-    if fps <= 0:
-        raise ValueError("BVH needs a positive fps")
+def prepare_motion(joints_world: np.ndarray, frames: Optional[np.ndarray] = None,
+                   scale: float = 1.0) -> Tuple[np.ndarray, List[BvhJoint]]:
+    """(positions (F, 17, 3) in BVH axes x ``scale``, one row per frame from ``frames[0]`` to
+    ``frames[-1]`` with gaps and missing joints filled by the previous pose; the skeleton with the
+    median bone lengths) of Human3.6M-17 world joints (T, 17, 3), as the BVH and glTF exports use."""
     P = np.asarray(joints_world, np.float64)
     if P.ndim != 3 or P.shape[1:] != (17, 3):
         raise ValueError(f"expected (T, 17, 3) Human3.6M joints, got {P.shape}")
@@ -298,7 +293,20 @@ def write_bvh(path: PathLike, joints_world: np.ndarray, fps: float, *, frames: O
     parents = np.array(H36M17.parents)
     lengths = np.zeros(17)
     lengths[1:] = np.median(np.linalg.norm(P[:, 1:] - P[:, parents[1:]], axis=-1), axis=0)
-    joints = build_skeleton(lengths)
+    return P, build_skeleton(lengths)
+
+
+def write_bvh(path: PathLike, joints_world: np.ndarray, fps: float, *, frames: Optional[np.ndarray] = None,
+              scale: float = 1.0) -> Path:
+    """Write Human3.6M-17 world joints (T, 17, 3) metres z-up as a BVH file (module docstring).
+
+    ``frames`` (T,) are the video frame indices of the rows: gaps are filled with the previous
+    pose so the file has one motion line per frame from ``frames[0]`` to ``frames[-1]``.
+    """
+
+    if fps <= 0:
+        raise ValueError("BVH needs a positive fps")
+    P, joints = prepare_motion(joints_world, frames, scale)
     motion = solve_motion(P, joints)
     text = to_bvh_text(joints, motion, 1.0 / fps)
     return atomic_write(Path(path), lambda f: f.write(text.encode("ascii")))

@@ -35,10 +35,9 @@ from typing import Dict, List, Sequence, Tuple, Union
 
 import numpy as np
 
-from .bvh import WORLD_TO_BVH, Bvh, _fill_missing, build_skeleton, solve_motion
+from .bvh import Bvh, prepare_motion, solve_motion
 from .errors import InputError
 from .fileio import atomic_write
-from .skeletons import H36M17
 from .types import Track3D
 
 PathLike = Union[str, os.PathLike]
@@ -134,15 +133,8 @@ class _Buffer:
 def _track_motion(t: Track3D) -> Tuple[np.ndarray, List, np.ndarray, np.ndarray]:
     """(frames (F,), BVH joints, global positions (F, B, 3), global rotations (F, B, 3, 3)) of a track in
     glTF axes, the frames filled from the first to the last."""
-    P = np.asarray(t.joints_world, np.float64)
     frames = np.asarray(t.frames, np.int64)
-    full = np.full((int(frames[-1] - frames[0]) + 1, 17, 3), np.nan)
-    full[frames - frames[0]] = P
-    P = _fill_missing(full) @ WORLD_TO_BVH.T
-    parents = np.array(H36M17.parents)
-    lengths = np.zeros(17)
-    lengths[1:] = np.median(np.linalg.norm(P[:, 1:] - P[:, parents[1:]], axis=-1), axis=0)
-    joints = build_skeleton(lengths)
+    P, joints = prepare_motion(t.joints_world, frames)
     _, rot = Bvh(joints, 1.0, solve_motion(P, joints)).forward_kinematics()
     pos = P[:, [j.source for j in joints]]  # exact positions: every BVH joint sits on its H36M joint
     return np.arange(frames[0], frames[-1] + 1), joints, pos, rot

@@ -410,15 +410,22 @@ def foot_skate_mm(joints_world: np.ndarray, contacts: np.ndarray) -> float:
     return float(np.concatenate(steps).mean() * 1000) if steps else float("nan")
 
 
-def rigid_align(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
-    """``pred`` (..., 3) moved by the rotation + translation (no scale) that best fits it to ``gt``."""
-    P = pred.reshape(-1, 3)
-    G = gt.reshape(-1, 3)
+def _rigid_fit(pred: np.ndarray, gt: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(R, mean of pred, mean of gt): ``(x - mp) @ R + mg`` is the rotation + translation (no scale)
+    that best fits the points ``pred`` (..., 3) to ``gt`` (Kabsch)."""
+    P, G = pred.reshape(-1, 3), gt.reshape(-1, 3)
     mp, mg = P.mean(0), G.mean(0)
     U, _, Vt = np.linalg.svd((P - mp).T @ (G - mg))
     S = np.eye(3)
     S[2, 2] = np.sign(np.linalg.det(U @ Vt))
-    Rm = U @ S @ Vt
+    return U @ S @ Vt, mp, mg
+
+
+def rigid_align(pred: np.ndarray, gt: np.ndarray, fit_on: Optional[slice] = None) -> np.ndarray:
+    """``pred`` (T, ..., 3) moved by the rotation + translation (no scale) that best fits
+    ``pred[fit_on]`` to ``gt[fit_on]`` (default: all of it)."""
+    s = slice(None) if fit_on is None else fit_on
+    Rm, mp, mg = _rigid_fit(pred[s], gt[s])
     return ((pred.reshape(-1, 3) - mp) @ Rm + mg).reshape(pred.shape)
 
 
@@ -429,14 +436,7 @@ def w_mpjpe(pred: np.ndarray, gt: np.ndarray, segment: int = 100) -> Tuple[float
     w, wa, n = 0.0, 0.0, 0
     for s in range(0, len(pred) - segment + 1, segment):
         p, g = pred[s:s + segment], gt[s:s + segment]
-        P2, G2 = p[:2].reshape(-1, 3), g[:2].reshape(-1, 3)
-        mp, mg = P2.mean(0), G2.mean(0)
-        U, _, Vt = np.linalg.svd((P2 - mp).T @ (G2 - mg))
-        S = np.eye(3)
-        S[2, 2] = np.sign(np.linalg.det(U @ Vt))
-        Rm = U @ S @ Vt
-        pw = (p.reshape(-1, 3) - mp) @ Rm + mg
-        w += np.linalg.norm(pw.reshape(p.shape) - g, axis=-1).mean()
+        w += np.linalg.norm(rigid_align(p, g, fit_on=slice(0, 2)) - g, axis=-1).mean()
         wa += np.linalg.norm(rigid_align(p, g) - g, axis=-1).mean()
         n += 1
     return (w / n * 1000, wa / n * 1000) if n else (float("nan"), float("nan"))

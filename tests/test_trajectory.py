@@ -11,7 +11,6 @@ import pytest
 from typer.testing import CliRunner
 
 from hotdemo.cli import app
-from hotdemo.skeletons import H36M17
 from hotdemo.synthetic import look_at, walking_h36m
 from hotdemo.trajectory import (BackgroundMotion, contacts_of, fit_focal, fit_scene, focal_from_fov, foot_skate_mm,
                                 joint_weights, remove_foot_skate, root_positions, w_mpjpe)
