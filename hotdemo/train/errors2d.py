@@ -29,8 +29,8 @@ Models (:data:`ERROR_MODELS`, parameters and defaults in each entry's ``params``
   interpolation in time (:func:`hotdemo.train.augment.interpolate_missing`); with ``limb``, the
   whole limb (the joint and its children) drops out together.
 * ``truncation`` - the person partly outside the image: a border (bottom with probability
-  ``p_bottom``, else left or right) is placed ``cut`` (uniform range) of the person's extent inside
-  their bounding box, and every joint beyond it is clamped onto it, as a detector places joints it
+  ``p_bottom``, else left or right) is placed ``cut`` (uniform range) of the side of the person's
+  median bounding box (medians over frames of the joints' min and max) inside that box, and every joint beyond it is clamped onto it, as a detector places joints it
   cannot see at the border. Applied to a fraction ``p_clip`` of the clips; clamped to the image
   (``image_size``) too when given.
 * ``mixed`` - all of them at once, at moderate sizes: bias, scale, 0.5 s and 2 s drift, jitter,
@@ -202,7 +202,7 @@ def truncation(rng: np.random.Generator, x2d: np.ndarray, fps: ArrayLike = 50.0,
                image_size: Optional[np.ndarray] = None, p_clip: float = 1.0, cut: tuple = (0.1, 0.35),
                p_bottom: float = 0.5) -> np.ndarray:
     """The person partly out of the picture: in a fraction ``p_clip`` of the clips a border is
-    placed ``cut`` (uniform) of the person's median extent inside their median bounding box
+    placed ``cut`` (uniform) of the side of the person's median bounding box inside it
     (bottom with probability ``p_bottom``, else left or right) and joints beyond it are clamped
     onto it; then every clip is clamped to ``image_size`` (B, 2) (w, h) when given."""
     B = x2d.shape[0]
