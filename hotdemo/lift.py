@@ -188,6 +188,10 @@ class Lifter:
         self.reproject = bool(reproject)
         #: jitter at which the 2D gets weight 1/2 (:func:`hotdemo.reproject.trust_2d`)
         self.trust_jitter = _rp.DEFAULT_TRUST_JITTER
+        #: low-frequency reprojection residual (metres) at which the 2D gets weight 1/2, and the
+        #: sigma (frames) of its low-pass (:func:`hotdemo.reproject.residual_trust`); None: off
+        self.trust_residual = _rp.DEFAULT_TRUST_RESIDUAL
+        self.trust_residual_sigma = _rp.DEFAULT_RESIDUAL_SIGMA
 
     # ---------------------------------------------------------------- model calls
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -316,7 +320,8 @@ class Lifter:
                                     sign_margin=self.bone_sign_margin)
 
         if self.reproject and kp is not None and len(out) >= _rp.MIN_FRAMES:
-            weight = _rp.trust_2d(kp, self.trust_jitter)[None, :]
+            weight = _rp.trust_2d(kp, self.trust_jitter)[None, :] * _rp.residual_trust(
+                out, kp, width, height, self.trust_residual, self.trust_residual_sigma)
             if scores is not None:
                 weight = weight * (np.asarray(scores) >= 0.3)
             out = _rp.agree_with_2d(out, kp, width, height, weight, fit)

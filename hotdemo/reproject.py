@@ -53,6 +53,12 @@ DEFAULT_CORRECTION_SIGMA = 4.0
 #: that lies nearly in the image plane gets its depth from its 2D length, which small 2D changes
 #: swing; smoothing the change keeps that from reaching the output as jitter
 DEFAULT_CHANGE_SIGMA = 4.0
+#: residual (metres, low-pass filtered) at which :func:`residual_trust` gives the 2D weight 1/2;
+#: None: the low-frequency trust is off (chosen with benchmarks/noise_models.py on the training
+#: subjects)
+DEFAULT_TRUST_RESIDUAL: Optional[float] = 0.02
+#: sigma (frames) of the Gaussian low-pass of the squared residual in :func:`residual_trust`
+DEFAULT_RESIDUAL_SIGMA = 25.0
 #: tracks shorter than this are left as they are (too few frames to measure jitter or bias)
 MIN_FRAMES = 10
 #: focal lengths allowed in :func:`fit_camera`, in image widths (1/b, b >= 0: b = 0 is orthographic)
@@ -86,6 +92,37 @@ def trust_2d(kp: np.ndarray, half_at: float = DEFAULT_TRUST_JITTER) -> np.ndarra
         return np.zeros(kp.shape[1])
     j = np.nan_to_num(jitter(kp), nan=np.inf)
     return 1.0 / (1.0 + (j / half_at) ** 2)
+
+
+def reprojection_residual(pose: np.ndarray, kp: np.ndarray, width: float, height: float) -> np.ndarray:
+    """(T, J) metres: how far each joint's 2D-consistent image-plane position (:func:`image_plane`
+    with the track's fitted camera, :func:`fit_camera`) lies from the lifted pose's ``x, y``;
+    ``pose`` (T, J, 3) with joint 0 the root (made root-relative here), ``kp`` (T, J, 2) pixels."""
+    rel = np.asarray(pose, np.float64)
+    rel = rel - rel[:, :1]
+    a, b = fit_camera(rel, kp, width, height)
+    return np.linalg.norm(image_plane(rel, kp, width, height, a, b) - rel[..., :2], axis=-1)
+
+
+def residual_trust(pose: np.ndarray, kp: np.ndarray, width: float, height: float,
+                   half_at: Optional[float] = DEFAULT_TRUST_RESIDUAL,
+                   sigma: float = DEFAULT_RESIDUAL_SIGMA) -> np.ndarray:
+    """(T, J) weight in [0, 1] of each joint's 2D from the lifter's own reprojection residual at low
+    frequency: ``1 / (1 + (R / half_at)^2)``, ``R`` the root of the squared residual
+    (:func:`reprojection_residual`) Gaussian-filtered over ``sigma`` frames.
+
+    The jitter (:func:`trust_2d`) sees a detector's frame-to-frame noise but not its slow or static
+    errors (drift, a joint placed consistently off, a wrong scale): the lifter follows those only
+    partly, so they leave a residual between the 2D and the lifted pose that persists over many
+    frames, larger than the lifter's own image-plane error with exact 2D. Where it is large the
+    2D is not to be followed and the lifter's ``x, y`` are kept. ``half_at`` None or 0: all ones."""
+    T, J = np.asarray(kp).shape[:2]
+    if not half_at:
+        return np.ones((T, J))
+    r2 = reprojection_residual(pose, kp, width, height) ** 2
+    if sigma > 0:
+        r2 = gaussian_filter1d(r2, float(sigma), axis=0, mode="nearest")
+    return 1.0 / (1.0 + r2 / float(half_at) ** 2)
 
 
 def fit_camera(pose: np.ndarray, kp: np.ndarray, width: float, height: float,

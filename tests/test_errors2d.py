@@ -77,7 +77,7 @@ def test_static_bias_is_constant_over_time_and_follows_the_joint_profile():
     e = apply_error_model("bias", np.random.default_rng(3), x).astype(np.float64) - x
     assert np.allclose(e, e[:, :1], atol=1e-3)  # constant over frames
     per_joint = e[:, 0].std(axis=(0, 2))  # (17,) over clips
-    expect = 0.03 * H * JOINT_OFFSET / JOINT_OFFSET.mean()
+    expect = 0.015 * H * JOINT_OFFSET / JOINT_OFFSET.mean()
     assert np.allclose(per_joint, expect, rtol=0.2)
     assert per_joint[10] > 2 * per_joint[3]  # head offset larger than ankle offset
 

@@ -95,7 +95,7 @@ def drift(rng: np.random.Generator, x2d: np.ndarray, fps: ArrayLike = 50.0, seve
 
 
 def static_bias(rng: np.random.Generator, x2d: np.ndarray, fps: ArrayLike = 50.0, severity: ArrayLike = 1.0,
-                image_size: Optional[np.ndarray] = None, sigma: float = 0.03, profile: bool = True) -> np.ndarray:
+                image_size: Optional[np.ndarray] = None, sigma: float = 0.015, profile: bool = True) -> np.ndarray:
     """A per-joint offset constant over the clip, std ``sigma`` (fraction of person size) per axis,
     shaped by the per-joint profile :data:`JOINT_OFFSET` (normalised to mean 1) when ``profile``."""
     B, T, J, _ = x2d.shape
@@ -227,7 +227,7 @@ def truncation(rng: np.random.Generator, x2d: np.ndarray, fps: ArrayLike = 50.0,
 
 
 def mixed(rng: np.random.Generator, x2d: np.ndarray, fps: ArrayLike = 50.0, severity: ArrayLike = 1.0,
-          image_size: Optional[np.ndarray] = None, bias: float = 0.02, scale_sigma: float = 0.03,
+          image_size: Optional[np.ndarray] = None, bias: float = 0.01, scale_sigma: float = 0.03,
           drift_fast: float = 0.01, drift_slow: float = 0.015, jitter: float = 0.005,
           p_outlier: float = 0.002, p_swap: float = 0.002, p_dropout: float = 0.002,
           p_truncation: float = 0.25) -> np.ndarray:
@@ -263,7 +263,8 @@ ERROR_MODELS: Dict[str, ErrorModel] = {m.name: m for m in [
     ErrorModel("drift-0.1s", drift, {"sigma": 0.02, "tau": 0.1}, "AR(1) drift, std 0.02, correlation time 0.1 s"),
     ErrorModel("drift-0.5s", drift, {"sigma": 0.02, "tau": 0.5}, "AR(1) drift, std 0.02, correlation time 0.5 s"),
     ErrorModel("drift-2s", drift, {"sigma": 0.02, "tau": 2.0}, "AR(1) drift, std 0.02, correlation time 2 s"),
-    ErrorModel("bias", static_bias, {"sigma": 0.03, "profile": True}, "per-joint static offset, std 0.03 (joint profile)"),
+    ErrorModel("bias", static_bias, {"sigma": 0.015, "profile": True},
+               "per-joint static offset, std 0.015 on average over joints (joint profile)"),
     ErrorModel("scale", scale_bias, {"scale_sigma": 0.05, "aspect_sigma": 0.05},
                "whole-skeleton scale and aspect bias, log-std 0.05 each"),
     ErrorModel("outliers", outliers, {"p": 0.005, "size": (0.1, 0.4)}, "one-frame gross errors, p 0.005, 0.1-0.4"),
