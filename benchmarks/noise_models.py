@@ -19,9 +19,12 @@ lifting path; flip on), with the post-processing steps switched on and off:
 * ``no-agree`` - the default without the agreement (bones + smoothing);
 * ``default`` - every step as ``hotdemo run`` / ``lift`` / ``eval`` have them.
 
-``VARIANT@R`` (e.g. ``agree@0.02``, ``default@0``): that variant with the low-frequency trust's
-residual at weight 1/2 set to ``R`` metres (:func:`hotdemo.reproject.residual_trust`; 0: off, the
-jitter-only trust of earlier sessions); ``--residual-sigma`` sets its low-pass (frames).
+``VARIANT:key=value:...`` changes a setting of that variant: ``r`` the low-frequency trust's
+residual at weight 1/2 in metres (:func:`hotdemo.reproject.residual_trust`; 0: off, the
+jitter-only trust of earlier sessions), ``rs`` its low-pass sigma (frames), ``db`` 0/1 the static
+bias removal and second model run (:meth:`hotdemo.lift.Lifter.debias`), ``dbr`` 0/1 whether that
+removal also weighs the low-frequency trust (``Lifter.debias_residual``), ``dw`` the bone fit's
+depth weight, ``sm`` its sign margin (e.g. ``agree:r=0.01:db=0``, ``bones:dw=0.5``).
 
 The model's runs are cached (in memory, and on disk with ``--cache-dir``, keyed by the weights
 file and the exact input) so that variants and repeated calls share them. Metrics (mm, over all
@@ -57,6 +60,10 @@ VARIANTS = {
     "default": dict(smooth=True, bones=True, reproject=True),
 }
 STEPS = ("smooth", "bones", "agree", "no-agree", "default")
+#: variant keys -> Lifter attributes
+KEYS = {"r": "trust_residual", "rs": "trust_residual_sigma", "db": "debias_2d", "dbr": "debias_residual",
+        "dw": "bone_depth_weight",
+        "sm": "bone_sign_margin"}
 
 
 def disk_cached_model_output(lifter, cache_dir, tag: str):
@@ -127,8 +134,6 @@ def main() -> None:
     ap.add_argument("--max-frames", type=int, default=600)
     ap.add_argument("--noise", default="all", help="as hotdemo eval --noise (default all: clean, noisy, every model)")
     ap.add_argument("--variants", default=",".join(VARIANTS))
-    ap.add_argument("--residual-sigma", type=float, default=None,
-                    help="low-pass sigma (frames) of the residual trust (default the lifter's)")
     ap.add_argument("--checkpoint", default=None, help="lifter file (default the shipped one)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--cache-dir", default=None, help="keep the model's runs here as .npy (reused by later calls)")
@@ -142,7 +147,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     settings = parse_noise(args.noise)
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
-    bad = [v for v in variants if v.split("@")[0] not in VARIANTS]
+    bad = [v for v in variants if v.split(":")[0] not in VARIANTS
+           or any(kv.partition("=")[0] not in KEYS or not kv.partition("=")[2] for kv in v.split(":")[1:])]
     if bad:
         sys.exit(f"unknown variant(s) {', '.join(bad)}; known: {', '.join(VARIANTS)}")
     subjects = [s.strip() for s in args.subjects.split(",") if s.strip()]
@@ -151,12 +157,9 @@ def main() -> None:
     st = ckpt.stat()
     tag = f"{ckpt.resolve()}:{st.st_size}:{st.st_mtime_ns}"
     lifter = disk_cached_model_output(load_lifter(None, str(ckpt), device="cpu"), args.cache_dir, tag)
-    defaults = dict(smooth=lifter.smooth_sigma, bones=lifter.bone_depth_weight, reproject=lifter.reproject,
-                    residual=lifter.trust_residual)
-    if args.residual_sigma is not None:
-        lifter.trust_residual_sigma = args.residual_sigma
-    print(f"low-frequency trust: residual at weight 1/2 {defaults['residual']} m unless @R given, "
-          f"low-pass sigma {lifter.trust_residual_sigma:g} frames")
+    defaults = {k: getattr(lifter, a) for k, a in KEYS.items()}
+    defaults.update(smooth=lifter.smooth_sigma, reproject=lifter.reproject)
+    print("lifter defaults: " + ", ".join(f"{k} ({KEYS[k]}) {defaults[k]}" for k in KEYS))
     cl = clips(motion, cams, subjects, args.max_sequences, args.max_frames)
     t0 = time.perf_counter()
     print(f"{ckpt.name}, {len(cl)} clips of {'/'.join(subjects)} (every k-th sequence, at most {args.max_sequences}; "
@@ -169,11 +172,17 @@ def main() -> None:
         inputs = [(corrupt_2d(noise, px, 0, si, ci, cam.width, cam.height).astype(np.float32), cam, gt)
                   for si, ci, cam, gt, px, _ in cl]
         for v in variants:
-            base, _, r = v.partition("@")
+            base, *kvs = v.split(":")
             cfg = VARIANTS[base]
-            lifter.trust_residual = (float(r) or None) if r else defaults["residual"]
+            for k, a in KEYS.items():
+                setattr(lifter, a, defaults[k])
+            for kv in kvs:
+                k, _, val = kv.partition("=")
+                setattr(lifter, KEYS[k], (float(val) or None) if k == "r" else bool(float(val)) if k in ("db", "dbr")
+                        else float(val))
             lifter.smooth_sigma = defaults["smooth"] if cfg["smooth"] else 0.0
-            lifter.bone_depth_weight = defaults["bones"] if cfg["bones"] else 0.0
+            if not cfg["bones"]:
+                lifter.bone_depth_weight = 0.0
             lifter.reproject = bool(cfg["reproject"])
             pg = [(lifter.lift_sequence(kp, cam.width, cam.height).astype(np.float64), gt) for kp, cam, gt in inputs]
             r = res.setdefault(noise, {})[v] = score(pg)
@@ -181,7 +190,7 @@ def main() -> None:
                   flush=True)
         lifter.model_output_cache.clear()
     print("\nlargest excess over raw across the 2D settings (mm; the rule: no step more than 0.5 mm worse):")
-    for v in [v for v in variants if v.split("@")[0] in STEPS]:
+    for v in [v for v in variants if v.split(":")[0] in STEPS]:
         if "raw" not in variants:
             break
         d1 = {n: res[n][v]["mpjpe"] - res[n]["raw"]["mpjpe"] for n in settings}

@@ -191,6 +191,12 @@ class Lifter:
         #: low-frequency reprojection residual (metres) at which the 2D gets weight 1/2, and the
         #: sigma (frames) of its low-pass (:func:`hotdemo.reproject.residual_trust`); None: off
         self.trust_residual = _rp.DEFAULT_TRUST_RESIDUAL
+        #: with ``reproject``: remove the static 2D bias the first run did not follow and lift again
+        #: (:meth:`debias`); False: one model run, the alignment only
+        self.debias_2d = True
+        #: :meth:`debias` weighs the bias removal by the jitter trust and (True) also by the median
+        #: over frames of the low-frequency trust, or (False) by the jitter trust alone
+        self.debias_residual = False
         self.trust_residual_sigma = _rp.DEFAULT_RESIDUAL_SIGMA
 
     # ---------------------------------------------------------------- model calls
@@ -245,7 +251,7 @@ class Lifter:
             return self.finish(self.model_output(kp, width, height, progress, scores), kp, width, height, scores)
         halves = _Halves(progress)
         out = self.model_output(kp, width, height, halves, scores)
-        kp2 = self.debias(out, kp, width, height)
+        kp2 = self.debias(out, kp, width, height) if self.debias_2d else kp
         if kp2 is not kp:
             out = self.model_output(kp2, width, height, halves, scores)
         halves.finish(len(kp))
@@ -256,7 +262,11 @@ class Lifter:
         follow (:func:`hotdemo.reproject.static_offsets`), joint by joint in proportion to
         ``1 - trust`` (:func:`hotdemo.reproject.trust_2d`); ``kp`` itself (the same object) where
         the 2D is trusted (every joint's ``1 - trust`` under 0.05): then nothing needs lifting again."""
-        distrust = 1.0 - _rp.trust_2d(kp, self.trust_jitter)
+        trust = _rp.trust_2d(kp, self.trust_jitter)
+        if self.debias_residual:  # the low-frequency trust too: static and slow errors count
+            trust = trust * np.median(_rp.residual_trust(out, kp, width, height, self.trust_residual,
+                                                         self.trust_residual_sigma), axis=0)
+        distrust = 1.0 - trust
         if distrust.max() < 0.05:
             return kp
         off = _rp.static_offsets(out, kp, width, height)

@@ -116,6 +116,10 @@ def test_lifter_lifts_again_only_when_the_2d_is_noisy_and_reports_progress_once(
     runs = _Count(off)
     off.lift_sequence(noisy, w, h)
     assert runs.n == 1
+    lifter.debias_2d = False  # the alignment without the bias removal: one model run
+    runs = _Count(lifter)
+    lifter.lift_sequence(noisy, w, h)
+    assert runs.n == 1
 
 
 def test_no_reproject_reaches_the_lifter(monkeypatch):
