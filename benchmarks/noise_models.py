@@ -21,9 +21,10 @@ lifting path; flip on), with the post-processing steps switched on and off:
 
 ``VARIANT:key=value:...`` changes a setting of that variant: ``r`` the low-frequency trust's
 residual at weight 1/2 in metres (:func:`hotdemo.reproject.residual_trust`; 0: off, the
-jitter-only trust of earlier sessions), ``rs`` its low-pass sigma (frames), ``db`` 0/1 the static
+jitter-only trust of earlier sessions), ``rs`` and ``rl`` its low-pass sigmas (frames) of the
+residual vectors and of their lengths, ``db`` 0/1 the static
 bias removal and second model run (:meth:`hotdemo.lift.Lifter.debias`), ``dbr`` 0/1 whether that
-removal also weighs the low-frequency trust (``Lifter.debias_residual``), ``dw`` the bone fit's
+removal is weighed by the low-frequency trust instead of the jitter (``Lifter.debias_residual``), ``dw`` the bone fit's
 depth weight, ``sm`` its sign margin (e.g. ``agree:r=0.01:db=0``, ``bones:dw=0.5``).
 
 The model's runs are cached (in memory, and on disk with ``--cache-dir``, keyed by the weights
@@ -61,7 +62,7 @@ VARIANTS = {
 }
 STEPS = ("smooth", "bones", "agree", "no-agree", "default")
 #: variant keys -> Lifter attributes
-KEYS = {"r": "trust_residual", "rs": "trust_residual_sigma", "db": "debias_2d", "dbr": "debias_residual",
+KEYS = {"r": "trust_residual", "rs": "trust_residual_sigma", "rl": "trust_residual_length_sigma", "db": "debias_2d", "dbr": "debias_residual",
         "dw": "bone_depth_weight",
         "sm": "bone_sign_margin"}
 

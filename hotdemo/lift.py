@@ -194,10 +194,11 @@ class Lifter:
         #: with ``reproject``: remove the static 2D bias the first run did not follow and lift again
         #: (:meth:`debias`); False: one model run, the alignment only
         self.debias_2d = True
-        #: :meth:`debias` weighs the bias removal by the jitter trust and (True) also by the median
-        #: over frames of the low-frequency trust, or (False) by the jitter trust alone
+        #: :meth:`debias` weighs the bias removal by ``1 -`` the median over frames of the
+        #: low-frequency trust (True), or by ``1 -`` the jitter trust (False, session 13)
         self.debias_residual = False
         self.trust_residual_sigma = _rp.DEFAULT_RESIDUAL_SIGMA
+        self.trust_residual_length_sigma = _rp.DEFAULT_RESIDUAL_LENGTH_SIGMA
 
     # ---------------------------------------------------------------- model calls
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -262,10 +263,12 @@ class Lifter:
         follow (:func:`hotdemo.reproject.static_offsets`), joint by joint in proportion to
         ``1 - trust`` (:func:`hotdemo.reproject.trust_2d`); ``kp`` itself (the same object) where
         the 2D is trusted (every joint's ``1 - trust`` under 0.05): then nothing needs lifting again."""
-        trust = _rp.trust_2d(kp, self.trust_jitter)
-        if self.debias_residual:  # the low-frequency trust too: static and slow errors count
-            trust = trust * np.median(_rp.residual_trust(out, kp, width, height, self.trust_residual,
-                                                         self.trust_residual_sigma), axis=0)
+        if self.debias_residual:  # a bias shows as a residual that persists, whatever the jitter
+            trust = np.median(_rp.residual_trust(out, kp, width, height, self.trust_residual,
+                                                 self.trust_residual_sigma, self.trust_residual_length_sigma),
+                              axis=0)
+        else:
+            trust = _rp.trust_2d(kp, self.trust_jitter)
         distrust = 1.0 - trust
         if distrust.max() < 0.05:
             return kp
@@ -331,7 +334,8 @@ class Lifter:
 
         if self.reproject and kp is not None and len(out) >= _rp.MIN_FRAMES:
             weight = _rp.trust_2d(kp, self.trust_jitter)[None, :] * _rp.residual_trust(
-                out, kp, width, height, self.trust_residual, self.trust_residual_sigma)
+                out, kp, width, height, self.trust_residual, self.trust_residual_sigma,
+                self.trust_residual_length_sigma)
             if scores is not None:
                 weight = weight * (np.asarray(scores) >= 0.3)
             out = _rp.agree_with_2d(out, kp, width, height, weight, fit)

@@ -57,8 +57,10 @@ DEFAULT_CHANGE_SIGMA = 4.0
 #: None: the low-frequency trust is off (chosen with benchmarks/noise_models.py on the training
 #: subjects)
 DEFAULT_TRUST_RESIDUAL: Optional[float] = 0.02
-#: sigma (frames) of the Gaussian low-pass of the squared residual in :func:`residual_trust`
-DEFAULT_RESIDUAL_SIGMA = 25.0
+#: in :func:`residual_trust`, sigma (frames) of the Gaussian low-pass of the residual vectors (the
+#: 2D's white noise averages out, slow errors stay), then of their lengths
+DEFAULT_RESIDUAL_SIGMA = 6.0
+DEFAULT_RESIDUAL_LENGTH_SIGMA = 25.0
 #: tracks shorter than this are left as they are (too few frames to measure jitter or bias)
 MIN_FRAMES = 10
 #: focal lengths allowed in :func:`fit_camera`, in image widths (1/b, b >= 0: b = 0 is orthographic)
@@ -96,29 +98,32 @@ def trust_2d(kp: np.ndarray, half_at: float = DEFAULT_TRUST_JITTER) -> np.ndarra
 
 def reprojection_residual(pose: np.ndarray, kp: np.ndarray, width: float, height: float,
                           scale: float = 0.02, rounds: int = 2) -> np.ndarray:
-    """(T, J) metres: how far each joint's 2D-consistent image-plane position (:func:`image_plane`
-    with the track's fitted camera, :func:`fit_camera`) lies from the lifted pose's ``x, y``;
-    ``pose`` (T, J, 3) with joint 0 the root (made root-relative here), ``kp`` (T, J, 2) pixels.
-    The camera is fitted robustly: ``rounds`` times again with each joint weighted by
-    ``1 / (1 + (m_j / scale)^2)``, ``m_j`` its median residual over frames, so that one joint
-    placed far off does not move the camera and with it every other joint's residual."""
+    """(T, J, 2) metres: each joint's 2D-consistent image-plane position (:func:`image_plane` with
+    the track's fitted camera, :func:`fit_camera`) less the lifted pose's ``x, y``; ``pose``
+    (T, J, 3) with joint 0 the root (made root-relative here), ``kp`` (T, J, 2) pixels. The camera
+    is fitted robustly: ``rounds`` times again with each joint weighted by ``1 / (1 + (m_j /
+    scale)^2)``, ``m_j`` the length of its median residual over frames, so that one joint placed
+    far off does not move the camera and with it every other joint's residual."""
     rel = np.asarray(pose, np.float64)
     rel = rel - rel[:, :1]
     w = None
-    for k in range(max(0, int(rounds)) + 1):
+    for _ in range(max(0, int(rounds)) + 1):
         a, b = fit_camera(rel, kp, width, height, weight=w)
-        r = np.linalg.norm(image_plane(rel, kp, width, height, a, b) - rel[..., :2], axis=-1)
-        w = 1.0 / (1.0 + (np.median(r, axis=0) / scale) ** 2)
+        r = image_plane(rel, kp, width, height, a, b) - rel[..., :2]
+        w = 1.0 / (1.0 + (np.linalg.norm(np.median(r, axis=0), axis=-1) / scale) ** 2)
     return r
 
 
 def residual_trust(pose: np.ndarray, kp: np.ndarray, width: float, height: float,
                    half_at: Optional[float] = DEFAULT_TRUST_RESIDUAL,
-                   sigma: float = DEFAULT_RESIDUAL_SIGMA) -> np.ndarray:
+                   sigma: float = DEFAULT_RESIDUAL_SIGMA,
+                   length_sigma: float = DEFAULT_RESIDUAL_LENGTH_SIGMA) -> np.ndarray:
     """(T, J) weight in [0, 1] of each joint's 2D from the lifter's own reprojection residual at low
-    frequency: ``1 / (1 + (R / half_at)^2)``, ``R`` the residual (:func:`reprojection_residual`)
-    median-filtered over :data:`DEFAULT_MEDIAN_FRAMES` (a glitch of a frame or two does not count)
-    and then Gaussian-filtered over ``sigma`` frames.
+    frequency: ``1 / (1 + (R / half_at)^2)``, ``R`` the length of the residual vector
+    (:func:`reprojection_residual`) median-filtered over :data:`DEFAULT_MEDIAN_FRAMES` frames (a
+    glitch of a frame or two does not count) and Gaussian-filtered over ``sigma`` frames (the 2D's
+    frame-to-frame noise averages out; that is :func:`trust_2d`'s part), its length then
+    Gaussian-filtered over ``length_sigma`` frames.
 
     The jitter (:func:`trust_2d`) sees a detector's frame-to-frame noise but not its slow or static
     errors (drift, a joint placed consistently off, a wrong scale): the lifter follows those only
@@ -128,10 +133,13 @@ def residual_trust(pose: np.ndarray, kp: np.ndarray, width: float, height: float
     T, J = np.asarray(kp).shape[:2]
     if not half_at:
         return np.ones((T, J))
-    r = median_filter(reprojection_residual(pose, kp, width, height, scale=float(half_at)), size=(DEFAULT_MEDIAN_FRAMES, 1),
-                      mode="nearest")
+    r = median_filter(reprojection_residual(pose, kp, width, height, scale=float(half_at)),
+                      size=(DEFAULT_MEDIAN_FRAMES, 1, 1), mode="nearest")
     if sigma > 0:
         r = gaussian_filter1d(r, float(sigma), axis=0, mode="nearest")
+    r = np.linalg.norm(r, axis=-1)
+    if length_sigma > 0:
+        r = gaussian_filter1d(r, float(length_sigma), axis=0, mode="nearest")
     return 1.0 / (1.0 + (r / float(half_at)) ** 2)
 
 
