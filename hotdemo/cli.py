@@ -566,7 +566,10 @@ def eval_cmd(
     no_reproject: bool = typer.Option(False, "--no-reproject", help="Turn off the agreement with the 2D (on in run/lift)."),
     data: Optional[Path] = typer.Option(None, "--data", help="data_3d_h36m.npz-style 3D motion (default: $HOTDEMO_SHARED/data/h36m/data_3d_h36m_expmap.npz)."),
     cameras: Optional[Path] = typer.Option(None, "--cameras", help="Human3.6M cameras.json (default: beside --data)."),
-    noise: str = typer.Option("both", "--noise", help="clean, noisy (detector-like 2D noise) or both."),
+    noise: str = typer.Option("both", "--noise", help="2D setting(s): clean, noisy (the fixed detector-like "
+                              "noise), both, a 2D error model (jitter, drift-0.1s, drift-0.5s, drift-2s, bias, "
+                              "scale, outliers, swaps, dropouts, truncation, mixed), models (all of them), all, "
+                              "or several comma-separated."),
     no_flip: bool = NoFlipOpt,
     max_sequences: Optional[int] = typer.Option(None, "--max-sequences", min=1, help="Evaluate a subset of sequences (quick)."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the results as JSON."),

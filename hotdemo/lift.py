@@ -188,6 +188,17 @@ class Lifter:
         self.reproject = bool(reproject)
         #: jitter at which the 2D gets weight 1/2 (:func:`hotdemo.reproject.trust_2d`)
         self.trust_jitter = _rp.DEFAULT_TRUST_JITTER
+        #: low-frequency reprojection residual (metres) at which the 2D gets weight 1/2, and the
+        #: sigma (frames) of its low-pass (:func:`hotdemo.reproject.residual_trust`); None: off
+        self.trust_residual = _rp.DEFAULT_TRUST_RESIDUAL
+        #: with ``reproject``: remove the static 2D bias the first run did not follow and lift again
+        #: (:meth:`debias`); False: one model run, the alignment only
+        self.debias_2d = True
+        #: :meth:`debias` weighs the bias removal by ``1 -`` the median over frames of the
+        #: low-frequency trust (True), or by ``1 -`` the jitter trust (False, session 13)
+        self.debias_residual = False
+        self.trust_residual_sigma = _rp.DEFAULT_RESIDUAL_SIGMA
+        self.trust_residual_length_sigma = _rp.DEFAULT_RESIDUAL_LENGTH_SIGMA
 
     # ---------------------------------------------------------------- model calls
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -241,7 +252,7 @@ class Lifter:
             return self.finish(self.model_output(kp, width, height, progress, scores), kp, width, height, scores)
         halves = _Halves(progress)
         out = self.model_output(kp, width, height, halves, scores)
-        kp2 = self.debias(out, kp, width, height)
+        kp2 = self.debias(out, kp, width, height) if self.debias_2d else kp
         if kp2 is not kp:
             out = self.model_output(kp2, width, height, halves, scores)
         halves.finish(len(kp))
@@ -252,7 +263,13 @@ class Lifter:
         follow (:func:`hotdemo.reproject.static_offsets`), joint by joint in proportion to
         ``1 - trust`` (:func:`hotdemo.reproject.trust_2d`); ``kp`` itself (the same object) where
         the 2D is trusted (every joint's ``1 - trust`` under 0.05): then nothing needs lifting again."""
-        distrust = 1.0 - _rp.trust_2d(kp, self.trust_jitter)
+        if self.debias_residual:  # a bias shows as a residual that persists, whatever the jitter
+            trust = np.median(_rp.residual_trust(out, kp, width, height, self.trust_residual,
+                                                 self.trust_residual_sigma, self.trust_residual_length_sigma),
+                              axis=0)
+        else:
+            trust = _rp.trust_2d(kp, self.trust_jitter)
+        distrust = 1.0 - trust
         if distrust.max() < 0.05:
             return kp
         off = _rp.static_offsets(out, kp, width, height)
@@ -316,7 +333,9 @@ class Lifter:
                                     sign_margin=self.bone_sign_margin)
 
         if self.reproject and kp is not None and len(out) >= _rp.MIN_FRAMES:
-            weight = _rp.trust_2d(kp, self.trust_jitter)[None, :]
+            weight = _rp.trust_2d(kp, self.trust_jitter)[None, :] * _rp.residual_trust(
+                out, kp, width, height, self.trust_residual, self.trust_residual_sigma,
+                self.trust_residual_length_sigma)
             if scores is not None:
                 weight = weight * (np.asarray(scores) >= 0.3)
             out = _rp.agree_with_2d(out, kp, width, height, weight, fit)

@@ -53,6 +53,14 @@ DEFAULT_CORRECTION_SIGMA = 4.0
 #: that lies nearly in the image plane gets its depth from its 2D length, which small 2D changes
 #: swing; smoothing the change keeps that from reaching the output as jitter
 DEFAULT_CHANGE_SIGMA = 4.0
+#: residual (metres, low-pass filtered) at which :func:`residual_trust` gives the 2D weight 1/2;
+#: None: the low-frequency trust is off (chosen with benchmarks/noise_models.py on the training
+#: subjects)
+DEFAULT_TRUST_RESIDUAL: Optional[float] = 0.02
+#: in :func:`residual_trust`, sigma (frames) of the Gaussian low-pass of the residual vectors (the
+#: 2D's white noise averages out, slow errors stay), then of their lengths
+DEFAULT_RESIDUAL_SIGMA = 6.0
+DEFAULT_RESIDUAL_LENGTH_SIGMA = 25.0
 #: tracks shorter than this are left as they are (too few frames to measure jitter or bias)
 MIN_FRAMES = 10
 #: focal lengths allowed in :func:`fit_camera`, in image widths (1/b, b >= 0: b = 0 is orthographic)
@@ -88,27 +96,76 @@ def trust_2d(kp: np.ndarray, half_at: float = DEFAULT_TRUST_JITTER) -> np.ndarra
     return 1.0 / (1.0 + (j / half_at) ** 2)
 
 
+def reprojection_residual(pose: np.ndarray, kp: np.ndarray, width: float, height: float,
+                          scale: float = 0.02, rounds: int = 2) -> np.ndarray:
+    """(T, J, 2) metres: each joint's 2D-consistent image-plane position (:func:`image_plane` with
+    the track's fitted camera, :func:`fit_camera`) less the lifted pose's ``x, y``; ``pose``
+    (T, J, 3) with joint 0 the root (made root-relative here), ``kp`` (T, J, 2) pixels. The camera
+    is fitted robustly: ``rounds`` times again with each joint weighted by ``1 / (1 + (m_j /
+    scale)^2)``, ``m_j`` the length of its median residual over frames, so that one joint placed
+    far off does not move the camera and with it every other joint's residual."""
+    rel = np.asarray(pose, np.float64)
+    rel = rel - rel[:, :1]
+    w = None
+    for _ in range(max(0, int(rounds)) + 1):
+        a, b = fit_camera(rel, kp, width, height, weight=w)
+        r = image_plane(rel, kp, width, height, a, b) - rel[..., :2]
+        w = 1.0 / (1.0 + (np.linalg.norm(np.median(r, axis=0), axis=-1) / scale) ** 2)
+    return r
+
+
+def residual_trust(pose: np.ndarray, kp: np.ndarray, width: float, height: float,
+                   half_at: Optional[float] = DEFAULT_TRUST_RESIDUAL,
+                   sigma: float = DEFAULT_RESIDUAL_SIGMA,
+                   length_sigma: float = DEFAULT_RESIDUAL_LENGTH_SIGMA) -> np.ndarray:
+    """(T, J) weight in [0, 1] of each joint's 2D from the lifter's own reprojection residual at low
+    frequency: ``1 / (1 + (R / half_at)^2)``, ``R`` the length of the residual vector
+    (:func:`reprojection_residual`) median-filtered over :data:`DEFAULT_MEDIAN_FRAMES` frames (a
+    glitch of a frame or two does not count) and Gaussian-filtered over ``sigma`` frames (the 2D's
+    frame-to-frame noise averages out; that is :func:`trust_2d`'s part), its length then
+    Gaussian-filtered over ``length_sigma`` frames.
+
+    The jitter (:func:`trust_2d`) sees a detector's frame-to-frame noise but not its slow or static
+    errors (drift, a joint placed consistently off, a wrong scale): the lifter follows those only
+    partly, so they leave a residual between the 2D and the lifted pose that persists over many
+    frames, larger than the lifter's own image-plane error with exact 2D. Where it is large the
+    2D is not to be followed and the lifter's ``x, y`` are kept. ``half_at`` None or 0: all ones."""
+    T, J = np.asarray(kp).shape[:2]
+    if not half_at:
+        return np.ones((T, J))
+    r = median_filter(reprojection_residual(pose, kp, width, height, scale=float(half_at)),
+                      size=(DEFAULT_MEDIAN_FRAMES, 1, 1), mode="nearest")
+    if sigma > 0:
+        r = gaussian_filter1d(r, float(sigma), axis=0, mode="nearest")
+    r = np.linalg.norm(r, axis=-1)
+    if length_sigma > 0:
+        r = gaussian_filter1d(r, float(length_sigma), axis=0, mode="nearest")
+    return 1.0 / (1.0 + (r / float(half_at)) ** 2)
+
+
 def fit_camera(pose: np.ndarray, kp: np.ndarray, width: float, height: float,
-               iterations: int = 8) -> Tuple[np.ndarray, float]:
+               iterations: int = 8, weight: Optional[np.ndarray] = None) -> Tuple[np.ndarray, float]:
     """Least-squares ``a`` (T,) and ``b`` of the model in the module docstring.
 
     ``pose`` (T, J, 3) root-relative camera frame (joint 0 the root), ``kp`` (T, J, 2) pixels.
     Alternates the exact per-frame ``a_t`` given ``b`` and the exact ``b`` given ``a``; ``b`` is
-    kept in [0, 1 / (MIN_FOCAL_WIDTHS * width)]."""
+    kept in [0, 1 / (MIN_FOCAL_WIDTHS * width)]. ``weight`` (J,) or (T, J): weighted least
+    squares (None: every joint alike)."""
     pose = np.asarray(pose, np.float64)
     u = np.asarray(kp, np.float64)
     c = np.array([width, height], np.float64) / 2.0
     d = u - u[:, :1]
     e = (u - c) * pose[..., 2:3]
     X = pose[..., :2]
-    dd = np.maximum((d * d).sum(axis=(1, 2)), 1e-12)
-    ee = max(float((e * e).sum()), 1e-12)
+    w = 1.0 if weight is None else np.broadcast_to(np.asarray(weight, np.float64), pose.shape[:2])[..., None]
+    dd = np.maximum((w * d * d).sum(axis=(1, 2)), 1e-12)
+    ee = max(float((w * e * e).sum()), 1e-12)
     b_max = 1.0 / (MIN_FOCAL_WIDTHS * width)
     b = 1.0 / max(width, height)  # a normal lens to start from
     for _ in range(iterations):
-        a = ((X - b * e) * d).sum(axis=(1, 2)) / dd
-        b = float(np.clip(((X - a[:, None, None] * d) * e).sum() / ee, 0.0, b_max))
-    a = ((X - b * e) * d).sum(axis=(1, 2)) / dd
+        a = (w * (X - b * e) * d).sum(axis=(1, 2)) / dd
+        b = float(np.clip((w * (X - a[:, None, None] * d) * e).sum() / ee, 0.0, b_max))
+    a = (w * (X - b * e) * d).sum(axis=(1, 2)) / dd
     return a, b
 
 
@@ -124,19 +181,21 @@ def align_to_2d(pose: np.ndarray, kp: np.ndarray, width: float, height: float,
                 weight: np.ndarray, median_frames: int = DEFAULT_MEDIAN_FRAMES,
                 sigma: float = DEFAULT_CORRECTION_SIGMA) -> np.ndarray:
     """``pose`` (T, J, 3) (joint 0 the root; made root-relative for the fit) with its ``x, y``
-    moved towards :func:`image_plane` by ``weight`` (J,) or (T, J) in [0, 1]; depths and the root
-    unchanged. The correction is filtered in time first (:data:`DEFAULT_MEDIAN_FRAMES`,
+    moved towards :func:`image_plane` by ``weight`` (J,) or (T, J) in [0, 1] (the camera fitted with
+    the joints weighted ``0.05 + weight``); depths and the root unchanged. The correction is filtered in time first (:data:`DEFAULT_MEDIAN_FRAMES`,
     :data:`DEFAULT_CORRECTION_SIGMA`; 1 and 0 leave it as it is). Same dtype."""
     pose = np.asarray(pose)
     root = pose[:, :1].astype(np.float64)
     rel = pose.astype(np.float64) - root
-    a, b = fit_camera(rel, kp, width, height)
+    w = np.broadcast_to(np.asarray(weight, np.float64), pose.shape[:2])
+    # the camera is fitted on the joints as far as they are trusted (a joint placed far off
+    # would otherwise move the camera, and with it every other joint's target)
+    a, b = fit_camera(rel, kp, width, height, weight=0.05 + w)
     delta = image_plane(rel, kp, width, height, a, b) - rel[..., :2]  # (T, J, 2)
     if median_frames > 1:
         delta = median_filter(delta, size=(int(median_frames), 1, 1), mode="nearest")
     if sigma > 0:
         delta = gaussian_filter1d(delta, float(sigma), axis=0, mode="nearest")
-    w = np.broadcast_to(np.asarray(weight, np.float64), pose.shape[:2])
     rel[..., :2] += w[..., None] * delta
     rel[:, 0] = 0.0
     return (rel + root).astype(pose.dtype)

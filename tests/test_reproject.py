@@ -116,6 +116,10 @@ def test_lifter_lifts_again_only_when_the_2d_is_noisy_and_reports_progress_once(
     runs = _Count(off)
     off.lift_sequence(noisy, w, h)
     assert runs.n == 1
+    lifter.debias_2d = False  # the alignment without the bias removal: one model run
+    runs = _Count(lifter)
+    lifter.lift_sequence(noisy, w, h)
+    assert runs.n == 1
 
 
 def test_no_reproject_reaches_the_lifter(monkeypatch):
@@ -168,3 +172,42 @@ def test_agree_with_2d_is_the_base_at_weight_0_and_does_not_pass_2d_noise_on():
 
     # measured: 1.72 against 1.78 mm/frame^2 at a mean weight of 0.73
     assert accel(out) < 1.1 * accel(fit(lifted)) + 1e-4, (accel(out), accel(fit(lifted)))
+
+
+def test_residual_trust_drops_where_a_slow_2d_error_persists_and_not_for_a_glitch():
+    rel, _, px, _ = _scene(seed=11)
+    lifted = rel.copy()
+    lifted[..., :2] += np.random.default_rng(3).normal(0, 0.005, lifted[..., :2].shape)  # a good lifter
+    lifted[:, 0] = 0
+    ok = R.residual_trust(lifted, px, W, H, half_at=0.02)
+    assert ok.shape == (200, 17) and ok[:, 1:].min() > 0.7
+    bad = px.copy()
+    bad[:, 13] += 20.0 * np.sin(np.arange(200) / 50.0)[:, None] + 50.0  # a wrist drifting 30-70 px off
+    bad[100, 16] += 60.0  # and a one-frame glitch on the other wrist
+    t = R.residual_trust(lifted, bad, W, H, half_at=0.02)
+    assert t[:, 13].max() < 0.15
+    assert t[100, 16] > 0.7  # low-passed: one frame does not count
+    assert np.delete(t, [13, 16], axis=1)[:, 1:].min() > 0.6
+    np.testing.assert_array_equal(R.residual_trust(lifted, bad, W, H, half_at=None), 1.0)
+
+
+def test_lifter_keeps_its_own_x_y_where_the_2d_is_biased():
+    from hotdemo.lift import load_lifter
+
+    rel, _, px, _ = _scene(seed=12)
+    lifted = rel.copy()
+    lifted[..., :2] += 0.01  # the lifter's own error, which the agreement corrects
+    lifted[:, 0] = 0
+    bad = px.copy()
+    bad[:, 15] += [45.0, -30.0]  # an elbow placed consistently off by ~0.2 m
+    lifter = load_lifter(None, device="cpu", allow_untrained=True, bones=False, smooth=False)
+    err = {}
+    for r in (None, 0.02):
+        lifter.trust_residual = r
+        out = lifter.finish(lifted, bad.astype(np.float32), W, H)
+        err[r] = np.linalg.norm(out - rel, axis=-1)  # (T, J)
+    assert err[0.02][:, 15].mean() < 0.5 * err[None][:, 15].mean()  # the bias is not followed
+    assert err[0.02][:, 15].mean() <= np.linalg.norm(lifted - rel, axis=-1)[:, 15].mean() + 0.005
+    # where the 2D is right the lifter's own error is still corrected
+    keep = [j for j in range(1, 17) if j != 15]
+    assert err[0.02][:, keep].mean() < 0.6 * np.linalg.norm(lifted - rel, axis=-1)[:, keep].mean()

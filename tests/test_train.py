@@ -116,6 +116,26 @@ def test_batch_is_a_function_of_its_seed(motion):
     np.testing.assert_array_equal(a[0], b[0])
 
 
+def test_error_models_replace_the_noise_of_a_fraction_of_the_clips(motion):
+    seqs = motion.subset(("S1", "S5"))
+    base = dict(p_real_camera=1.0, p_noise=0.0, p_flip=0.0, p_bone_scale=0.0, p_speed=0.0)
+    clean = make_batch(np.random.default_rng(5), motion, seqs, _cameras(), 16, 27, AugmentConfig(**base))[0]
+    # off (the default): the model's name changes nothing and no extra numbers are drawn
+    off = make_batch(np.random.default_rng(5), motion, seqs, _cameras(), 16, 27,
+                     AugmentConfig(**base, error_model="truncation"))[0]
+    np.testing.assert_array_equal(off, clean)
+    # on for every clip with a static bias: each clip's error is constant over its frames
+    on = make_batch(np.random.default_rng(5), motion, seqs, _cameras(), 16, 27,
+                    AugmentConfig(**base, p_error_model=1.0, error_model="bias"))[0]
+    err = on.astype(np.float64) - clean
+    assert np.abs(err).mean() > 1e-3
+    np.testing.assert_allclose(err, np.broadcast_to(err[:, :1], err.shape), atol=1e-5)
+    half = make_batch(np.random.default_rng(5), motion, seqs, _cameras(), 16, 27,
+                      AugmentConfig(**base, p_error_model=0.5, error_model="bias+jitter"))[0]
+    hit = (np.abs(half - clean) > 1e-6).any(axis=(1, 2, 3))
+    assert 0 < hit.sum() < 16
+
+
 def test_clean_real_camera_batch_matches_projection(motion):
     cfg = AugmentConfig(p_real_camera=1.0, p_noise=0.0, p_flip=0.0, p_bone_scale=0.0, p_speed=0.0)
     x, y = make_batch(np.random.default_rng(1), motion, motion.subset(("S1",)), _cameras(), 6, 27, cfg)

@@ -74,7 +74,11 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--data", default=None)
     e.add_argument("--cameras", default=None)
     e.add_argument("--cache-dir", default=None)
-    e.add_argument("--noise", default="both", choices=["clean", "noisy", "both"])
+    e.add_argument("--noise", default="both",
+                   help="2D setting(s): clean, noisy (the fixed detector-like noise), both (default), a 2D "
+                        "error model (jitter, drift-0.1s, drift-0.5s, drift-2s, bias, scale, outliers, swaps, "
+                        "dropouts, truncation, mixed; hotdemo.train.errors2d), models (all of them), all, or "
+                        "several comma-separated")
     e.add_argument("--no-flip", action="store_true", help="turn off flip test-time augmentation")
     e.add_argument("--max-sequences", type=int, default=None, help="evaluate a subset of sequences (quick)")
     e.add_argument("--lifter", default=None, help="family of an official checkpoint whose keys fit several")

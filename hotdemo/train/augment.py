@@ -19,7 +19,11 @@ Pipeline of :func:`make_batch` (shapes: B clips, T frames, 17 joints):
 5. :func:`detector_noise` - per-joint jitter scaled by the person's size, per-clip systematic
    offsets (larger for the joints that ``coco_to_h36m`` builds heuristically), occasional gross
    errors and left/right limb swaps, and low-confidence runs replaced by linear interpolation in
-   time (:func:`interpolate_missing`), as the 2D stage repairs them.
+   time (:func:`interpolate_missing`), as the 2D stage repairs them. With ``p_error_model`` a
+   fraction of the clips gets a named error model of :mod:`hotdemo.train.errors2d` instead
+   (``error_model``, e.g. ``mixed``: drift at several time scales, static and scale bias, ...;
+   one of several joined by ``+`` picked per clip), at a per-clip ``error_severity``, with the
+   clip's frame rate (50 fps / playback speed).
 6. screen normalisation ``x / w * 2 - [1, h / w]`` (as at inference); target: camera-frame
    metres, root-relative (pelvis = 0).
 """
@@ -96,6 +100,18 @@ class AugmentConfig:
     p_swap: float = 0.002  # per frame: legs or arms swapped left/right
     p_lowconf: float = 0.004  # per joint and frame: start of a low-confidence run
     lowconf_max_len: int = 12
+    # the named 2D error models (hotdemo.train.errors2d): a fraction of the clips gets one of them
+    # on its clean 2D *instead of* detector_noise; 0 (the default) draws nothing extra, so older
+    # configs reproduce their batches exactly
+    p_error_model: float = 0.0
+    error_model: str = "mixed"  # a name of hotdemo.train.errors2d.ERROR_MODELS, or several joined by "+"
+    error_severity: Tuple[float, float] = (0.5, 1.5)  # per clip, uniform, times every size of the model
+
+    def __post_init__(self) -> None:
+        from .errors2d import get_error_model
+
+        for name in self.error_model.split("+"):
+            get_error_model(name)  # InputError naming the known models
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -287,6 +303,27 @@ def detector_noise(rng: np.random.Generator, x2d: np.ndarray, cfg: AugmentConfig
     return np.where(apply[:, None, None, None], out, x2d).astype(np.float32)
 
 
+def error_model_noise(rng: np.random.Generator, clean: np.ndarray, noisy: np.ndarray, cfg: AugmentConfig,
+                      fps: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """``noisy`` (B, T, 17, 2) with a fraction ``cfg.p_error_model`` of its clips replaced by their
+    ``clean`` 2D corrupted by ``cfg.error_model`` (:mod:`hotdemo.train.errors2d`; several names
+    joined by ``+``: one picked per clip) at a per-clip severity; ``fps`` (B,), ``size`` (B, 2)."""
+    from .errors2d import apply_error_model
+
+    B = len(clean)
+    names = [n for n in cfg.error_model.split("+") if n]
+    sel = rng.random(B) < cfg.p_error_model
+    which = rng.integers(0, len(names), B)
+    sev = rng.uniform(*cfg.error_severity, B)
+    out = noisy.copy()
+    for k, name in enumerate(names):
+        idx = np.flatnonzero(sel & (which == k))
+        if len(idx):
+            out[idx] = apply_error_model(name, rng, clean[idx], fps=fps[idx], severity=sev[idx],
+                                         image_size=size[idx])
+    return out
+
+
 # ----------------------------------------------------------------------------- batches
 def project_cameras(cam: Dict[str, np.ndarray]) -> np.ndarray:
     """Pixels (B, T, 17, 2) of ``cam['x_cam']`` with per-clip intrinsics (distortion if given)."""
@@ -332,7 +369,10 @@ def make_batch(
         x2d[idx] = project_cameras(cam)
         x3d[idx] = cam["x_cam"]
         size[idx] = cam["size"]
+    clean = x2d
     x2d = detector_noise(rng, x2d, cfg, apply=rng.random(batch) < cfg.p_noise)
+    if cfg.p_error_model > 0:  # no extra draws otherwise: older configs reproduce their batches
+        x2d = error_model_noise(rng, clean, x2d, cfg, fps=50.0 / speed, size=size)
     inp = normalize_screen_coordinates(x2d, size[:, None, None, 0], size[:, None, None, 1]).astype(np.float32)
     target = (x3d - x3d[:, :, :1]).astype(np.float32)
     return inp, target

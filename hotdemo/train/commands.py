@@ -16,7 +16,7 @@ from ..errors import InputError
 from ..fileio import atomic_torch_save, atomic_write_json
 from ..paths import bundled_lifter_path, shared_dir
 from .data import TEST_SUBJECTS, load_motion
-from .evaluate import DISCLAIMER, EvalResult, evaluate, format_table
+from .evaluate import DISCLAIMER, EvalResult, evaluate, format_table, parse_noise, setting_label
 
 if TYPE_CHECKING:  # imported where used (build_train_config)
     from .trainer import TrainConfig
@@ -130,10 +130,11 @@ def run_evaluation(
     The sequences are lifted by the same :class:`hotdemo.lift.Lifter` that ``hotdemo run`` /
     ``lift`` use (:func:`hotdemo.lift.load_lifter`: flip, overlapping windows, root handling and
     output units from the checkpoint, agreement with the 2D, constant bone lengths, smoothing). ``lifter``: a family name for an official
-    checkpoint whose keys are ambiguous. ``noise``: "clean", "noisy" or "both".
+    checkpoint whose keys are ambiguous. ``noise``: "clean", "noisy", "both", the name of a 2D
+    error model (:mod:`hotdemo.train.errors2d`), "models", "all", or several comma-separated
+    (:func:`hotdemo.train.evaluate.parse_noise`).
     """
-    if noise not in ("clean", "noisy", "both"):
-        raise InputError(f"--noise must be clean, noisy or both, got {noise!r}")
+    settings = parse_noise(noise)  # a bad --noise fails before anything is loaded
     dev = resolve_device(device)  # a bad --device fails before anything is loaded
     torch.set_num_threads(max(1, threads))
     from ..lift import default_weights_path, load_lifter
@@ -148,10 +149,10 @@ def run_evaluation(
     if missing:
         raise InputError(f"subjects {', '.join(missing)} have no data or no cameras in {dp} / {cp}")
     results = []
-    for noisy in ([False, True] if noise == "both" else [noise == "noisy"]):
+    for setting in settings:
         log(f"evaluating {ckpt.name} ({lift.spec.name}, root {lift.root}, output {lift.output}) on "
-            f"{', '.join(subjects)} ({'detector-like noise' if noisy else 'clean 2D'}) ...")
-        results.append(evaluate(lift, motion, cams, subjects=subjects, noise=noisy, max_sequences=max_sequences))
+            f"{', '.join(subjects)} ({setting_label(setting)}) ...")
+        results.append(evaluate(lift, motion, cams, subjects=subjects, noise=setting, max_sequences=max_sequences))
     table = format_table(results)
     log(f"\n{ckpt}: MPJPE (P1), P-MPJPE (P2) in mm, MPJVE in mm/frame at 50 fps; subjects {', '.join(subjects)}, "
         f"4 cameras, flip {'on' if flip else 'off'}\n")

@@ -7,6 +7,9 @@ Metrics (all on root-relative camera-frame poses, millimetres):
   Procrustes alignment of the prediction to the ground truth.
 * MPJVE: mean per-joint velocity error, ``||d/dt pred - d/dt gt||`` per frame (mm per frame at
   the data's 50 fps).
+* acceleration error: mean per-joint ``||d2/dt2 pred - d2/dt2 gt||`` (mm per frame squared at 50
+  fps), the jitter measure of the 3D pose literature; in the JSON records (``accel``), not in the
+  printed table.
 
 Every sequence is lifted by a :class:`hotdemo.lift.Lifter` from its projected pixels, exactly as
 ``hotdemo run`` / ``hotdemo lift`` lift a video's keypoints (normalisation, windows and their
@@ -16,11 +19,12 @@ blending, flip, root handling, output units, smoothing): the figures measure wha
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
 from ..camera import Camera
+from ..errors import InputError
 from .augment import EVAL_NOISE, AugmentConfig, detector_noise
 from .data import TEST_SUBJECTS, MotionData, SequenceInfo
 
@@ -78,6 +82,77 @@ def mpjve(pred: np.ndarray, gt: np.ndarray) -> float:
     return float(np.linalg.norm(vp - vg, axis=-1).mean())
 
 
+# ----------------------------------------------------------------------------- 2D settings
+#: the 2D settings of an evaluation besides the named error models (hotdemo.train.errors2d):
+#: "clean" projected 2D, "noisy" the fixed detector-like noise EVAL_NOISE of earlier sessions
+BASE_SETTINGS = ("clean", "noisy")
+#: groups accepted by parse_noise: "both" (clean, noisy), "models" (every error model), "all"
+NOISE_GROUPS = ("both", "models", "all")
+
+
+def noise_names() -> List[str]:
+    """Every single 2D setting ``evaluate(noise=...)`` takes: clean, noisy, then the error models."""
+    from .errors2d import error_model_names
+
+    return list(BASE_SETTINGS) + error_model_names()
+
+
+def parse_noise(spec: str) -> List[str]:
+    """The 2D settings of a ``--noise`` value: one name of :func:`noise_names`, a group of
+    :data:`NOISE_GROUPS`, or several of these separated by commas; InputError listing the valid
+    names otherwise."""
+    from .errors2d import error_model_names
+
+    out: List[str] = []
+    for part in [p.strip() for p in str(spec).split(",")]:
+        if part == "both":
+            names = list(BASE_SETTINGS)
+        elif part == "models":
+            names = error_model_names()
+        elif part == "all":
+            names = noise_names()
+        elif part in noise_names():
+            names = [part]
+        else:
+            raise InputError(f"unknown --noise {part!r}; valid: {', '.join(noise_names() + list(NOISE_GROUPS))} "
+                             "(or several, comma-separated)")
+        out += [n for n in names if n not in out]
+    return out
+
+
+def setting_label(noise: str) -> str:
+    """The table / JSON label of a 2D setting (the first two as in earlier records)."""
+    return {"clean": "clean projected 2D", "noisy": "detector-like 2D noise"}.get(noise, f"2D errors: {noise}")
+
+
+def corrupt_2d(noise: str, px: np.ndarray, seed: int, si: int, ci: int, width: float, height: float,
+               fps: float = 50.0) -> np.ndarray:
+    """Pixels (T, J, 2) of one sequence and camera with the 2D setting ``noise`` applied, seeded
+    by ``(seed, sequence index, camera index)`` (and the setting's name for the error models, so
+    that each model's draws are its own)."""
+    if noise == "clean":
+        return px
+    if noise == "noisy":
+        rng = np.random.default_rng([seed, si, ci])
+        return detector_noise(rng, px[None], AugmentConfig(**EVAL_NOISE))[0]
+    from .errors2d import ERROR_MODELS, apply_error_model
+
+    k = list(ERROR_MODELS).index(noise) if noise in ERROR_MODELS else -1
+    if k < 0:
+        raise InputError(f"unknown 2D setting {noise!r}; valid: {', '.join(noise_names())}")
+    rng = np.random.default_rng([seed, si, ci, 1000 + k])
+    return apply_error_model(noise, rng, px[None], fps=fps, image_size=np.array([[width, height]], np.float64))[0]
+
+
+def accel_error(pred: np.ndarray, gt: np.ndarray) -> float:
+    """Mean per-joint acceleration error of sequences (T, J, 3), unit per frame squared (0 for T < 3)."""
+    if pred.shape[-3] < 3:
+        return 0.0
+    ap = np.diff(pred, n=2, axis=-3)
+    ag = np.diff(gt, n=2, axis=-3)
+    return float(np.linalg.norm(ap - ag, axis=-1).mean())
+
+
 # ----------------------------------------------------------------------------- evaluation
 @dataclass
 class EvalResult:
@@ -89,7 +164,7 @@ class EvalResult:
     @property
     def average(self) -> Dict[str, float]:
         """Mean over actions (as published tables), plus the frame count."""
-        keys = ("mpjpe", "p_mpjpe", "mpjve")
+        keys = ("mpjpe", "p_mpjpe", "mpjve") + (("accel",) if all("accel" in r for r in self.rows.values()) else ())
         out = {k: float(np.mean([r[k] for r in self.rows.values()])) for k in keys}
         out["frames"] = float(sum(r["frames"] for r in self.rows.values()))
         return out
@@ -103,7 +178,7 @@ def evaluate(
     data: MotionData,
     cameras: Dict[str, List[Camera]],
     subjects: Sequence[str] = TEST_SUBJECTS,
-    noise: bool = False,
+    noise: Union[bool, str] = False,
     seed: int = 0,
     max_sequences: Optional[int] = None,
     progress=None,
@@ -111,14 +186,19 @@ def evaluate(
     """MPJPE / P-MPJPE / MPJVE per action on ``subjects`` through their 4 real cameras, lifted by
     ``lifter`` (:class:`hotdemo.lift.Lifter`: its flip, windows, root handling and smoothing).
 
-    ``noise``: corrupt the projected 2D with the fixed detector-like noise ``EVAL_NOISE``.
+    ``noise``: the 2D setting: "clean" (projected 2D; also False), "noisy" (the fixed detector-like
+    noise ``EVAL_NOISE``; also True), or the name of a 2D error model of
+    :mod:`hotdemo.train.errors2d` (at 50 fps, clamped to the camera's image); each sequence and
+    camera seeded on its own (:func:`corrupt_2d`).
     ``max_sequences``: evaluate only every k-th sequence so that at most this many are used
     (quick checks during training). ``progress``: optional callable(done, total).
     """
     seqs: List[SequenceInfo] = [s for s in data.subset(subjects) if s.subject in cameras]
     if max_sequences is not None and len(seqs) > max_sequences:
         seqs = seqs[:: int(np.ceil(len(seqs) / max_sequences))]
-    cfg = AugmentConfig(**EVAL_NOISE)
+    noise = {False: "clean", True: "noisy"}.get(noise, noise) if isinstance(noise, bool) else str(noise)
+    if noise not in noise_names():
+        raise InputError(f"unknown 2D setting {noise!r}; valid: {', '.join(noise_names())}")
     sums: Dict[str, np.ndarray] = {}
     total = len(seqs) * 4
     done = 0
@@ -127,22 +207,22 @@ def evaluate(
         for ci, cam in enumerate(cameras[info.subject]):
             x_cam = cam.world_to_camera(world).astype(np.float32)
             px = cam.project(x_cam).astype(np.float32)
-            if noise:
-                rng = np.random.default_rng([seed, si, ci])
-                px = detector_noise(rng, px[None], cfg)[0]
+            px = corrupt_2d(noise, px, seed, si, ci, cam.width, cam.height).astype(np.float32)
             gt = (x_cam - x_cam[:, :1]).astype(np.float64)
             pred = lifter.lift_sequence(px, cam.width, cam.height).astype(np.float64)
             n = len(gt)
-            s = sums.setdefault(info.action, np.zeros(4))
-            s += np.array([mpjpe(pred, gt) * n, p_mpjpe(pred, gt) * n, mpjve(pred, gt) * (n - 1), n])
+            s = sums.setdefault(info.action, np.zeros(6))
+            s += np.array([mpjpe(pred, gt) * n, p_mpjpe(pred, gt) * n, mpjve(pred, gt) * (n - 1), n,
+                           accel_error(pred, gt) * max(n - 2, 0), max(n - 2, 0)])
             done += 1
             if progress is not None:
                 progress(done, total)
-    res = EvalResult("detector-like 2D noise" if noise else "clean projected 2D")
+    res = EvalResult(setting_label(noise))
     for action in sorted(sums):
         s = sums[action]
         res.rows[action] = {"mpjpe": s[0] / s[3] * 1000, "p_mpjpe": s[1] / s[3] * 1000,
-                            "mpjve": s[2] / max(s[3] - 1, 1) * 1000, "frames": float(s[3])}
+                            "mpjve": s[2] / max(s[3] - 1, 1) * 1000, "accel": s[4] / max(s[5], 1) * 1000,
+                            "frames": float(s[3])}
     return res
 
 
