@@ -269,6 +269,7 @@ class Renderer:
         #: people with a root trajectory (``--trajectory camera``) get a fading trail on the floor
         self.trail_frames = max(2, int(round(TRAIL_SECONDS * self.fps)))
         self.moves = [t.root_cam is not None for t in self.t3]
+        self.contacts = [None if t.contacts is None else np.asarray(t.contacts, bool) for t in self.t3]
 
         # ---- 2D drawing constants
         self.line2d = max(1, int(round(3 * u)))
@@ -445,6 +446,20 @@ class Renderer:
                 cv2.fillPoly(panel, [pts], (30, 32, 38), cv2.LINE_AA, _SHIFT)
                 cv2.polylines(panel, [pts], True, track_color(self.t3[p].track_id),
                               max(1, int(round(1.5 * self.u * scale))), cv2.LINE_AA, _SHIFT)
+        # a foot on the floor (a contact) gets a small filled mark under it
+        ankles = (self.sk3.index("left_ankle"), self.sk3.index("right_ankle"))
+        for i, p in enumerate(people):
+            c = self.contacts[p]
+            if c is None:
+                continue
+            for side, a_ in enumerate(ankles):
+                if c[rows[p], side]:
+                    foot = np.array([J[i, a_, 0], J[i, a_, 1], 0.0])
+                    fuv, fz = self.project(foot, cam, M, k)
+                    if fz > near:
+                        r_px = max(2, int(round(0.04 * v.focal / fz)))
+                        cv2.circle(panel, (int(round(float(fuv[0]) * _ONE)), int(round(float(fuv[1]) * _ONE))),
+                                   r_px * _ONE, track_color(self.t3[p].track_id), -1, cv2.LINE_AA, _SHIFT)
         uv, z = self.project(J, cam, M, k)  # (P, 17, 2), (P, 17)
         zmid = v.dist
         shade = np.clip(1.15 - 0.35 * (z - zmid) / v.radius, 0.6, 1.15)  # nearer = brighter

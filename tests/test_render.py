@@ -227,3 +227,23 @@ def test_render_pass_yuv_pipes_give_the_rgb_pipes_video_in_order(tmp_path):
     for i in (0, 9, 17):
         d = [np.abs(left[i].astype(int) - cv2.resize(s, (r.left_w, r.h)).astype(int)).mean() for s in src]
         assert int(np.argmin(d)) == i
+
+
+def test_moving_people_leave_a_trail_and_planted_feet_are_marked():
+    import dataclasses
+
+    from hotdemo.trajectory import fit_scene
+    from hotdemo.track import to_h36m
+
+    info, t2, t3, _, _ = synthetic_scene(1, 60)
+    h = to_h36m(t2[0])
+    (p,), _ = fit_scene([t3[0].joints_cam], [h.keypoints], [h.scores], info.width, info.height, info.fps)
+    moving = dataclasses.replace(t3[0], joints_world=p.joints_world, root_cam=p.root_cam,
+                                 contacts=np.ones((60, 2), bool))
+    still = dataclasses.replace(moving, root_cam=None, contacts=None)
+    frame = np.zeros((info.height, info.width, 3), np.uint8)
+    a = Renderer(info, t2, [moving], deg_per_s=0, view="scene").render(frame, 59)
+    b = Renderer(info, t2, [still], deg_per_s=0, view="scene").render(frame, 59)
+    diff = np.abs(a.astype(int) - b.astype(int)).sum(-1) > 30
+    assert diff[:, info.width:].sum() > 200  # the trail and the foot marks, in the 3D panel only
+    assert not diff[:, : a.shape[1] // 2].any()
