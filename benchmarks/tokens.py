@@ -73,7 +73,7 @@ def main() -> int:
         errs = []
         for noise in noises:
             r = evaluate(lifter, data, cams, noise=noise, max_sequences=a.max_sequences)
-            errs.append(f"{r.average()['mpjpe']:.1f}")
+            errs.append(f"{r.average['mpjpe']:.1f}")
         ms = statistics.median(times[n])
         rel = f"{ms / base:.2f}x" if base else "-"
         mark = " (trained)" if n == trained else ""

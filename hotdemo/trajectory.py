@@ -44,6 +44,9 @@ from .skeletons import H36M17
 _ANKLES = (H36M17.index("left_ankle"), H36M17.index("right_ankle"))
 #: default horizontal field of view (degrees) for the focal-length prior and when nothing is known
 DEFAULT_FOV_DEG = 60.0
+#: horizontal fields of view (degrees) the fitted focal length may have: from a long zoom to a wide
+#: action camera (a fit outside them comes from 2D errors, not from the lens)
+FOV_RANGE = (25.0, 100.0)
 #: a joint closer than this fraction of the image size to its border is not used (truncation)
 BORDER = 0.01
 MIN_SCORE = 0.3
@@ -153,7 +156,7 @@ def fit_focal(poses: Sequence[np.ndarray], kps: Sequence[np.ndarray], weights: S
               flat: float = 1.03) -> float:
     """One focal length (pixels) for every person of a clip: the ``f`` whose root fits reproject the
     poses best, the mean squared residual relative to each person's 2D size over their frames (the
-    worst 10 % of frames left out), searched over horizontal fields of view of 15-120 degrees.
+    worst 10 % of frames left out), searched over the horizontal fields of view of :data:`FOV_RANGE`.
     Where that cost hardly changes with ``f`` (the best under ``flat`` x the worst: people far away
     show no perspective), the focal length of ``prior_fov``. Up to ``max_frames`` frames a person."""
     f0 = focal_from_fov(prior_fov, width)
@@ -179,7 +182,7 @@ def fit_focal(poses: Sequence[np.ndarray], kps: Sequence[np.ndarray], weights: S
             n += len(r)
         return tot / max(n, 1)
 
-    lo_f, hi_f = focal_from_fov(120.0, width), focal_from_fov(15.0, width)
+    lo_f, hi_f = focal_from_fov(FOV_RANGE[1], width), focal_from_fov(FOV_RANGE[0], width)
     grid = np.exp(np.linspace(math.log(lo_f), math.log(hi_f), 25))
     costs = np.array([cost(f) for f in grid])
     if not np.isfinite(costs).all() or costs.min() <= 0 or costs.max() < flat * costs.min():
