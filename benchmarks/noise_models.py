@@ -24,7 +24,8 @@ residual at weight 1/2 in metres (:func:`hotdemo.reproject.residual_trust`; 0: o
 jitter-only trust of earlier sessions), ``rs`` and ``rl`` its low-pass sigmas (frames) of the
 residual vectors and of their lengths, ``db`` 0/1 the static
 bias removal and second model run (:meth:`hotdemo.lift.Lifter.debias`), ``dbr`` 0/1 whether that
-removal is weighed by the low-frequency trust instead of the jitter (``Lifter.debias_residual``), ``dw`` the bone fit's
+removal is weighed by the low-frequency trust instead of the jitter (``Lifter.debias_residual``),
+``rd`` that trust's residual at weight 1/2 (``Lifter.debias_residual_at``; default ``r``), ``dw`` the bone fit's
 depth weight, ``sm`` its sign margin (e.g. ``agree:r=0.01:db=0``, ``bones:dw=0.5``).
 
 The model's runs are cached (in memory, and on disk with ``--cache-dir``, keyed by the weights
@@ -62,7 +63,7 @@ VARIANTS = {
 }
 STEPS = ("smooth", "bones", "agree", "no-agree", "default")
 #: variant keys -> Lifter attributes
-KEYS = {"r": "trust_residual", "rs": "trust_residual_sigma", "rl": "trust_residual_length_sigma", "db": "debias_2d", "dbr": "debias_residual",
+KEYS = {"r": "trust_residual", "rs": "trust_residual_sigma", "rl": "trust_residual_length_sigma", "db": "debias_2d", "dbr": "debias_residual", "rd": "debias_residual_at",
         "dw": "bone_depth_weight",
         "sm": "bone_sign_margin"}
 
@@ -179,7 +180,7 @@ def main() -> None:
                 setattr(lifter, a, defaults[k])
             for kv in kvs:
                 k, _, val = kv.partition("=")
-                setattr(lifter, KEYS[k], (float(val) or None) if k == "r" else bool(float(val)) if k in ("db", "dbr")
+                setattr(lifter, KEYS[k], (float(val) or None) if k in ("r", "rd") else bool(float(val)) if k in ("db", "dbr")
                         else float(val))
             lifter.smooth_sigma = defaults["smooth"] if cfg["smooth"] else 0.0
             if not cfg["bones"]:

@@ -196,7 +196,9 @@ class Lifter:
         self.debias_2d = True
         #: :meth:`debias` weighs the bias removal by ``1 -`` the median over frames of the
         #: low-frequency trust (True), or by ``1 -`` the jitter trust (False, session 13)
-        self.debias_residual = False
+        self.debias_residual = True
+        #: the residual (metres) at which that removal's trust is 1/2 (None: ``trust_residual``)
+        self.debias_residual_at: Optional[float] = _rp.DEFAULT_DEBIAS_RESIDUAL
         self.trust_residual_sigma = _rp.DEFAULT_RESIDUAL_SIGMA
         self.trust_residual_length_sigma = _rp.DEFAULT_RESIDUAL_LENGTH_SIGMA
 
@@ -264,7 +266,8 @@ class Lifter:
         ``1 - trust`` (:func:`hotdemo.reproject.trust_2d`); ``kp`` itself (the same object) where
         the 2D is trusted (every joint's ``1 - trust`` under 0.05): then nothing needs lifting again."""
         if self.debias_residual:  # a bias shows as a residual that persists, whatever the jitter
-            trust = np.median(_rp.residual_trust(out, kp, width, height, self.trust_residual,
+            half = self.debias_residual_at or self.trust_residual
+            trust = np.median(_rp.residual_trust(out, kp, width, height, half,
                                                  self.trust_residual_sigma, self.trust_residual_length_sigma),
                               axis=0)
         else:

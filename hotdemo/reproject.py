@@ -53,10 +53,14 @@ DEFAULT_CORRECTION_SIGMA = 4.0
 #: that lies nearly in the image plane gets its depth from its 2D length, which small 2D changes
 #: swing; smoothing the change keeps that from reaching the output as jitter
 DEFAULT_CHANGE_SIGMA = 4.0
-#: residual (metres, low-pass filtered) at which :func:`residual_trust` gives the 2D weight 1/2;
-#: None: the low-frequency trust is off (chosen with benchmarks/noise_models.py on the training
-#: subjects)
-DEFAULT_TRUST_RESIDUAL: Optional[float] = 0.02
+#: residual (metres, low-pass filtered) at which :func:`residual_trust` gives the 2D weight 1/2 in
+#: the alignment; None: the low-frequency trust is off (the session-13 behaviour). Chosen with
+#: benchmarks/noise_models.py on the training subjects, as the two below and
+#: :data:`DEFAULT_DEBIAS_RESIDUAL`
+DEFAULT_TRUST_RESIDUAL: Optional[float] = 0.0075
+#: the same for the static-bias removal (:meth:`hotdemo.lift.Lifter.debias`): it acts only where
+#: the residual is larger (a removal driven by the lifter's own error hurts)
+DEFAULT_DEBIAS_RESIDUAL = 0.025
 #: in :func:`residual_trust`, sigma (frames) of the Gaussian low-pass of the residual vectors (the
 #: 2D's white noise averages out, slow errors stay), then of their lengths
 DEFAULT_RESIDUAL_SIGMA = 6.0
