@@ -129,6 +129,20 @@ def score(pred_gt):
             "accel": s[4] / s[5] * 1000, "frames": int(s[3])}
 
 
+def pivot_tables(res: dict, variants: list) -> str:
+    """Markdown: one table per metric, a row per 2D setting, a column per variant."""
+    out = []
+    for key, title in (("mpjpe", "MPJPE (mm)"), ("p_mpjpe", "P-MPJPE (mm)"), ("mpjve", "MPJVE (mm/frame)"),
+                       ("accel", "acceleration error (mm/frame^2)")):
+        out.append(f"{title}\n\n| 2D | " + " | ".join(variants) + " |\n|---|" + "---|" * len(variants))
+        for noise, r in res.items():
+            cells = [f"{r[v][key]:.2f}" if v in r else "-" for v in variants]
+            out.append(f"| {noise} | " + " | ".join(cells) + " |")
+        means = [np.mean([r[v][key] for r in res.values() if v in r]) for v in variants]
+        out.append("| **mean** | " + " | ".join(f"**{m:.2f}**" for m in means) + " |\n")
+    return "\n".join(out)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--subjects", default="S9,S11", help="comma-separated (S1,S5,S6,S7,S8 to choose settings)")
@@ -140,7 +154,16 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--cache-dir", default=None, help="keep the model's runs here as .npy (reused by later calls)")
     ap.add_argument("--json", default=None, help="write the figures here")
+    ap.add_argument("--tables", default=None, metavar="JSON",
+                    help="only print a --json file's figures as one markdown table per metric")
     args = ap.parse_args()
+    if args.tables:
+        rec = json.loads(Path(args.tables).read_text())
+        vs = list(next(iter(rec["results"].values())))
+        print(f"{rec['checkpoint']}; {len(rec['clips'])} clips of {'/'.join(rec['subjects'])}, "
+              f"{rec['max_frames']} frames each\n")
+        print(pivot_tables(rec["results"], vs) + "\n" + rec["note"])
+        return
     import torch
 
     from hotdemo.lift import default_weights_path, load_lifter

@@ -57,10 +57,10 @@ DEFAULT_CHANGE_SIGMA = 4.0
 #: the alignment; None: the low-frequency trust is off (the session-13 behaviour). Chosen with
 #: benchmarks/noise_models.py on the training subjects, as the two below and
 #: :data:`DEFAULT_DEBIAS_RESIDUAL`
-DEFAULT_TRUST_RESIDUAL: Optional[float] = 0.0075
+DEFAULT_TRUST_RESIDUAL: Optional[float] = 0.005
 #: the same for the static-bias removal (:meth:`hotdemo.lift.Lifter.debias`): it acts only where
 #: the residual is larger (a removal driven by the lifter's own error hurts)
-DEFAULT_DEBIAS_RESIDUAL = 0.025
+DEFAULT_DEBIAS_RESIDUAL = 0.035
 #: in :func:`residual_trust`, sigma (frames) of the Gaussian low-pass of the residual vectors (the
 #: 2D's white noise averages out, slow errors stay), then of their lengths
 DEFAULT_RESIDUAL_SIGMA = 6.0
