@@ -22,11 +22,12 @@
 * output units (``output``): "metres" as is; "normalised" (MotionBERT's 2.5D units, which carry
   no absolute scale) is rescaled per sequence so that the median over frames of the summed
   length of the 16 bones equals :data:`REFERENCE_BONE_SUM_M` (the Human3.6M S1 skeleton);
-* agreement with the 2D (``reproject``, on by default; :mod:`hotdemo.reproject`): how noisy the
-  track's 2D is, is measured from the track; a static 2D bias the lifter did not follow is
-  removed from the 2D and the track lifted again (in proportion to the noise), and the output's
-  image-plane components are moved onto the 2D's pinhole back-projection (in proportion to the
-  2D's precision);
+* agreement with the 2D (``reproject``, on by default; :mod:`hotdemo.reproject`): how far the
+  track's 2D can be trusted is measured from the track (its frame-to-frame jitter, and the
+  lifter's reprojection residual at low frequency, which slow and static 2D errors leave); a
+  static 2D bias the lifter did not follow is removed from the 2D and the track lifted again
+  (where that residual persists), and the output's image-plane components are moved onto the
+  2D's pinhole back-projection (in proportion to the trust);
 * constant bone lengths (``bones``, on by default): each bone is held at its median length over
   the sequence, mostly by correcting its depth (:func:`hotdemo.bones.fit_bone_lengths`); with
   ``reproject``, alignment and fit run twice in turn (corrected depths move the back-projection)
