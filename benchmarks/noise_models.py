@@ -154,6 +154,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--cache-dir", default=None, help="keep the model's runs here as .npy (reused by later calls)")
     ap.add_argument("--json", default=None, help="write the figures here")
+    ap.add_argument("--time", action="store_true",
+                    help="only time the post-processing of one 18,000-frame track (the first clip's `mixed` 2D "
+                         "and its model output, repeated) for each --variants entry, best of 3")
     ap.add_argument("--tables", default=None, metavar="JSON",
                     help="only print a --json file's figures as one markdown table per metric")
     args = ap.parse_args()
@@ -186,6 +189,34 @@ def main() -> None:
     defaults.update(smooth=lifter.smooth_sigma, reproject=lifter.reproject)
     print("lifter defaults: " + ", ".join(f"{k} ({KEYS[k]}) {defaults[k]}" for k in KEYS))
     cl = clips(motion, cams, subjects, args.max_sequences, args.max_frames)
+    if args.time:
+        from _lifter_cache import best_of
+
+        si, ci, cam, _, px, _ = cl[0]
+        kp1 = corrupt_2d("mixed", px, 0, si, ci, cam.width, cam.height).astype(np.float32)
+        out = np.resize(lifter.model_output(kp1, cam.width, cam.height), (18000, 17, 3))
+        kp = np.resize(kp1, (18000, 17, 2))
+        for v in variants:
+            base, *kvs = v.split(":")
+            cfg = VARIANTS[base]
+            for k, a in KEYS.items():
+                setattr(lifter, a, defaults[k])
+            for kv in kvs:
+                k, _, val = kv.partition("=")
+                setattr(lifter, KEYS[k], (float(val) or None) if k in ("r", "rd") else bool(float(val))
+                        if k in ("db", "dbr") else float(val))
+            lifter.smooth_sigma = defaults["smooth"] if cfg["smooth"] else 0.0
+            if not cfg["bones"]:
+                lifter.bone_depth_weight = 0.0
+            lifter.reproject = bool(cfg["reproject"])
+
+            def post():
+                kp2 = lifter.debias(out, kp, cam.width, cam.height) if lifter.reproject and lifter.debias_2d else kp
+                lifter.finish(out, kp2, cam.width, cam.height)
+
+            print(f"{v}: {best_of(post):.2f} s post-processing per 18,000-frame track (model runs excluded; "
+                  f"where the bias removal acts the model also runs a second time)", flush=True)
+        return
     t0 = time.perf_counter()
     print(f"{ckpt.name}, {len(cl)} clips of {'/'.join(subjects)} (every k-th sequence, at most {args.max_sequences}; "
           f"sequence i through camera i mod 4; the middle {args.max_frames} frames at 50 fps; "
