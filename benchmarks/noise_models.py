@@ -24,7 +24,8 @@ residual at weight 1/2 in metres (:func:`hotdemo.reproject.residual_trust`; 0: o
 jitter-only trust of earlier sessions), ``rs`` and ``rl`` its low-pass sigmas (frames) of the
 residual vectors and of their lengths, ``db`` 0/1 the static
 bias removal and second model run (:meth:`hotdemo.lift.Lifter.debias`), ``dbr`` 0/1 whether that
-removal is weighed by the low-frequency trust instead of the jitter (``Lifter.debias_residual``), ``dw`` the bone fit's
+removal is weighed by the low-frequency trust instead of the jitter (``Lifter.debias_residual``),
+``rd`` that trust's residual at weight 1/2 (``Lifter.debias_residual_at``; default ``r``), ``dw`` the bone fit's
 depth weight, ``sm`` its sign margin (e.g. ``agree:r=0.01:db=0``, ``bones:dw=0.5``).
 
 The model's runs are cached (in memory, and on disk with ``--cache-dir``, keyed by the weights
@@ -62,7 +63,7 @@ VARIANTS = {
 }
 STEPS = ("smooth", "bones", "agree", "no-agree", "default")
 #: variant keys -> Lifter attributes
-KEYS = {"r": "trust_residual", "rs": "trust_residual_sigma", "rl": "trust_residual_length_sigma", "db": "debias_2d", "dbr": "debias_residual",
+KEYS = {"r": "trust_residual", "rs": "trust_residual_sigma", "rl": "trust_residual_length_sigma", "db": "debias_2d", "dbr": "debias_residual", "rd": "debias_residual_at",
         "dw": "bone_depth_weight",
         "sm": "bone_sign_margin"}
 
@@ -128,6 +129,20 @@ def score(pred_gt):
             "accel": s[4] / s[5] * 1000, "frames": int(s[3])}
 
 
+def pivot_tables(res: dict, variants: list) -> str:
+    """Markdown: one table per metric, a row per 2D setting, a column per variant."""
+    out = []
+    for key, title in (("mpjpe", "MPJPE (mm)"), ("p_mpjpe", "P-MPJPE (mm)"), ("mpjve", "MPJVE (mm/frame)"),
+                       ("accel", "acceleration error (mm/frame^2)")):
+        out.append(f"{title}\n\n| 2D | " + " | ".join(variants) + " |\n|---|" + "---|" * len(variants))
+        for noise, r in res.items():
+            cells = [f"{r[v][key]:.2f}" if v in r else "-" for v in variants]
+            out.append(f"| {noise} | " + " | ".join(cells) + " |")
+        means = [np.mean([r[v][key] for r in res.values() if v in r]) for v in variants]
+        out.append("| **mean** | " + " | ".join(f"**{m:.2f}**" for m in means) + " |\n")
+    return "\n".join(out)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--subjects", default="S9,S11", help="comma-separated (S1,S5,S6,S7,S8 to choose settings)")
@@ -139,7 +154,19 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--cache-dir", default=None, help="keep the model's runs here as .npy (reused by later calls)")
     ap.add_argument("--json", default=None, help="write the figures here")
+    ap.add_argument("--time", action="store_true",
+                    help="only time the post-processing of one 18,000-frame track (the first clip's `mixed` 2D "
+                         "and its model output, repeated) for each --variants entry, best of 3")
+    ap.add_argument("--tables", default=None, metavar="JSON",
+                    help="only print a --json file's figures as one markdown table per metric")
     args = ap.parse_args()
+    if args.tables:
+        rec = json.loads(Path(args.tables).read_text())
+        vs = list(next(iter(rec["results"].values())))
+        print(f"{rec['checkpoint']}; {len(rec['clips'])} clips of {'/'.join(rec['subjects'])}, "
+              f"{rec['max_frames']} frames each\n")
+        print(pivot_tables(rec["results"], vs) + "\n" + rec["note"])
+        return
     import torch
 
     from hotdemo.lift import default_weights_path, load_lifter
@@ -162,6 +189,34 @@ def main() -> None:
     defaults.update(smooth=lifter.smooth_sigma, reproject=lifter.reproject)
     print("lifter defaults: " + ", ".join(f"{k} ({KEYS[k]}) {defaults[k]}" for k in KEYS))
     cl = clips(motion, cams, subjects, args.max_sequences, args.max_frames)
+    if args.time:
+        from _lifter_cache import best_of
+
+        si, ci, cam, _, px, _ = cl[0]
+        kp1 = corrupt_2d("mixed", px, 0, si, ci, cam.width, cam.height).astype(np.float32)
+        out = np.resize(lifter.model_output(kp1, cam.width, cam.height), (18000, 17, 3))
+        kp = np.resize(kp1, (18000, 17, 2))
+        for v in variants:
+            base, *kvs = v.split(":")
+            cfg = VARIANTS[base]
+            for k, a in KEYS.items():
+                setattr(lifter, a, defaults[k])
+            for kv in kvs:
+                k, _, val = kv.partition("=")
+                setattr(lifter, KEYS[k], (float(val) or None) if k in ("r", "rd") else bool(float(val))
+                        if k in ("db", "dbr") else float(val))
+            lifter.smooth_sigma = defaults["smooth"] if cfg["smooth"] else 0.0
+            if not cfg["bones"]:
+                lifter.bone_depth_weight = 0.0
+            lifter.reproject = bool(cfg["reproject"])
+
+            def post():
+                kp2 = lifter.debias(out, kp, cam.width, cam.height) if lifter.reproject and lifter.debias_2d else kp
+                lifter.finish(out, kp2, cam.width, cam.height)
+
+            print(f"{v}: {best_of(post):.2f} s post-processing per 18,000-frame track (model runs excluded; "
+                  f"where the bias removal acts the model also runs a second time)", flush=True)
+        return
     t0 = time.perf_counter()
     print(f"{ckpt.name}, {len(cl)} clips of {'/'.join(subjects)} (every k-th sequence, at most {args.max_sequences}; "
           f"sequence i through camera i mod 4; the middle {args.max_frames} frames at 50 fps; "
@@ -179,7 +234,7 @@ def main() -> None:
                 setattr(lifter, a, defaults[k])
             for kv in kvs:
                 k, _, val = kv.partition("=")
-                setattr(lifter, KEYS[k], (float(val) or None) if k == "r" else bool(float(val)) if k in ("db", "dbr")
+                setattr(lifter, KEYS[k], (float(val) or None) if k in ("r", "rd") else bool(float(val)) if k in ("db", "dbr")
                         else float(val))
             lifter.smooth_sigma = defaults["smooth"] if cfg["smooth"] else 0.0
             if not cfg["bones"]:

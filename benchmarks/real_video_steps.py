@@ -83,7 +83,7 @@ def main() -> None:
                     setattr(lifter, a, defaults[k])
                 for kv in kvs:
                     k, _, val = kv.partition("=")
-                    setattr(lifter, KEYS[k], (float(val) or None) if k == "r" else bool(float(val))
+                    setattr(lifter, KEYS[k], (float(val) or None) if k in ("r", "rd") else bool(float(val))
                             if k in ("db", "dbr") else float(val))
                 lifter.smooth_sigma = defaults["smooth"] if cfg["smooth"] else 0.0
                 if not cfg["bones"]:

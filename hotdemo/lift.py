@@ -22,11 +22,12 @@
 * output units (``output``): "metres" as is; "normalised" (MotionBERT's 2.5D units, which carry
   no absolute scale) is rescaled per sequence so that the median over frames of the summed
   length of the 16 bones equals :data:`REFERENCE_BONE_SUM_M` (the Human3.6M S1 skeleton);
-* agreement with the 2D (``reproject``, on by default; :mod:`hotdemo.reproject`): how noisy the
-  track's 2D is, is measured from the track; a static 2D bias the lifter did not follow is
-  removed from the 2D and the track lifted again (in proportion to the noise), and the output's
-  image-plane components are moved onto the 2D's pinhole back-projection (in proportion to the
-  2D's precision);
+* agreement with the 2D (``reproject``, on by default; :mod:`hotdemo.reproject`): how far the
+  track's 2D can be trusted is measured from the track (its frame-to-frame jitter, and the
+  lifter's reprojection residual at low frequency, which slow and static 2D errors leave); a
+  static 2D bias the lifter did not follow is removed from the 2D and the track lifted again
+  (where that residual persists), and the output's image-plane components are moved onto the
+  2D's pinhole back-projection (in proportion to the trust);
 * constant bone lengths (``bones``, on by default): each bone is held at its median length over
   the sequence, mostly by correcting its depth (:func:`hotdemo.bones.fit_bone_lengths`); with
   ``reproject``, alignment and fit run twice in turn (corrected depths move the back-projection)
@@ -196,7 +197,9 @@ class Lifter:
         self.debias_2d = True
         #: :meth:`debias` weighs the bias removal by ``1 -`` the median over frames of the
         #: low-frequency trust (True), or by ``1 -`` the jitter trust (False, session 13)
-        self.debias_residual = False
+        self.debias_residual = True
+        #: the residual (metres) at which that removal's trust is 1/2 (None: ``trust_residual``)
+        self.debias_residual_at: Optional[float] = _rp.DEFAULT_DEBIAS_RESIDUAL
         self.trust_residual_sigma = _rp.DEFAULT_RESIDUAL_SIGMA
         self.trust_residual_length_sigma = _rp.DEFAULT_RESIDUAL_LENGTH_SIGMA
 
@@ -264,7 +267,8 @@ class Lifter:
         ``1 - trust`` (:func:`hotdemo.reproject.trust_2d`); ``kp`` itself (the same object) where
         the 2D is trusted (every joint's ``1 - trust`` under 0.05): then nothing needs lifting again."""
         if self.debias_residual:  # a bias shows as a residual that persists, whatever the jitter
-            trust = np.median(_rp.residual_trust(out, kp, width, height, self.trust_residual,
+            half = self.debias_residual_at or self.trust_residual
+            trust = np.median(_rp.residual_trust(out, kp, width, height, half,
                                                  self.trust_residual_sigma, self.trust_residual_length_sigma),
                               axis=0)
         else:

@@ -99,6 +99,7 @@ class _Count:
 
 
 def test_lifter_lifts_again_only_when_the_2d_is_noisy_and_reports_progress_once():
+    """Session 13's bias removal (debias_residual off): weighed by the 2D's jitter."""
     from hotdemo.lift import load_lifter
 
     kp = _scene(T=150, seed=9)[2].astype(np.float32)  # exact (noise-free) 2D
@@ -106,6 +107,7 @@ def test_lifter_lifts_again_only_when_the_2d_is_noisy_and_reports_progress_once(
     size = R.person_size(kp)
     noisy = (kp + np.random.default_rng(0).normal(0, 0.01 * size, kp.shape)).astype(np.float32)
     lifter = load_lifter(None, device="cpu", allow_untrained=True)
+    lifter.debias_residual = False
     runs = _Count(lifter)
     for x, want in ((kp, 1), (noisy, 2)):
         runs.n, told = 0, []
@@ -120,6 +122,28 @@ def test_lifter_lifts_again_only_when_the_2d_is_noisy_and_reports_progress_once(
     runs = _Count(lifter)
     lifter.lift_sequence(noisy, w, h)
     assert runs.n == 1
+
+
+def test_bias_removal_by_the_low_frequency_trust_sees_a_bias_without_jitter():
+    """The default (debias_residual): a joint placed consistently off, with no jitter at all, is
+    found from the persisting residual and removed from the 2D; agreeing 2D is left as it is,
+    also when it is noisy."""
+    from hotdemo.lift import load_lifter
+
+    rel, _, px, _ = _scene(T=150, seed=13)
+    lifter = load_lifter(None, device="cpu", allow_untrained=True)
+    assert lifter.debias_residual
+    kp = px.astype(np.float32)
+    assert lifter.debias(rel, kp, W, H) is kp  # the lifted pose agrees with the 2D
+    noisy = (kp + np.random.default_rng(1).normal(0, 0.01 * R.person_size(kp), kp.shape)).astype(np.float32)
+    assert np.abs(lifter.debias(rel, noisy, W, H) - noisy).max() < 0.5  # white noise is not a bias (px)
+    biased = kp.copy()
+    biased[:, 12] += [40.0, 25.0]  # an elbow ~0.18 m off, constant: no jitter to see
+    assert R.trust_2d(biased).min() > 0.99
+    fixed = lifter.debias(rel, biased, W, H)
+    moved = (biased - fixed).mean(axis=0)  # (17, 2)
+    assert np.linalg.norm(moved[12]) > 0.6 * np.linalg.norm([40.0, 25.0])
+    assert np.abs(np.delete(moved, 12, axis=0)).max() < 2.0
 
 
 def test_no_reproject_reaches_the_lifter(monkeypatch):
