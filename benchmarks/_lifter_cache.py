@@ -3,7 +3,7 @@
 :func:`memoize_model_output` replaces ``lifter.model_output`` on that one object with a cached
 version keyed by the exact input, so the settings of the post-processing (which run after the
 model, or feed it a corrected 2D) can be compared on the same model outputs, through the lifter's
-own :meth:`~hotdemo.lift.Lifter.lift_sequence` as ``hotdemo eval`` runs it.
+own :meth:`~hotdemo.lift.lifter.Lifter.lift_sequence` as ``hotdemo eval`` runs it.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def load_h36m_or_exit():
     with a one-line message when they are not there."""
     import sys
 
-    from hotdemo.camera import load_cameras
+    from hotdemo.core.camera import load_cameras
     from hotdemo.train.commands import resolve_inputs
     from hotdemo.train.data import load_motion
 

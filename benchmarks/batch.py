@@ -27,7 +27,7 @@ from pathlib import Path
 
 
 def cut_clips(shared: Path, folder: Path, n: int, seconds: float) -> list:
-    from hotdemo.video import ffmpeg_exe, probe
+    from hotdemo.io.video import ffmpeg_exe, probe
 
     videos = sorted((shared / "videos").glob("*.mp4"))
     if not videos:
@@ -60,7 +60,7 @@ def main() -> None:
     import torch
 
     from hotdemo.batch import default_pipeline_factory, run_batch
-    from hotdemo.paths import OFFLINE_DETECTOR, OFFLINE_POSE2D, bundled_lifter_path, shared_dir
+    from hotdemo.core.paths import OFFLINE_DETECTOR, OFFLINE_POSE2D, bundled_lifter_path, shared_dir
     from hotdemo.pipeline import PipelineConfig
 
     if args.threads:

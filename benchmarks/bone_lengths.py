@@ -1,16 +1,16 @@
-"""Accuracy with and without constant bone lengths (:mod:`hotdemo.bones`), by depth weight.
+"""Accuracy with and without constant bone lengths (:mod:`hotdemo.post.bones`), by depth weight.
 
     python benchmarks/bone_lengths.py [--max-sequences 8] [--weights 1,0.3,0.2,0.15,0.1] [--sign-margins 0,0.5]
                                       [--subjects S9,S11] [--threads 2] [--no-reproject]
 
 Each S9/S11 (``--subjects``) sequence of the ``hotdemo eval`` protocol (every k-th one so that at most
 ``--max-sequences`` are used; 4 real cameras; clean projected 2D and the fixed detector-like
-noise) is lifted by the shipped lifter's :meth:`hotdemo.lift.Lifter.lift_sequence`, its model runs
+noise) is lifted by the shipped lifter's :meth:`hotdemo.lift.lifter.Lifter.lift_sequence`, its model runs
 cached (``benchmarks/_lifter_cache.py``), so every setting post-processes the same model output
 (agreement with the 2D unless ``--no-reproject``, bone fit, the default Gaussian smoothing) and is scored by :func:`hotdemo.train.evaluate.evaluate`, as ``hotdemo eval`` scores
 it. ``off`` is the lifter without the fit; ``weight w, sign margin m`` fits with depth weight
 ``w`` (1: each bone scaled along its own direction; small: mostly its depth corrected) and sign
-margin ``m`` (0: every bone held at its length; see :func:`hotdemo.bones.fit_bone_lengths`). Columns: MPJPE, P-MPJPE (mm)
+margin ``m`` (0: every bone held at its length; see :func:`hotdemo.post.bones.fit_bone_lengths`). Columns: MPJPE, P-MPJPE (mm)
 and MPJVE (mm per frame at 50 fps), averaged over actions; then the time the fit takes on one
 18,000-frame track. Numbers are on hotdemo's
 reconstruction of Human3.6M motion, not comparable with published Human3.6M results.
@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from _lifter_cache import best_of, load_h36m_or_exit, memoize_model_output  # noqa: E402
 
-from hotdemo.lift import load_lifter  # noqa: E402
+from hotdemo.lift.lifter import load_lifter  # noqa: E402
 
 
 def main() -> None:
@@ -40,7 +40,7 @@ def main() -> None:
     ap.add_argument("--subjects", default="S9,S11",
                     help="comma-separated subjects (e.g. the training subjects S1,S5,S6,S7,S8)")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--no-reproject", action="store_true", help="without the agreement with the 2D (hotdemo.reproject)")
+    ap.add_argument("--no-reproject", action="store_true", help="without the agreement with the 2D (hotdemo.post.reproject)")
     args = ap.parse_args()
     import torch
 
@@ -67,8 +67,8 @@ def main() -> None:
             row += [f"{a['mpjpe']:.2f}", f"{a['p_mpjpe']:.2f}", f"{a['mpjve']:.2f}"]
         print(f"| {name} | " + " | ".join(row) + " |", flush=True)
     # speed of the fit alone: one 18,000-frame track (10 minutes at 30 fps), best of 3
-    from hotdemo.bones import fit_bone_lengths
-    from hotdemo.skeletons import H36M17
+    from hotdemo.post.bones import fit_bone_lengths
+    from hotdemo.core.skeletons import H36M17
 
     track = lifter.finish(next(iter(lifter.model_output_cache.values())))
     track = np.resize(track, (18000,) + track.shape[1:])

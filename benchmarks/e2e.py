@@ -59,7 +59,7 @@ RANDOM_YOLO_CONF = 0.99
 def make_clips(folder: Path, shared: Path, frames: int):
     import cv2
 
-    from hotdemo.video import VideoWriter
+    from hotdemo.io.video import VideoWriter
 
     cap = cv2.VideoCapture(str(shared / "videos" / "two_people_indoor.mp4"))
     src = []
@@ -126,14 +126,14 @@ def main() -> None:
     import cv2
     import torch
 
-    from hotdemo import render as render_mod
-    from hotdemo.detect import build_detector
+    from hotdemo.render import render as render_mod
+    from hotdemo.detect.detector import build_detector
     from hotdemo.frontend import FrontEnd2D
-    from hotdemo.models.rtmpose import random_rtmpose_onnx
-    from hotdemo.paths import OFFLINE_DETECTOR, OFFLINE_POSE2D, shared_dir
+    from hotdemo.pose2d.families.rtmpose import random_rtmpose_onnx
+    from hotdemo.core.paths import OFFLINE_DETECTOR, OFFLINE_POSE2D, shared_dir
     from hotdemo.pipeline import Pipeline, PipelineConfig
     from hotdemo.pose2d import POSE2D_SPECS, build_pose2d
-    from hotdemo.track import Tracker
+    from hotdemo.detect.track import Tracker
 
     sh = shared_dir()
     if sh is None:
@@ -160,7 +160,7 @@ def main() -> None:
 
     off_det = build_detector(str(sh / OFFLINE_DETECTOR), device=args.device)
     off_pose = str(sh / OFFLINE_POSE2D)
-    from hotdemo.video import iter_frames
+    from hotdemo.io.video import iter_frames
 
     replay = {}  # offline detector boxes of the frames as the pipeline decodes them
     for name, (path, _) in clips.items():

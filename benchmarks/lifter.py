@@ -7,7 +7,7 @@ to their baseline at the same size, measured side by side.
     python benchmarks/lifter.py --size shipped --set frames=81 --set token_num=27
     python benchmarks/lifter.py --json out.json
 
-Families come from the registry (``hotdemo.models.LIFTERS``): a family whose spec names a
+Families come from the registry (``hotdemo.lift.registry.LIFTERS``): a family whose spec names a
 ``baseline`` is measured in a pair with that baseline built at the variant's size (the variant's
 config without its own fields, e.g. HoT-MotionBERT's lite size for MotionBERT); a family that is
 nobody's variant and was not measured at its own official size in a pair is measured alone.
@@ -40,14 +40,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hotdemo.models import LIFTERS, get_spec  # noqa: E402
-from hotdemo.models.spec import count_cost  # noqa: E402
+from hotdemo.lift.registry import LIFTERS, get_spec  # noqa: E402
+from hotdemo.lift.spec import count_cost  # noqa: E402
 
 
 def shipped_config() -> dict:
     """The bundled weights' config (empty when there are none)."""
-    from hotdemo.checkpoint import read_lifter_checkpoint
-    from hotdemo.lift import default_weights_path
+    from hotdemo.lift.checkpoint import read_lifter_checkpoint
+    from hotdemo.lift.lifter import default_weights_path
 
     path = default_weights_path()
     return dict(read_lifter_checkpoint(path).config) if path.is_file() else {}

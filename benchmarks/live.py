@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from hotdemo.live import run_live  # noqa: E402
-from hotdemo.paths import OFFLINE_DETECTOR, OFFLINE_POSE2D, shared_dir  # noqa: E402
+from hotdemo.core.paths import OFFLINE_DETECTOR, OFFLINE_POSE2D, shared_dir  # noqa: E402
 from hotdemo.pipeline import PipelineConfig  # noqa: E402
 
 

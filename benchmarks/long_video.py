@@ -31,7 +31,7 @@ from pathlib import Path
 
 
 def make_clip(path: Path, minutes: float, fps: int, shared) -> str:
-    from hotdemo.video import ffmpeg_exe
+    from hotdemo.io.video import ffmpeg_exe
 
     seconds = minutes * 60
     src = shared / "videos" / "basketball.mp4" if shared else None
@@ -87,9 +87,9 @@ def main() -> None:
     os.environ.setdefault("YOLO_OFFLINE", "1")
     import torch
 
-    from hotdemo.paths import OFFLINE_DETECTOR, OFFLINE_POSE2D, bundled_lifter_path, shared_dir
+    from hotdemo.core.paths import OFFLINE_DETECTOR, OFFLINE_POSE2D, bundled_lifter_path, shared_dir
     from hotdemo.pipeline import Pipeline, PipelineConfig
-    from hotdemo.video import probe
+    from hotdemo.io.video import probe
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -8,22 +8,22 @@ Clips: every k-th ``--subjects`` sequence (at most ``--max-sequences``), one rea
 (sequence i through camera i mod 4), its middle ``--max-frames`` frames (50 fps). Each clip's
 projected 2D is corrupted by each ``--noise`` setting exactly as ``hotdemo eval --noise NAME``
 corrupts it (:func:`hotdemo.train.evaluate.corrupt_2d`, the same seeds for a sequence and camera
-index) and lifted by the shipped lifter's :meth:`hotdemo.lift.Lifter.lift_sequence` (the one
+index) and lifted by the shipped lifter's :meth:`hotdemo.lift.lifter.Lifter.lift_sequence` (the one
 lifting path; flip on), with the post-processing steps switched on and off:
 
 * ``raw`` - the model's output alone (windows blended, flip), no step;
 * ``smooth`` - only the Gaussian output smoothing (sigma 1 frame);
-* ``bones`` - only the constant bone lengths (:mod:`hotdemo.bones`);
-* ``agree`` - only the agreement with the 2D (:mod:`hotdemo.reproject`: static bias removal, the
+* ``bones`` - only the constant bone lengths (:mod:`hotdemo.post.bones`);
+* ``agree`` - only the agreement with the 2D (:mod:`hotdemo.post.reproject`: static bias removal, the
   second model run and the alignment), with the lifter's default trust;
 * ``no-agree`` - the default without the agreement (bones + smoothing);
 * ``default`` - every step as ``hotdemo run`` / ``lift`` / ``eval`` have them.
 
 ``VARIANT:key=value:...`` changes a setting of that variant: ``r`` the low-frequency trust's
-residual at weight 1/2 in metres (:func:`hotdemo.reproject.residual_trust`; 0: off, the
+residual at weight 1/2 in metres (:func:`hotdemo.post.reproject.residual_trust`; 0: off, the
 jitter-only trust of earlier sessions), ``rs`` and ``rl`` its low-pass sigmas (frames) of the
 residual vectors and of their lengths, ``db`` 0/1 the static
-bias removal and second model run (:meth:`hotdemo.lift.Lifter.debias`), ``dbr`` 0/1 whether that
+bias removal and second model run (:meth:`hotdemo.lift.lifter.Lifter.debias`), ``dbr`` 0/1 whether that
 removal is weighed by the low-frequency trust instead of the jitter (``Lifter.debias_residual``),
 ``rd`` that trust's residual at weight 1/2 (``Lifter.debias_residual_at``; default ``r``), ``dw`` the bone fit's
 depth weight, ``sm`` its sign margin (e.g. ``agree:r=0.01:db=0``, ``bones:dw=0.5``).
@@ -169,7 +169,7 @@ def main() -> None:
         return
     import torch
 
-    from hotdemo.lift import default_weights_path, load_lifter
+    from hotdemo.lift.lifter import default_weights_path, load_lifter
     from hotdemo.train.evaluate import DISCLAIMER, corrupt_2d, parse_noise
 
     torch.set_num_threads(args.threads)

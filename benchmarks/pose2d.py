@@ -23,11 +23,11 @@ import cv2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hotdemo.detect import build_detector  # noqa: E402
+from hotdemo.detect.detector import build_detector  # noqa: E402
 from hotdemo.frontend import FrontEnd2D  # noqa: E402
-from hotdemo.paths import OFFLINE_DETECTOR, OFFLINE_POSE2D, shared_dir  # noqa: E402
+from hotdemo.core.paths import OFFLINE_DETECTOR, OFFLINE_POSE2D, shared_dir  # noqa: E402
 from hotdemo.pose2d import build_pose2d  # noqa: E402
-from hotdemo.track import Tracker  # noqa: E402
+from hotdemo.detect.track import Tracker  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from stand_ins import TimedDetector, frame_key, random_hrnet_checkpoint  # noqa: E402

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hotdemo.paths import OFFLINE_POSE2D, shared_dir  # noqa: E402
+from hotdemo.core.paths import OFFLINE_POSE2D, shared_dir  # noqa: E402
 from hotdemo.pose2d import HeatmapHead, OnnxRunner, PoseEstimator, TorchRunner  # noqa: E402
 from hotdemo.pose2d.evaluate import evaluate_estimator, load_coco_keypoints  # noqa: E402
 

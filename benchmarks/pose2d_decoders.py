@@ -22,7 +22,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from hotdemo.paths import OFFLINE_POSE2D, shared_dir  # noqa: E402
+from hotdemo.core.paths import OFFLINE_POSE2D, shared_dir  # noqa: E402
 from hotdemo.pose2d import (HeatmapHead, OnnxRunner, PoseEstimator, box_to_center_scale, crop_affines,  # noqa: E402
                             crop_images, decode_heatmaps)
 from hotdemo.pose2d.decode import blur_heatmaps  # noqa: E402

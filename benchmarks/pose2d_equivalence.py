@@ -1,7 +1,7 @@
 """Equivalence figures for the native 2D families: the largest absolute difference between our
 modules' raw outputs and the independent re-implementations of the official forwards
 (tests/official_ref.py), with identical random weights saved in the official key layouts and
-loaded through ``hotdemo.models.load_pose2d_model``. The tests assert <= 1e-5; this prints the
+loaded through ``hotdemo.lift.registry.load_pose2d_model``. The tests assert <= 1e-5; this prints the
 figures, at the official sizes (slow on a CPU: TokenPose-L/D24 and SimDR-W48 are full size).
 
     python benchmarks/pose2d_equivalence.py            # full-size official configs

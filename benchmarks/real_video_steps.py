@@ -4,8 +4,8 @@
                                           [--variants raw,smooth,bones,agree,no-agree,default]
 
 Reads the 2D of ``hotdemo run --export npz`` files (the offline test models' keypoints, COCO-17),
-converts each track as ``hotdemo run`` does (:func:`hotdemo.track.to_h36m`) and lifts it with the
-shipped lifter's :meth:`hotdemo.lift.Lifter.__call__` (the one lifting path) with the steps of
+converts each track as ``hotdemo run`` does (:func:`hotdemo.detect.track.to_h36m`) and lifts it with the
+shipped lifter's :meth:`hotdemo.lift.lifter.Lifter.__call__` (the one lifting path) with the steps of
 ``benchmarks/noise_models.py`` switched on and off (same variant names and ``:key=value``
 settings). There is no ground truth: per track it prints the mean joint acceleration
 (``||x_{t+1} - 2 x_t + x_{t-1}||``, mm per frame squared at the video's frame rate), the bone-length
@@ -27,8 +27,8 @@ from noise_models import KEYS, VARIANTS  # noqa: E402
 
 
 def tracks_of(path):
-    from hotdemo.track import to_h36m
-    from hotdemo.types import Track2D
+    from hotdemo.detect.track import to_h36m
+    from hotdemo.core.types import Track2D
 
     d = np.load(path, allow_pickle=True)
     ids = d["track_id_2d"]
@@ -43,7 +43,7 @@ def tracks_of(path):
 
 
 def figures(j3d: np.ndarray):
-    from hotdemo.skeletons import H36M17
+    from hotdemo.core.skeletons import H36M17
 
     par = np.asarray(H36M17.parents)
     acc = np.linalg.norm(j3d[2:] - 2 * j3d[1:-1] + j3d[:-2], axis=-1).mean() * 1000 if len(j3d) > 2 else 0.0
@@ -61,8 +61,8 @@ def main() -> None:
     import torch
 
     from _lifter_cache import memoize_model_output
-    from hotdemo import reproject as rp
-    from hotdemo.lift import load_lifter
+    from hotdemo.post import reproject as rp
+    from hotdemo.lift.lifter import load_lifter
 
     torch.set_num_threads(args.threads)
     lifter = memoize_model_output(load_lifter(None, device="cpu"))

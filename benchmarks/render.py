@@ -9,7 +9,7 @@ skeletons. (a) "matplotlib" is what the reference HoT/MHFormer demos do per fram
 with the frame (``imshow``) beside a 3D axes (``plot`` per bone, ``view_init``), rendered to an
 RGB array. It is given an advantage over those demos: the 2D overlay is drawn with our OpenCV
 code, and nothing is written as PNG (the demos save two PNGs per frame and read them back).
-(b) "hotdemo" is :class:`hotdemo.render.Renderer`. Video encoding is excluded from both (it
+(b) "hotdemo" is :class:`hotdemo.render.render.Renderer`. Video encoding is excluded from both (it
 is the same for both).
 
 Memory: the renderer is run on clips of ``--memory-frames`` and 4x as many frames (after a short
@@ -25,7 +25,7 @@ its parts alone: decode (ffmpeg + the prefetch thread), draw (:meth:`Renderer.re
 in memory), encode (pipe + libx264, rendered frames from memory), each with the rgb24 pipes
 (ffmpeg converts between RGB and yuv420p) and the yuv420p pipes (OpenCV converts, the default);
 and of the whole pass (:func:`hotdemo.pipeline.render_video`): plain veryfast with rgb24 pipes
-(the first version), veryfast + ``hotdemo.video.X264_PARAMS`` with rgb24 pipes (before), and
+(the first version), veryfast + ``hotdemo.io.video.X264_PARAMS`` with rgb24 pipes (before), and
 with yuv420p pipes (now), alternating ``--pass-rounds`` times, median. ``--pass-quality``: file size, SSIM and luma PSNR against the drawn frames, and
 encoder CPU, of plain veryfast vs veryfast + X264_PARAMS and of the rgb24 vs the yuv420p pipe on
 the same rendered clip.
@@ -48,10 +48,10 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from hotdemo.render import CENTER_RGB, LEFT_RGB, RIGHT_RGB, Renderer  # noqa: E402
-from hotdemo.skeletons import H36M17  # noqa: E402
-from hotdemo.synthetic import synthetic_scene  # noqa: E402
-from hotdemo.world import estimate_world_rotation, to_world  # noqa: E402
+from hotdemo.render.render import CENTER_RGB, LEFT_RGB, RIGHT_RGB, Renderer  # noqa: E402
+from hotdemo.core.skeletons import H36M17  # noqa: E402
+from hotdemo.core.synthetic import synthetic_scene  # noqa: E402
+from hotdemo.post.world import estimate_world_rotation, to_world  # noqa: E402
 
 
 def _scene(T, width, height, people):
@@ -157,7 +157,7 @@ def _pass_clip(folder, frames: int):
     import subprocess
     from pathlib import Path
 
-    from hotdemo.video import ffmpeg_exe
+    from hotdemo.io.video import ffmpeg_exe
 
     src = Path(os.environ.get("HOTDEMO_SHARED", "/nonexistent")) / "videos" / "two_people_indoor.mp4"
     inp = ["-stream_loop", "-1", "-i", str(src)] if src.exists() else ["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25"]
@@ -181,7 +181,7 @@ def encoder_quality(clip, info, r, tmp):
     import subprocess
     from pathlib import Path
 
-    from hotdemo.video import X264_PARAMS, VideoWriter, ffmpeg_exe, iter_frames
+    from hotdemo.io.video import X264_PARAMS, VideoWriter, ffmpeg_exe, iter_frames
 
     W, H = r.output_size
     ref = Path(tmp) / "ref.rgb"
@@ -218,7 +218,7 @@ def render_pass(frames: int, people_list, rounds: int, quality: bool = False):
     from pathlib import Path
 
     from hotdemo.pipeline import render_video
-    from hotdemo.video import Prefetcher, VideoWriter, iter_frames, probe
+    from hotdemo.io.video import Prefetcher, VideoWriter, iter_frames, probe
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

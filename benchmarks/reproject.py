@@ -1,16 +1,16 @@
-"""Accuracy with and without the agreement with the 2D (:mod:`hotdemo.reproject`), by trust setting.
+"""Accuracy with and without the agreement with the 2D (:mod:`hotdemo.post.reproject`), by trust setting.
 
     python benchmarks/reproject.py [--max-sequences 8] [--trust-jitter 0.003,0.005,0.01]
                                    [--subjects S1,S5,S6,S7,S8] [--threads 2]
 
 Each ``--subjects`` sequence of the ``hotdemo eval`` protocol (every k-th one so that at most
 ``--max-sequences`` are used; 4 real cameras; clean projected 2D and the fixed detector-like
-noise) is lifted by the shipped lifter's :meth:`hotdemo.lift.Lifter.lift_sequence` with its
+noise) is lifted by the shipped lifter's :meth:`hotdemo.lift.lifter.Lifter.lift_sequence` with its
 defaults (flip, constant bone lengths, Gaussian smoothing), its model runs cached
 (``benchmarks/_lifter_cache.py``) so that the settings share them, and scored by
 :func:`hotdemo.train.evaluate.evaluate` as ``hotdemo eval`` scores it. ``off``: without the
 agreement; ``trust jitter j``: the 2D gets weight 1/2 at a measured jitter of ``j`` of the
-person's size (:func:`hotdemo.reproject.trust_2d`). Columns: MPJPE, P-MPJPE (mm) and MPJVE (mm
+person's size (:func:`hotdemo.post.reproject.trust_2d`). Columns: MPJPE, P-MPJPE (mm) and MPJVE (mm
 per frame at 50 fps), averaged over actions; then the jitter measured on each input (mean over
 joints and clips), the time the post-processing takes on one 18,000-frame track, and how often
 the model ran a second time. Numbers are on hotdemo's reconstruction of Human3.6M motion, not
@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from _lifter_cache import best_of, load_h36m_or_exit, memoize_model_output  # noqa: E402
 
-from hotdemo.lift import load_lifter  # noqa: E402
+from hotdemo.lift.lifter import load_lifter  # noqa: E402
 
 
 def main() -> None:
@@ -43,7 +43,7 @@ def main() -> None:
     args = ap.parse_args()
     import torch
 
-    from hotdemo.reproject import DEFAULT_TRUST_JITTER, jitter
+    from hotdemo.post.reproject import DEFAULT_TRUST_JITTER, jitter
     from hotdemo.train.evaluate import evaluate
 
     torch.set_num_threads(args.threads)

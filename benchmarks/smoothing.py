@@ -3,9 +3,9 @@
     python benchmarks/smoothing.py [--h36m-sequences 6] [--synthetic-frames 600]
 
 The shipped lifter's output before smoothing (flip averaging and constant bone lengths on, as by
-default) is filtered by each setting of :mod:`hotdemo.smooth` and compared with the ground truth (root-relative camera-frame joints):
+default) is filtered by each setting of :mod:`hotdemo.post.smooth` and compared with the ground truth (root-relative camera-frame joints):
 
-* **synthetic walker** (:func:`hotdemo.synthetic.synthetic_scene`, one person, 30 fps, 1280x720,
+* **synthetic walker** (:func:`hotdemo.core.synthetic.synthetic_scene`, one person, 30 fps, 1280x720,
   2D keypoints with 2 px Gaussian noise);
 * **S9/S11** (Human3.6M motion of ``../shared/data/h36m``, 50 fps): the first ``--h36m-sequences``
   test sequences in name order, seen by camera 1 (54138969), 2D projected with the real
@@ -29,8 +29,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from hotdemo.lift import load_lifter  # noqa: E402
-from hotdemo.smooth import smooth_joints  # noqa: E402
+from hotdemo.lift.lifter import load_lifter  # noqa: E402
+from hotdemo.post.smooth import smooth_joints  # noqa: E402
 
 SETTINGS = [("none", None), ("gaussian", 1.0), ("gaussian", 2.0), ("gaussian", 3.0),
             ("one-euro", 4.0), ("one-euro", 2.0), ("one-euro", 1.0), ("one-euro", 0.5)]
@@ -70,18 +70,18 @@ def evaluate(cases, lifter) -> dict:
 
 
 def synthetic_cases(frames: int):
-    from hotdemo.synthetic import synthetic_scene
+    from hotdemo.core.synthetic import synthetic_scene
 
     info, t2, t3, _, _ = synthetic_scene(1, frames, noise_px=2.0, seed=3)
-    from hotdemo.track import to_h36m
+    from hotdemo.detect.track import to_h36m
 
     px = to_h36m(t2[0]).keypoints.astype(np.float64)
     return [(px, info.width, info.height, info.fps, t3[0].joints_cam.astype(np.float64))]
 
 
 def h36m_cases(n_sequences: int):
-    from hotdemo.camera import load_cameras
-    from hotdemo.paths import shared_dir
+    from hotdemo.core.camera import load_cameras
+    from hotdemo.core.paths import shared_dir
     from hotdemo.train.augment import EVAL_NOISE, AugmentConfig, detector_noise
     from hotdemo.train.data import TEST_SUBJECTS, load_motion
 

@@ -64,7 +64,7 @@ def random_hrnet_checkpoint() -> str:
     """A random HRNet-W32 256x192 state dict in a temp file (made once), for the PyTorch 2D stack."""
     import torch
 
-    from hotdemo.models.hrnet import HRNet
+    from hotdemo.pose2d.families.hrnet import HRNet
 
     path = Path(tempfile.gettempdir()) / "hotdemo_bench_hrnet_w32_256x192.pth"
     if not path.exists():

@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _lifter_cache import load_h36m_or_exit  # noqa: E402
 
-from hotdemo.lift import load_lifter  # noqa: E402
+from hotdemo.lift.lifter import load_lifter  # noqa: E402
 
 
 def main() -> int:
@@ -81,9 +81,9 @@ def main() -> int:
         table.append({"tokens": n, "mpjpe_mm": dict(zip(noises, map(float, errs))), "lifter_ms_per_frame": round(ms, 3),
                       "time_vs_trained": round(ms / base, 3) if base else None})
     if a.write:
-        from hotdemo.fileio import atomic_write_json
-        from hotdemo.paths import bundled_lifter_path
-        from hotdemo.weights import sha256_file
+        from hotdemo.io.files import atomic_write_json
+        from hotdemo.core.paths import bundled_lifter_path
+        from hotdemo.io.weights import sha256_file
 
         lp = bundled_lifter_path()
         out = lp.with_name(lp.stem + ".tokens.json")

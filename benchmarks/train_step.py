@@ -28,7 +28,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hotdemo.models import build_model, get_spec  # noqa: E402
+from hotdemo.lift.registry import build_model, get_spec  # noqa: E402
 from hotdemo.train.losses import LOSSES  # noqa: E402
 from hotdemo.train.trainer import optimizer_step  # noqa: E402
 
@@ -116,7 +116,7 @@ def main(argv=None) -> int:
     if a.data:
         import numpy as np
 
-        from hotdemo.camera import load_cameras
+        from hotdemo.core.camera import load_cameras
         from hotdemo.train.augment import AugmentConfig, make_batch
         from hotdemo.train.data import TRAIN_SUBJECTS, load_motion
 

@@ -6,8 +6,8 @@ GVHMR), foot skating and jitter.
                                     [--noise clean,noisy] [--fov-known]
 
 Each sequence x camera: the shipped lifter lifts the projected 2D (``Lifter.lift_sequence``, as
-``hotdemo lift`` does), then ``hotdemo.trajectory.fit_scene`` places the person (focal length
-fitted, or the camera's true one with ``--fov-known``), and ``hotdemo.world.to_world`` gives the
+``hotdemo lift`` does), then ``hotdemo.post.trajectory.fit_scene`` places the person (focal length
+fitted, or the camera's true one with ``--fov-known``), and ``hotdemo.post.world.to_world`` gives the
 in-place baseline (root fixed, lowest joint on the floor each frame). Errors in mm against the
 ground truth in the data's world frame:
 
@@ -37,10 +37,10 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _lifter_cache import load_h36m_or_exit  # noqa: E402
 
-from hotdemo.lift import load_lifter  # noqa: E402
-from hotdemo.trajectory import fit_scene, foot_skate_mm, w_mpjpe  # noqa: E402
-from hotdemo.types import Track3D  # noqa: E402
-from hotdemo.world import estimate_world_rotation, to_world  # noqa: E402
+from hotdemo.lift.lifter import load_lifter  # noqa: E402
+from hotdemo.post.trajectory import fit_scene, foot_skate_mm, w_mpjpe  # noqa: E402
+from hotdemo.core.types import Track3D  # noqa: E402
+from hotdemo.post.world import estimate_world_rotation, to_world  # noqa: E402
 
 
 def true_contacts(world: np.ndarray, fps: float) -> np.ndarray:

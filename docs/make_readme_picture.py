@@ -31,9 +31,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hotdemo.paths import shared_dir  # noqa: E402
+from hotdemo.core.paths import shared_dir  # noqa: E402
 from hotdemo.pipeline import Pipeline, PipelineConfig  # noqa: E402
-from hotdemo.video import iter_frames  # noqa: E402
+from hotdemo.io.video import iter_frames  # noqa: E402
 
 
 def bus_photo() -> Path:

@@ -2,7 +2,7 @@
 
     python docs/make_viewer_picture.py     # writes docs/images/viewer.png (needs chromium)
 
-Three procedural walkers (``hotdemo.synthetic.synthetic_scene``) are projected into a virtual
+Three procedural walkers (``hotdemo.core.synthetic.synthetic_scene``) are projected into a virtual
 camera; their 2D keypoints are lifted by the shipped HoT lifter and put in the world frame as
 ``hotdemo run`` does, written as the viewer page, and the page is screenshot by headless
 Chromium at one frame with a turned view (``#frame=..&az=..&el=..`` in the URL). The shared test
@@ -21,11 +21,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hotdemo.lift import load_lifter  # noqa: E402
-from hotdemo.synthetic import synthetic_scene  # noqa: E402
-from hotdemo.track import to_h36m  # noqa: E402
-from hotdemo.viewer import write_html  # noqa: E402
-from hotdemo.world import estimate_world_rotation, to_world  # noqa: E402
+from hotdemo.lift.lifter import load_lifter  # noqa: E402
+from hotdemo.core.synthetic import synthetic_scene  # noqa: E402
+from hotdemo.detect.track import to_h36m  # noqa: E402
+from hotdemo.io.formats.viewer import write_html  # noqa: E402
+from hotdemo.post.world import estimate_world_rotation, to_world  # noqa: E402
 
 
 def main() -> None:

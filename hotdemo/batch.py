@@ -38,10 +38,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-from .errors import HotdemoError, InputError
-from .fileio import atomic_write_json
-from .outdir import prepare_output_dir
-from .video import VIDEO_EXTENSIONS
+from hotdemo.core.errors import HotdemoError, InputError
+from hotdemo.io.files import atomic_write_json
+from hotdemo.io.outdir import prepare_output_dir
+from hotdemo.io.video import VIDEO_EXTENSIONS
 
 CLIP_MANIFEST = ".hotdemo_clip.json"
 REPORT_NAME = "batch_report.json"
@@ -103,7 +103,7 @@ class _Job:
     out_dir: str  # absolute path
     rel_input: str
     rel_output: str
-    overwrite: bool = False  # replace another input's outputs in out_dir (see hotdemo.outdir)
+    overwrite: bool = False  # replace another input's outputs in out_dir (see hotdemo.io.outdir)
 
 
 # ---------------------------------------------------------------- helpers
@@ -174,8 +174,8 @@ def weights_signature(config: Any) -> Dict[str, Any]:
     """What each stage's weights are, without loading or downloading anything: a local file (and
     a Darknet model's ``.cfg``) by path, size and modification time; a built-in downloadable model
     by its pinned sha256 (it is verified against it before use); the shipped lifter by its file."""
-    from .detect import manifest_name as detector_weights
-    from .weights import get_spec
+    from hotdemo.detect.detector import manifest_name as detector_weights
+    from hotdemo.io.weights import get_spec
 
     def named_or_file(manifest: Optional[str], given: Optional[Any]) -> Any:
         if manifest is not None:
@@ -196,7 +196,7 @@ def weights_signature(config: Any) -> Dict[str, Any]:
     elif lifter is not None and (Path(str(lifter)).expanduser().is_file() or "." in Path(str(lifter)).name):
         lift_sig = _file_signature(Path(str(lifter)).expanduser())
     else:  # a built-in lifter name: the shipped weights (only hot_mixste has them; others run untrained)
-        from .paths import bundled_lifter_path
+        from hotdemo.core.paths import bundled_lifter_path
 
         lift_sig = {"name": lifter or "hot_mixste", "shipped": _file_signature(bundled_lifter_path())}
     return {"detector": named_or_file(detector_weights(det), det),
@@ -206,8 +206,8 @@ def weights_signature(config: Any) -> Dict[str, Any]:
 def pose2d_signature(pose: Optional[Any], named_or_file: Callable[[Optional[str], Optional[Any]], Any]) -> Any:
     """``--pose2d``'s weights: a built-in name's pinned sha256 or a file's signature; for a ``.json``
     spec, the JSON and the weights it names (a file, relative to the JSON, or a built-in name)."""
-    from .errors import HotdemoError
-    from .pose2d.registry import _spec_from_json, manifest_name
+    from hotdemo.core.errors import HotdemoError
+    from hotdemo.pose2d.registry import _spec_from_json, manifest_name
 
     if pose is not None and str(pose).lower().endswith(".json") and Path(str(pose)).expanduser().is_file():
         p = Path(str(pose)).expanduser()
@@ -297,7 +297,7 @@ def _skipped(job: _Job, manifest: Dict[str, Any]) -> ClipResult:
 
 
 def default_pipeline_factory(config: Any):
-    from .pipeline import Pipeline
+    from hotdemo.pipeline import Pipeline
 
     return Pipeline(config, verbose=False)
 

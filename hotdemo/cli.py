@@ -1,6 +1,6 @@
 """Command-line interface. Parsing only: every command calls the Python API.
 
-Errors the user can cause (hotdemo.errors.HotdemoError) are printed as one line,
+Errors the user can cause (hotdemo.core.errors.HotdemoError) are printed as one line,
 ``error: ...``, and exit with the error's code; no traceback.
 """
 
@@ -17,9 +17,9 @@ from rich.console import Console
 from typer.core import TyperCommand, TyperGroup
 from rich.markup import escape
 
-from . import __version__
-from .errors import HotdemoError, InputError
-from .export import DEFAULT_FORMATS, EXPORT_FORMATS, parse_formats
+from hotdemo import __version__
+from hotdemo.core.errors import HotdemoError, InputError
+from hotdemo.io.formats.export import DEFAULT_FORMATS, EXPORT_FORMATS, parse_formats
 
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
@@ -259,7 +259,7 @@ _NOT_CONFIG = ("video", "keypoints", "folder", "output", "overwrite", "recursive
 def _config(params: dict):
     """The :class:`~hotdemo.pipeline.PipelineConfig` of a command from its parsed parameters (its
     ``locals()``): names mapped, ``--no-*`` flags turned round, values checked (InputError)."""
-    from .pipeline import PipelineConfig
+    from hotdemo.pipeline import PipelineConfig
 
     kw = {_CLI_TO_CONFIG.get(k, k): v for k, v in params.items() if k not in _NOT_CONFIG}
     for k in ("det_every", "threads"):  # None = the config's default
@@ -276,17 +276,17 @@ def _config(params: dict):
     if spin is not None and not math.isfinite(spin):
         raise InputError(f"--spin must be a finite number of degrees per second (0 for a fixed view), got {spin}")
     if "smooth_method" in kw:
-        from .smooth import check_smooth
+        from hotdemo.post.smooth import check_smooth
 
         kw["smooth_method"], _ = check_smooth(kw["smooth_method"], kw.get("smooth_param"))
     if "trajectory" in kw:
-        from .pipeline import TRAJECTORIES
+        from hotdemo.pipeline import TRAJECTORIES
 
         kw["trajectory"] = kw["trajectory"].strip().lower()
         if kw["trajectory"] not in TRAJECTORIES:
             raise InputError(f"unknown --trajectory {kw['trajectory']!r}; choose from {', '.join(TRAJECTORIES)}")
     if "view" in kw:
-        from .render import VIEWS
+        from hotdemo.render.render import VIEWS
 
         kw["view"] = kw["view"].strip().lower()
         if kw["view"] not in VIEWS:
@@ -337,9 +337,9 @@ def run(
 ) -> None:
     """Run the whole pipeline on one video: detect, track, 2D keypoints, lift to 3D, render, export."""
     params = dict(locals())  # the parsed options only: taken before any other local name
-    from .outdir import check_output_folder
-    from .pipeline import Pipeline, default_output_dir
-    from .video import probe
+    from hotdemo.io.outdir import check_output_folder
+    from hotdemo.pipeline import Pipeline, default_output_dir
+    from hotdemo.io.video import probe
 
     # a bad input or an unusable output folder fails here, before any model is loaded; nothing is created
     probe(video, count=False)
@@ -383,7 +383,7 @@ def lift(
 ) -> None:
     """Lift a 2D keypoint file to 3D, without the video stages."""
     params = dict(locals())  # the parsed options only: taken before any other local name
-    from .pipeline import lift_keypoints_file
+    from hotdemo.pipeline import lift_keypoints_file
 
     cfg = _config(params)
     out = output or keypoints.resolve().parent / f"{keypoints.stem}_3d"
@@ -432,7 +432,7 @@ def batch(
 ) -> None:
     """Process every video in a folder (models loaded once, resumable, with a report)."""
     params = dict(locals())  # the parsed options only: taken before any other local name
-    from .batch import run_batch
+    from hotdemo.batch import run_batch
 
     cfg = _config(params)
     report = run_batch(
@@ -472,8 +472,8 @@ def live_cmd(
     """Live 3D from a webcam, a stream or a video file in real time: a causal pipeline (the lifter's window
     ends at the current frame) that drops frames rather than falling behind, and reports its latency."""
     params = dict(locals())  # the parsed options only: taken before any other local name
-    from .fileio import atomic_write_json
-    from .live import run_live
+    from hotdemo.io.files import atomic_write_json
+    from hotdemo.live import run_live
 
     for k in ("source", "no_window", "seconds", "report"):
         params.pop(k)
@@ -501,8 +501,8 @@ def doctor_cmd(
 ) -> None:
     """Check the set-up: packages, ffmpeg, ONNX Runtime, CUDA, the cache folder, each model, then the
     whole pipeline on a short clip shipped with hotdemo. One line per check; exit 0 only if all pass."""
-    from .doctor import run_checks
-    from .pipeline import PipelineConfig
+    from hotdemo.doctor import run_checks
+    from hotdemo.pipeline import PipelineConfig
 
     kw = dict(detector=detector, pose2d=pose2d, lifter_checkpoint=lifter_checkpoint, weights_dir=weights_dir,
               device=device)
@@ -548,8 +548,8 @@ def train_cmd(
 
     The rest (lr floor, warm-up, augmentations, the SDPA kernel, ...): `python -m hotdemo.train train --help`;
     `--config` takes them all."""
-    from .train import train
-    from .train.commands import build_train_config
+    from hotdemo.train import train
+    from hotdemo.train.commands import build_train_config
 
     opts = dict(locals())
     cfg = build_train_config({k: (str(v) if isinstance(v, Path) else v) for k, v in opts.items()})
@@ -577,7 +577,7 @@ def eval_cmd(
     device: str = typer.Option("auto", "--device", help="auto (CUDA when available), cpu or cuda[:N]."),
 ) -> None:
     """MPJPE / P-MPJPE / MPJVE per action on S9/S11 through the 4 real cameras (not comparable with published H36M numbers)."""
-    from .train.commands import run_evaluation
+    from hotdemo.train.commands import run_evaluation
 
     run_evaluation(checkpoint, data, cameras, noise=noise, flip=not no_flip, max_sequences=max_sequences,
                    json_out=json_out, threads=threads, log=lambda m: typer.echo(m), device=device, lifter=lifter,
@@ -591,7 +591,7 @@ def lifters_cmd() -> None:
     and where official weights come from."""
     from rich.table import Table
 
-    from .models import lifter_table
+    from hotdemo.lift.registry import lifter_table
 
     table = Table(title="hotdemo lifters (official sizes)")
     for col in ("name", "kind", "frames", "input", "params", "GFLOPs / output frame", "weights"):
@@ -607,8 +607,8 @@ def _print_token_table() -> None:
     """The shipped lifter's measured token trade-off (benchmarks/tokens.py --write), if it matches the file."""
     import json
 
-    from .paths import bundled_lifter_path
-    from .weights import sha256_file
+    from hotdemo.core.paths import bundled_lifter_path
+    from hotdemo.io.weights import sha256_file
 
     lp = bundled_lifter_path()
     p = lp.with_name(lp.stem + ".tokens.json")
@@ -639,7 +639,7 @@ WeightNamesArg = typer.Argument(None, help="Manifest names (default: all).", sho
 
 
 def _weight_specs(names: Optional[List[str]]):
-    from .weights import all_specs, get_spec
+    from hotdemo.io.weights import all_specs, get_spec
 
     if not names:
         return all_specs()
@@ -659,7 +659,7 @@ def weights_list(weights_dir: Optional[Path] = WeightsDirOpt) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from .weights import checksum_note, format_size, search_dirs, status
+    from hotdemo.io.weights import checksum_note, format_size, search_dirs, status
 
     table = Table(title="hotdemo weights")
     for col in ("name", "kind", "file", "size", "licence", "checked by", "local copy"):
@@ -690,7 +690,7 @@ def weights_download(names: Optional[List[str]] = WeightNamesArg, weights_dir: O
     """Download weights into the cache ($HOTDEMO_HOME/weights), verifying their checksums.
 
     Every file is tried; each failure is reported and the exit code is 3 if any failed."""
-    from .weights import download_all
+    from hotdemo.io.weights import download_all
 
     out = Console()
     results = download_all(_weight_specs(names), weights_dir=weights_dir)
@@ -712,8 +712,8 @@ def weights_verify(
     weights_dir: Optional[Path] = WeightsDirOpt,
 ) -> None:
     """Check local weights files against their manifest checksums (exit 3 if any is corrupted)."""
-    from .errors import WeightsError
-    from .weights import find_local, verify
+    from hotdemo.core.errors import WeightsError
+    from hotdemo.io.weights import find_local, verify
 
     out = Console()
     bad = 0

@@ -31,8 +31,8 @@ from typing import Iterator, List, Optional, Tuple
 
 import numpy as np
 
-from .errors import HotdemoError
-from .paths import bundled_weights_dir
+from hotdemo.core.errors import HotdemoError
+from hotdemo.core.paths import bundled_weights_dir
 
 #: the clip the pipeline check runs on (package data)
 CLIP_NAME = "doctor_bus.mp4"
@@ -126,7 +126,7 @@ def check_cuda(device: str = "auto") -> Check:
 
 
 def check_cache() -> Check:
-    from .weights import weights_cache_dir
+    from hotdemo.io.weights import weights_cache_dir
 
     d = weights_cache_dir()
     try:
@@ -146,14 +146,14 @@ def _reachable(url: str, timeout: float = 10.0) -> Optional[str]:
             r.read(1)
             return None
     except Exception as e:
-        from .weights import _classify
+        from hotdemo.io.weights import _classify
 
         return _classify(e).reason
 
 
 def check_model(stage: str, name_or_path: Optional[str], *, weights_dir=None, network: bool = True) -> Check:
     """A built-in model is present and verified, or downloadable; a given file exists."""
-    from .weights import find_local, get_spec, resolve
+    from hotdemo.io.weights import find_local, get_spec, resolve
 
     spec = get_spec(name_or_path) if name_or_path else None
     p = Path(str(name_or_path)).expanduser() if name_or_path else None
@@ -226,7 +226,7 @@ def plausible(npz: Path) -> Tuple[int, List[str]]:
 
 def check_pipeline(config, clip: Optional[Path] = None) -> Check:
     """Run the whole pipeline on ``clip`` (default: the shipped one) into a temporary folder."""
-    from .pipeline import Pipeline
+    from hotdemo.pipeline import Pipeline
 
     clip = Path(clip) if clip is not None else clip_path()
     if not clip.is_file():
@@ -256,10 +256,10 @@ def check_pipeline(config, clip: Optional[Path] = None) -> Check:
 def run_checks(config=None, *, network: bool = True, clip: Optional[Path] = None) -> Iterator[Check]:
     """Every check in order (module docstring). ``config``: the :class:`PipelineConfig` whose models
     are checked and run (default: the defaults); ``network``: probe downloads of missing models."""
-    from .detect import manifest_name as detector_weights
-    from .pipeline import PipelineConfig
-    from .pose2d.registry import manifest_name as pose2d_weights
-    from .weights import shipped_specs
+    from hotdemo.detect.detector import manifest_name as detector_weights
+    from hotdemo.pipeline import PipelineConfig
+    from hotdemo.pose2d.registry import manifest_name as pose2d_weights
+    from hotdemo.io.weights import shipped_specs
 
     config = config or PipelineConfig()
     for fn in (check_packages, check_ffmpeg, check_onnxruntime):

@@ -7,9 +7,9 @@
     per_frame = []
     for start, chunk in ...:               # consecutive RGB frames, in order
         per_frame += fe.process(chunk, start)
-    tracks = assemble_tracks(per_frame)    # hotdemo.track
+    tracks = assemble_tracks(per_frame)    # hotdemo.detect.track
 
-:meth:`FrontEnd2D.process` returns one :class:`hotdemo.types.FramePoses2D` (COCO-17) per frame,
+:meth:`FrontEnd2D.process` returns one :class:`hotdemo.core.types.FramePoses2D` (COCO-17) per frame,
 with empty arrays for frames where nobody was found. Detection runs batched over the chunk,
 tracking frame by frame (it is sequential by nature and cheap), and the 2D model over the
 crops of every tracked person of every frame of the chunk at once.
@@ -39,10 +39,10 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
-from .detect import Detector, build_detector
-from .pose2d import PoseEstimator, build_pose2d
-from .track import Tracker
-from .types import FramePoses2D
+from hotdemo.detect.detector import Detector, build_detector
+from hotdemo.pose2d import PoseEstimator, build_pose2d
+from hotdemo.detect.track import Tracker
+from hotdemo.core.types import FramePoses2D
 
 __all__ = ["FrontEnd2D", "build_frontend", "keypoint_boxes"]
 
@@ -175,12 +175,12 @@ def build_frontend(detector: Optional[str] = None, pose2d: Optional[str] = None,
                    flip_test: bool = False, tracker: Optional[Tracker] = None,
                    max_people: Optional[int] = None, det_every: int = 1, threads: Optional[int] = None,
                    trust_checkpoint: bool = False, **tracker_opts) -> FrontEnd2D:
-    """Build the front end from detector / pose specs (see :func:`hotdemo.detect.build_detector`
+    """Build the front end from detector / pose specs (see :func:`hotdemo.detect.detector.build_detector`
     and :func:`hotdemo.pose2d.build_pose2d`, which ``trust_checkpoint`` goes to); extra keyword
     options go to :class:`Tracker`."""
-    from .detect import manifest_name as detector_weights
-    from .pose2d.registry import manifest_name as pose2d_weights
-    from .weights import ensure_local
+    from hotdemo.detect.detector import manifest_name as detector_weights
+    from hotdemo.pose2d.registry import manifest_name as pose2d_weights
+    from hotdemo.io.weights import ensure_local
 
     def make_detector():
         return build_detector(detector, device=device, conf=conf, iou=iou, imgsz=imgsz, weights_dir=weights_dir,

@@ -13,8 +13,8 @@ Data flow (each frame, in the processing loop; the source runs in its own thread
    two processed frames around them, so the window's time scale is the video's), and the lifter
    on the window that **ends at the current frame**; its last frame is the 3D pose. Joints under
    0.3 confidence keep their last confident position. People are turned upright with the body's
-   up direction over their windows (:func:`hotdemo.world.estimate_world_rotation`) and placed as
-   in ``run`` (:func:`hotdemo.world.to_world`).
+   up direction over their windows (:func:`hotdemo.post.world.estimate_world_rotation`) and placed as
+   in ``run`` (:func:`hotdemo.post.world.to_world`).
 4. The renderer of ``run`` draws the 2D overlay and the 3D panel; the frame goes to a window
    (OpenCV) and/or an H.264 file (``-o``; each processed frame is held for the frames dropped
    after it, so the file plays in real time).
@@ -35,9 +35,9 @@ from typing import Callable, Deque, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from .errors import InputError
-from .skeletons import coco_to_h36m
-from .types import FramePoses2D, Track2D, Track3D, VideoInfo
+from hotdemo.core.errors import InputError
+from hotdemo.core.skeletons import coco_to_h36m
+from hotdemo.core.types import FramePoses2D, Track2D, Track3D, VideoInfo
 
 #: seconds a track is kept after it was last seen
 FORGET_S = 2.0
@@ -71,7 +71,7 @@ class FrameSource:
             self.kind = "stream"
             self._cap = self._open_cv(s)
         else:
-            from .video import probe
+            from hotdemo.io.video import probe
 
             self.kind = "file"
             self.info = probe(Path(s))  # InputError / VideoError for a missing or bad file
@@ -95,7 +95,7 @@ class FrameSource:
 
     def _frames(self):
         if self.kind == "file":
-            from .video import iter_frames
+            from hotdemo.io.video import iter_frames
 
             yield from iter_frames(Path(self.source), self.info, warn_truncated=False)
             return
@@ -197,8 +197,8 @@ class CausalLifter:
     def update(self, index: int, poses: FramePoses2D) -> Tuple[List[Track2D], List[Track3D]]:
         import torch
 
-        from .camera import normalize_screen_coordinates
-        from .world import estimate_world_rotation, to_world
+        from hotdemo.core.camera import normalize_screen_coordinates
+        from hotdemo.post.world import estimate_world_rotation, to_world
 
         seen, coco = [], {}
         for tid, kp, sc, box in zip(poses.track_ids, poses.keypoints, poses.scores, poses.boxes):
@@ -302,8 +302,8 @@ def run_live(source: str, config=None, *, window: bool = True, output: Optional[
     window. ``output``: also write the rendered frames to this H.264 file (atomically). ``config``:
     a :class:`hotdemo.pipeline.PipelineConfig` (models, ``det_every``, device, threads, view).
     ``frontend`` / ``lifter``: ready stages (tests). Returns the :class:`LiveStats`."""
-    from .pipeline import Pipeline, PipelineConfig
-    from .render import Renderer
+    from hotdemo.pipeline import Pipeline, PipelineConfig
+    from hotdemo.render.render import Renderer
 
     config = config or PipelineConfig()
     if window and not has_display():
@@ -319,7 +319,7 @@ def run_live(source: str, config=None, *, window: bool = True, output: Optional[
     stats = LiveStats(src.fps)
     writer = None
     if output is not None:
-        from .video import VideoWriter
+        from hotdemo.io.video import VideoWriter
 
         output = Path(output)
         if output.suffix.lower() not in (".mp4", ".mkv", ".mov"):

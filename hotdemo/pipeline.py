@@ -21,11 +21,11 @@ from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Ty
 import numpy as np
 from rich.markup import escape
 
-from .device import resolve_device
-from .errors import InputError
-from .export import DEFAULT_FORMATS
-from .types import Track2D, Track3D, VideoInfo
-from .video import VideoWarning
+from hotdemo.core.device import resolve_device
+from hotdemo.core.errors import InputError
+from hotdemo.io.formats.export import DEFAULT_FORMATS
+from hotdemo.core.types import Track2D, Track3D, VideoInfo
+from hotdemo.io.video import VideoWarning
 
 log = logging.getLogger("hotdemo")
 
@@ -55,18 +55,18 @@ class PipelineConfig:
     threads: Optional[int] = None  # CPU threads for torch / ONNX Runtime / OpenCV (None: their defaults)
     people: Optional[int] = None
     track_id: Optional[int] = None
-    exports: Tuple[str, ...] = DEFAULT_FORMATS  # names in hotdemo.export.EXPORT_FORMATS
+    exports: Tuple[str, ...] = DEFAULT_FORMATS  # names in hotdemo.io.formats.export.EXPORT_FORMATS
     render: bool = True
     spin_deg_per_s: float = 10.0
-    view: str = "main"  # 3D panel: main, scene or grid (hotdemo.render.VIEWS)
+    view: str = "main"  # 3D panel: main, scene or grid (hotdemo.render.render.VIEWS)
     batch_size: int = 8  # frames per detector / pose batch
     flip: bool = True
     overlap: bool = True
     smooth: bool = True  # False: no temporal filter at all (same as smooth_method="none")
-    smooth_method: str = "gaussian"  # none | gaussian | one-euro (hotdemo.smooth)
+    smooth_method: str = "gaussian"  # none | gaussian | one-euro (hotdemo.post.smooth)
     smooth_param: Optional[float] = None  # gaussian sigma (frames) / one-euro min cut-off (Hz)
-    bone_lengths: bool = True  # hold each person's bone lengths constant (hotdemo.bones)
-    reproject: bool = True  # bring the 3D into agreement with the 2D (hotdemo.reproject)
+    bone_lengths: bool = True  # hold each person's bone lengths constant (hotdemo.post.bones)
+    reproject: bool = True  # bring the 3D into agreement with the 2D (hotdemo.post.reproject)
     min_track_length: int = 10  # frames; shorter tracks are not lifted
     trust_checkpoint: bool = False  # unpickle a 2D .pth that holds more than tensors (runs code from it)
     tokens: Optional[int] = None  # HoT lifters: tokens kept after pruning (None: the trained number)
@@ -104,9 +104,9 @@ def batched(items: Iterable[T], n: int) -> Iterator[List[T]]:
 
 
 def _load_lifter(config: PipelineConfig, device: str):
-    """The lifter that ``config`` selects (see :func:`hotdemo.lift.load_lifter`)."""
-    from .lift import load_lifter
-    from .smooth import check_smooth
+    """The lifter that ``config`` selects (see :func:`hotdemo.lift.lifter.load_lifter`)."""
+    from hotdemo.lift.lifter import load_lifter
+    from hotdemo.post.smooth import check_smooth
 
     method, param = check_smooth(config.smooth_method if config.smooth else "none", config.smooth_param)
     return load_lifter(
@@ -119,7 +119,7 @@ def _load_lifter(config: PipelineConfig, device: str):
 
 def _post_filter(tracks3d: List[Track3D], config: PipelineConfig, fps: float) -> List[Track3D]:
     """The causal filters that need the frame rate (one-euro); the lifter applies the Gaussian."""
-    from .smooth import check_smooth, smooth_tracks
+    from hotdemo.post.smooth import check_smooth, smooth_tracks
 
     method, param = check_smooth(config.smooth_method if config.smooth else "none", config.smooth_param)
     return smooth_tracks(tracks3d, method, param, fps) if method == "one-euro" else tracks3d
@@ -177,16 +177,16 @@ def lift_to_scene(lifter, tracks2d: Sequence[Track2D], info: VideoInfo,
                   progress: Optional[_Progress] = None, config: Optional[PipelineConfig] = None,
                   static_camera: Optional[bool] = None):
     """Lift every track (converted to Human3.6M-17 with missing / low-score joints repaired,
-    :func:`hotdemo.track.to_h36m`), apply ``config``'s frame-rate filters (one-euro smoothing)
+    :func:`hotdemo.detect.track.to_h36m`), apply ``config``'s frame-rate filters (one-euro smoothing)
     and put them all in one world frame. With ``config.trajectory == "camera"`` (the default) and a
-    camera that is not known to move (``static_camera`` False: :class:`hotdemo.trajectory.BackgroundMotion`
+    camera that is not known to move (``static_camera`` False: :class:`hotdemo.post.trajectory.BackgroundMotion`
     saw the background move), every person's root trajectory, feet contacts and the fitted camera
-    (:func:`hotdemo.trajectory.fit_scene`); otherwise people in place (:func:`hotdemo.world.to_world`).
+    (:func:`hotdemo.post.trajectory.fit_scene`); otherwise people in place (:func:`hotdemo.post.world.to_world`).
     Returns ``(tracks3d with joints_world, SceneCamera or None)``. The "3D" progress bar counts
     frames. A lifter output that is not finite is an :class:`InputError` (raised before any export
     is written)."""
-    from .track import to_h36m
-    from .world import estimate_world_rotation, to_world
+    from hotdemo.detect.track import to_h36m
+    from hotdemo.post.world import estimate_world_rotation, to_world
 
     tick = (progress or _Progress(False)).task("3D", sum(len(t) for t in tracks2d))
     out, h36 = [], []
@@ -210,7 +210,7 @@ def lift_to_scene(lifter, tracks2d: Sequence[Track2D], info: VideoInfo,
     if mode == "camera" and static_camera is not False:
         from dataclasses import replace as _replace
 
-        from .trajectory import fit_scene, focal_from_35mm, focal_from_fov
+        from hotdemo.post.trajectory import fit_scene, focal_from_35mm, focal_from_fov
 
         fov = config.fov if config is not None else None
         if fov is not None:
@@ -242,7 +242,7 @@ def lift_and_export(lifter, tracks2d: Sequence[Track2D], info: VideoInfo, out_di
     tracks3d, scene = lift_to_scene(lifter, tracks2d, info, progress, config, static_camera)
     stage["3d"] = time.perf_counter() - ts
     ts = time.perf_counter()
-    from .export import write_exports
+    from hotdemo.io.formats.export import write_exports
 
     outputs = list(write_exports(out_dir, stem, info, tracks2d, tracks3d, formats=formats, scene=scene))
     stage["export"] = time.perf_counter() - ts
@@ -266,7 +266,7 @@ class Pipeline:
             cv2.setNumThreads(int(c.threads))
         self.lifter = lifter if lifter is not None else _load_lifter(c, self.device)
         if frontend is None:
-            from .frontend import build_frontend
+            from hotdemo.frontend import build_frontend
 
             frontend = build_frontend(
                 c.detector, c.pose2d, device=self.device,
@@ -285,9 +285,9 @@ class Pipeline:
     # ------------------------------------------------------------------ stages
     def detect_2d(self, video: Path, info: VideoInfo, progress: _Progress) -> Tuple[List[Track2D], int]:
         """2D pass: returns the selected COCO-17 tracks and the number of decoded frames."""
-        from .track import assemble_tracks, select_tracks
-        from .trajectory import BackgroundMotion
-        from .video import Prefetcher, iter_frames
+        from hotdemo.detect.track import assemble_tracks, select_tracks
+        from hotdemo.post.trajectory import BackgroundMotion
+        from hotdemo.io.video import Prefetcher, iter_frames
 
         reset = getattr(self.frontend, "reset", None)
         if reset is not None:  # tracker state must not carry over from the previous video
@@ -324,10 +324,10 @@ class Pipeline:
 
     def run(self, video, out_dir, *, overwrite: bool = False) -> RunResult:
         """Process ``video`` into ``out_dir``. The outputs appear together at the end (see
-        :mod:`hotdemo.outdir`): on an error or Ctrl-C the folder keeps what it had. A folder
+        :mod:`hotdemo.io.outdir`): on an error or Ctrl-C the folder keeps what it had. A folder
         holding another input's outputs is refused unless ``overwrite``."""
-        from .outdir import OutputFolder
-        from .video import probe
+        from hotdemo.io.outdir import OutputFolder
+        from hotdemo.io.video import probe
 
         t0 = time.perf_counter()
         video = Path(video)
@@ -376,7 +376,7 @@ class Pipeline:
 
     def render(self, video: Path, info: VideoInfo, tracks2d, tracks3d, out_dir: Path, n_frames: int,
                progress: _Progress) -> Path:
-        from .render import Renderer
+        from hotdemo.render.render import Renderer
 
         renderer = Renderer(info, tracks2d, tracks3d, deg_per_s=self.config.spin_deg_per_s,
                             view=self.config.view)
@@ -391,11 +391,11 @@ def render_video(video: Path, info: VideoInfo, renderer, path: Path, *, tick=Non
 
     Decoding runs ahead in ffmpeg and a prefetch thread, and ffmpeg encodes in its own
     threads with frames queued in its pipe, so drawing in this thread overlaps both.
-    ``x264_params`` overrides :data:`hotdemo.video.X264_PARAMS` ("" = plain veryfast) and
-    ``pipe`` the raw pipe format of both ffmpeg processes (:data:`hotdemo.video.PIPE_FORMATS`):
+    ``x264_params`` overrides :data:`hotdemo.io.video.X264_PARAMS` ("" = plain veryfast) and
+    ``pipe`` the raw pipe format of both ffmpeg processes (:data:`hotdemo.io.video.PIPE_FORMATS`):
     they are for benchmarks/render.py's before / after comparisons.
     """
-    from .video import X264_PARAMS, Prefetcher, VideoWriter, iter_frames
+    from hotdemo.io.video import X264_PARAMS, Prefetcher, VideoWriter, iter_frames
 
     params = X264_PARAMS if x264_params is None else x264_params
     with VideoWriter(path, info.fps, renderer.output_size, audio_from=video, x264_params=params,
@@ -411,12 +411,12 @@ def lift_keypoints_file(path, out_dir, config: Optional[PipelineConfig] = None, 
                         lifter=None, overwrite: bool = False) -> RunResult:
     """``hotdemo lift``: 2D keypoint file -> 3D exports, without any video stage.
 
-    The output folder is opened like ``run``'s (:class:`hotdemo.outdir.OutputFolder`): the
+    The output folder is opened like ``run``'s (:class:`hotdemo.io.outdir.OutputFolder`): the
     exports are staged and appear together at the end (an error or Ctrl-C leaves the folder as
     it was), the folder is locked while they are written, and a folder holding the outputs of
     another input is refused unless ``overwrite``."""
-    from .export import load_lift_input
-    from .outdir import OutputFolder, check_output_folder
+    from hotdemo.io.formats.export import load_lift_input
+    from hotdemo.io.outdir import OutputFolder, check_output_folder
 
     config = config or PipelineConfig()
     t0 = time.perf_counter()
@@ -447,7 +447,7 @@ def lift_keypoints_file(path, out_dir, config: Optional[PipelineConfig] = None, 
 
 def _select_lift_tracks(path: Path, tracks2d: List[Track2D], config: PipelineConfig) -> List[Track2D]:
     """``--people`` / ``--track-id`` for ``hotdemo lift`` (every track otherwise, however short)."""
-    from .track import select_tracks
+    from hotdemo.detect.track import select_tracks
 
     if config.track_id is None:  # --people N: the N largest of those there are (none: no track to lift)
         return tracks2d if config.people is None else select_tracks(tracks2d, people=config.people, min_length=0)

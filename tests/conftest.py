@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from hotdemo.paths import shared_dir
+from hotdemo.core.paths import shared_dir
 
 os.environ.setdefault("YOLO_OFFLINE", "1")
 

@@ -389,7 +389,7 @@ def compare_state_dict_reading(reference, path, batch=1, seed=1):
     """Save ``reference``'s state dict to ``path``, read it back with hotdemo's 2D checkpoint
     reader and run both on the same seeded input of the model's size. Returns ``(ours,
     reference outputs as a tuple, max |ours - reference| over the outputs)``."""
-    from hotdemo.models import load_pose2d_model
+    from hotdemo.lift.registry import load_pose2d_model
 
     torch.save(reference.state_dict(), path)
     ours = load_pose2d_model(path)

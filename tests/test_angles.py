@@ -5,10 +5,10 @@ import sys
 import numpy as np
 import pytest
 
-from hotdemo.angles import ANGLE_NAMES, joint_angles, read_angles_csv, write_angles
-from hotdemo.errors import HotdemoError
-from hotdemo.skeletons import H36M17
-from hotdemo.types import Track3D, VideoInfo
+from hotdemo.post.angles import ANGLE_NAMES, joint_angles, read_angles_csv, write_angles
+from hotdemo.core.errors import HotdemoError
+from hotdemo.core.skeletons import H36M17
+from hotdemo.core.types import Track3D, VideoInfo
 
 
 def _d(deg):  # a unit vector in the sagittal (y, z) plane, ``deg`` forward from straight down

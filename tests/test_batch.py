@@ -1,7 +1,7 @@
 """``hotdemo batch``: resumability, failures, Ctrl-C, report, CLI, Ray.
 
 The batch logic is tested with a small stand-in pipeline (FakePipeline below) that decodes
-the clip with hotdemo.video and writes a JSON and an H.264 file atomically, like the real
+the clip with hotdemo.io.video and writes a JSON and an H.264 file atomically, like the real
 one; no model is needed, so these tests run everywhere in seconds. The real pipeline over
 ../shared is exercised by tests/test_robustness.py and benchmarks/batch.py.
 """
@@ -20,9 +20,9 @@ import pytest
 from typer.testing import CliRunner
 
 from hotdemo import batch as B
-from hotdemo.errors import InputError
+from hotdemo.core.errors import InputError
 from hotdemo.pipeline import PipelineConfig, RunResult
-from hotdemo.video import VideoWriter, ffmpeg_exe, iter_frames, probe
+from hotdemo.io.video import VideoWriter, ffmpeg_exe, iter_frames, probe
 
 
 class FakePipeline:
@@ -315,8 +315,8 @@ def test_ray_auto_gives_the_local_batch_outputs_report_and_resume(shared, tmp_pa
     one and leave the outputs untouched. The Ray workers import the hotdemo under test."""
     ray, seen = ray_two_cpus
     from hotdemo.cli import app
-    from hotdemo.export import load_export
-    from hotdemo.paths import OFFLINE_DETECTOR, OFFLINE_POSE2D, bundled_lifter_path
+    from hotdemo.io.formats.export import load_export
+    from hotdemo.core.paths import OFFLINE_DETECTOR, OFFLINE_POSE2D, bundled_lifter_path
 
     folder = tmp_path / "clips"
     _cut(shared / "videos" / "basketball.mp4", folder / "court.mp4", 24)
@@ -390,7 +390,7 @@ def test_resume_redoes_clips_when_a_model_file_or_an_option_changes(folder, tmp_
     shipped = tmp_path / "bundled" / "hot_mixste_h36m.pt"
     shipped.parent.mkdir()
     shipped.write_bytes(b"lifter v1")
-    monkeypatch.setattr("hotdemo.paths.bundled_lifter_path", lambda: shipped)
+    monkeypatch.setattr("hotdemo.core.paths.bundled_lifter_path", lambda: shipped)
     cfg = PipelineConfig(detector=str(det), pose2d=str(tmp_path / "models" / "pose.onnx"))
     (tmp_path / "models" / "pose.onnx").write_bytes(b"onnx v1")
 
@@ -458,7 +458,7 @@ def test_resume_redoes_clips_when_the_weights_behind_a_pose2d_spec_change(folder
     spec.write_text(json.dumps({"name": "mine", "family": "hrnet", "input_wh": [192, 256],
                                 "weights": "hrnet_w32_coco_256x192"}))
     fp = B.config_fingerprint(PipelineConfig(pose2d=str(spec)))["weights_files"]["pose2d"]
-    from hotdemo.weights import get_spec
+    from hotdemo.io.weights import get_spec
 
     assert fp["weights"] == {"name": "hrnet_w32_coco_256x192", "sha256": get_spec("hrnet_w32_coco_256x192").sha256}
     assert fp["spec"]["path"] == str(spec.resolve())

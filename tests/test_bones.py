@@ -1,10 +1,10 @@
-"""Constant bone lengths (hotdemo.bones) and where the lifter applies them."""
+"""Constant bone lengths (hotdemo.post.bones) and where the lifter applies them."""
 
 import numpy as np
 import pytest
 
-from hotdemo.bones import DEFAULT_DEPTH_WEIGHT, bone_vectors, closest_vector_of_length, fit_bone_lengths
-from hotdemo.skeletons import H36M17
+from hotdemo.post.bones import DEFAULT_DEPTH_WEIGHT, bone_vectors, closest_vector_of_length, fit_bone_lengths
+from hotdemo.core.skeletons import H36M17
 
 PARENTS = np.asarray(H36M17.parents)
 
@@ -135,10 +135,10 @@ def test_fit_checks_its_input():
 
 
 def test_lifter_applies_the_fit_by_default_and_not_when_turned_off():
-    from hotdemo.lift import load_lifter
+    from hotdemo.lift.lifter import load_lifter
 
-    from hotdemo.paths import REPO_DIR
-    from hotdemo.skeletons import coco_to_h36m
+    from hotdemo.core.paths import REPO_DIR
+    from hotdemo.core.skeletons import coco_to_h36m
 
     d = np.load(REPO_DIR / "samples" / "walk_coco2d.npz")  # a synthetic walker's 2D keypoints
     kp = coco_to_h36m(d["keypoints"], d["scores"])[0][:120].astype(np.float32)
@@ -157,11 +157,11 @@ def test_lifter_applies_the_fit_by_default_and_not_when_turned_off():
 
 
 def test_no_bone_lengths_reaches_the_lifter(monkeypatch):
-    import hotdemo.lift
+    import hotdemo.lift.lifter
     from hotdemo.pipeline import PipelineConfig, _load_lifter
 
     got = {}
-    monkeypatch.setattr(hotdemo.lift, "load_lifter", lambda *a, **kw: got.update(kw))
+    monkeypatch.setattr(hotdemo.lift.lifter, "load_lifter", lambda *a, **kw: got.update(kw))
     _load_lifter(PipelineConfig(), "cpu")
     assert got["bones"] is True
     _load_lifter(PipelineConfig(bone_lengths=False), "cpu")

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from hotdemo.bvh import WORLD_TO_BVH, read_bvh, write_bvh
-from hotdemo.errors import InputError
-from hotdemo.skeletons import H36M17
-from hotdemo.synthetic import walking_h36m
+from hotdemo.io.formats.bvh import WORLD_TO_BVH, read_bvh, write_bvh
+from hotdemo.core.errors import InputError
+from hotdemo.core.skeletons import H36M17
+from hotdemo.core.synthetic import walking_h36m
 
 
 def _walk(T=150):

@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from hotdemo.camera import (camera_to_world, image_coordinates, load_cameras, normalize_screen_coordinates, project,
+from hotdemo.core.camera import (camera_to_world, image_coordinates, load_cameras, normalize_screen_coordinates, project,
                             qrot, quat_to_matrix, world_to_camera)
-from hotdemo.errors import InputError
+from hotdemo.core.errors import InputError
 
 # A camera 1 m above the floor at world (0, -5, 1) m, looking along world +y, upright:
 # camera x = world x, camera y (down) = world -z, camera z (forward) = world +y.

@@ -7,8 +7,8 @@ import sys
 
 import numpy as np
 
-from hotdemo.lift import window_starts
-from hotdemo.paths import REPO_DIR
+from hotdemo.lift.lifter import window_starts
+from hotdemo.core.paths import REPO_DIR
 
 _spec = importlib.util.spec_from_file_location("check_poses", REPO_DIR / "tools" / "check_poses.py")
 check_poses = importlib.util.module_from_spec(_spec)

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from hotdemo.checkpoint import (extract_state_dict, infer_config_from_state_dict, load_checkpoint, load_model,
+from hotdemo.lift.checkpoint import (extract_state_dict, infer_config_from_state_dict, load_checkpoint, load_model,
                                 save_checkpoint)
-from hotdemo.errors import CheckpointError, WeightsError
-from hotdemo.lift import Lifter
-from hotdemo.models import build_model
+from hotdemo.core.errors import CheckpointError, WeightsError
+from hotdemo.lift.lifter import Lifter
+from hotdemo.lift.registry import build_model
 
 torch.set_num_threads(1)
 
@@ -154,7 +154,7 @@ def test_official_training_files_with_numpy_values_and_args_load(tmp_path):
                 "meta": {"dataset_meta": {"sigmas": np.array([0.026, 0.025], np.float32)}}}, path)
     with pytest.raises(Exception, match="Unsupported global"):
         torch.load(path, weights_only=True)  # why the reader needs its allow-list
-    from hotdemo.checkpoint import read_checkpoint
+    from hotdemo.lift.checkpoint import read_checkpoint
 
     obj = read_checkpoint(path)
     assert obj["min_mpjpe"] == np.float64(38.4) and obj["args"].n_frames == 27
@@ -193,8 +193,8 @@ def _train_config(**model):
 def test_old_trainer_last_pt_reads_its_config_not_reinferred(tmp_path):
     """Regression: a last.pt trained with layer_index 1 (depth 2) failed with "layer_index must be in
     [1, depth=2), got 3" because its config was re-inferred from shapes (layer_index default 3)."""
-    from hotdemo.checkpoint import read_lifter_checkpoint
-    from hotdemo.lift import load_lifter
+    from hotdemo.lift.checkpoint import read_lifter_checkpoint
+    from hotdemo.lift.lifter import load_lifter
 
     src = randomized(build_model("hot_mixste", frames=9, dim=16, depth=2, heads=2, token_num=3, layer_index=1,
                                  drop_path=0.0))
@@ -216,7 +216,7 @@ def test_old_trainer_last_pt_reads_its_config_not_reinferred(tmp_path):
 def test_old_trainer_best_pt_runs_with_subtract_root(tmp_path):
     """Regression: a trainer's best.pt (no root_mode, as 44c625c writes it) was lifted with the official
     demo's root handling 'zero' although the trainer supervises root-subtracted output."""
-    from hotdemo.lift import load_lifter
+    from hotdemo.lift.lifter import load_lifter
 
     src = randomized(build_model("hot_mixste", frames=9, dim=16, depth=2, heads=2, token_num=3, layer_index=1))
     save_checkpoint(tmp_path / "best.pt", src, extra={"step": 3, "val_mpjpe_mm": 9.0, "note": "x",
@@ -234,8 +234,8 @@ def test_old_trainer_best_pt_runs_with_subtract_root(tmp_path):
 @pytest.mark.parametrize("name", ["mixste", "hot_mixste", "tpc_mixste", "motionbert", "hot_motionbert", "mhformer",
                                   "tpc_mhformer"])
 def test_official_files_read_with_the_familys_conventions(tmp_path, name):
-    from hotdemo.checkpoint import read_lifter_checkpoint
-    from hotdemo.models import get_spec
+    from hotdemo.lift.checkpoint import read_lifter_checkpoint
+    from hotdemo.lift.registry import get_spec
 
     spec = get_spec(name)
     src = randomized(build_model(name, **spec.tiny))
@@ -256,8 +256,8 @@ def test_official_files_read_with_the_familys_conventions(tmp_path, name):
 
 
 def test_shipped_file_reads_with_subtract_root():
-    from hotdemo.checkpoint import read_lifter_checkpoint
-    from hotdemo.lift import default_weights_path
+    from hotdemo.lift.checkpoint import read_lifter_checkpoint
+    from hotdemo.lift.lifter import default_weights_path
 
     path = default_weights_path()
     if not path.is_file():

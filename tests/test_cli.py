@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from hotdemo import __version__
 from hotdemo.cli import app
-from hotdemo.paths import OFFLINE_DETECTOR
+from hotdemo.core.paths import OFFLINE_DETECTOR
 
 runner = CliRunner()
 
@@ -153,9 +153,9 @@ def _check_config(cfg, expect):
 
 def test_run_batch_and_lift_options_reach_the_pipeline_config(tmp_path, monkeypatch):
     import hotdemo.batch
-    import hotdemo.outdir
+    import hotdemo.io.outdir
     import hotdemo.pipeline
-    import hotdemo.video
+    import hotdemo.io.video
 
     seen = {}
 
@@ -170,8 +170,8 @@ def test_run_batch_and_lift_options_reach_the_pipeline_config(tmp_path, monkeypa
             seen["run"] = cfg
             raise _Seen
 
-    monkeypatch.setattr(hotdemo.video, "probe", lambda *a, **k: None)
-    monkeypatch.setattr(hotdemo.outdir, "check_output_folder", lambda *a, **k: None)
+    monkeypatch.setattr(hotdemo.io.video, "probe", lambda *a, **k: None)
+    monkeypatch.setattr(hotdemo.io.outdir, "check_output_folder", lambda *a, **k: None)
     monkeypatch.setattr(hotdemo.pipeline, "Pipeline", FakePipeline)
     monkeypatch.setattr(hotdemo.batch, "run_batch", capture("batch"))
     monkeypatch.setattr(hotdemo.pipeline, "lift_keypoints_file", capture("lift"))

@@ -15,7 +15,7 @@ import torch.nn as nn
 from typer.testing import CliRunner
 
 from hotdemo import frontend as frontend_mod
-from hotdemo import weights as W
+from hotdemo.io import weights as W
 from hotdemo.cli import app
 from test_robustness import BlobFrontend, person_frames, write_video
 
@@ -142,7 +142,7 @@ def test_detector_given_an_onnx_pose_model(tmp_path, video):
 
 def test_pose2d_given_a_detector(tmp_path, video, monkeypatch):
     monkeypatch.setattr(frontend_mod, "build_detector", lambda *a, **k: None)  # any detector,
-    monkeypatch.setattr("hotdemo.detect.manifest_name", lambda spec: None)  # with nothing to download
+    monkeypatch.setattr("hotdemo.detect.detector.manifest_name", lambda spec: None)  # with nothing to download
     base = ["run", str(video), "-o", str(tmp_path / "o"), "--allow-untrained", "--device", "cpu"]
     darknet = tmp_path / "det.weights"
     darknet.write_bytes(b"\0" * 64)
@@ -160,7 +160,7 @@ def test_pose2d_given_a_detector(tmp_path, video, monkeypatch):
 
 def test_pose2d_given_a_yolo_onnx(tmp_path, video, monkeypatch):
     monkeypatch.setattr(frontend_mod, "build_detector", lambda *a, **k: None)
-    monkeypatch.setattr("hotdemo.detect.manifest_name", lambda spec: None)
+    monkeypatch.setattr("hotdemo.detect.detector.manifest_name", lambda spec: None)
     base = ["run", str(video), "-o", str(tmp_path / "o"), "--allow-untrained", "--device", "cpu"]
     yolo_onnx = _onnx(_YoloLike(), tmp_path / "yolo.onnx")
     _one_line_error(runner.invoke(app, base + ["--pose2d", str(yolo_onnx)]), 2, "yolo.onnx", "--detector",
@@ -184,7 +184,7 @@ def test_offline_error_names_every_missing_default_and_the_offline_route(tmp_pat
                            "--detector FILE", "--pose2d FILE", str(tmp_path / "home" / "weights"))
     assert "bundled" not in line  # not a place to put downloads
     # with a local detector, only the 2D model is missing and named
-    monkeypatch.setattr("hotdemo.detect.manifest_name", lambda spec: None)
+    monkeypatch.setattr("hotdemo.detect.detector.manifest_name", lambda spec: None)
     monkeypatch.setattr(frontend_mod, "build_detector", lambda *a, **k: None)
     r = runner.invoke(app, ["run", str(video), "-o", str(tmp_path / "o"), "--allow-untrained", "--device", "cpu",
                             "--detector", "mine.weights"])

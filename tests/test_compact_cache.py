@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from hotdemo.errors import InputError
+from hotdemo.core.errors import InputError
 from hotdemo.train.data import COMPACT_FORMAT, load_motion, motion_from_positions, save_compact
 
 

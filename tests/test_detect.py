@@ -6,11 +6,11 @@ import cv2
 import numpy as np
 import pytest
 
-from hotdemo.detect import DarknetDetector, build_detector, nms
-from hotdemo.errors import InputError, WeightsError
+from hotdemo.detect.detector import DarknetDetector, build_detector, nms
+from hotdemo.core.errors import InputError, WeightsError
 from hotdemo.frontend import FrontEnd2D
-from hotdemo.paths import OFFLINE_DETECTOR, OFFLINE_POSE2D
-from hotdemo.track import Tracker
+from hotdemo.core.paths import OFFLINE_DETECTOR, OFFLINE_POSE2D
+from hotdemo.detect.track import Tracker
 
 
 def test_nms_keeps_the_best_of_overlapping_boxes():
@@ -138,7 +138,7 @@ def test_onnxruntime_detector_export_is_cached(person_yolo, tmp_path, monkeypatc
     first = build_detector(str(person_yolo), conf=0.5, runtime="onnxruntime")
     cached = list((tmp_path / "onnx").glob("person_yolo-*.onnx"))
     assert len(cached) == 1
-    from hotdemo.detect import UltralyticsDetector
+    from hotdemo.detect.detector import UltralyticsDetector
 
     monkeypatch.setattr(UltralyticsDetector, "_export", lambda self: pytest.fail("exported again"))
     again = build_detector(str(person_yolo), conf=0.5, runtime="onnxruntime")
@@ -152,7 +152,7 @@ def test_onnxruntime_detector_export_is_cached(person_yolo, tmp_path, monkeypatc
 def test_detector_falls_back_to_torch_when_the_export_fails(person_yolo, tmp_path, monkeypatch, caplog):
     """A model the exporter cannot handle still detects (PyTorch), with one warning; asked for
     onnxruntime explicitly, it is a one-line WeightsError."""
-    from hotdemo.detect import UltralyticsDetector
+    from hotdemo.detect.detector import UltralyticsDetector
 
     monkeypatch.setenv("HOTDEMO_HOME", str(tmp_path))
 

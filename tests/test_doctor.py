@@ -11,9 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from hotdemo import doctor as D
-from hotdemo import weights as W
+from hotdemo.io import weights as W
 from hotdemo.cli import app
-from hotdemo.paths import OFFLINE_DETECTOR, OFFLINE_POSE2D
+from hotdemo.core.paths import OFFLINE_DETECTOR, OFFLINE_POSE2D
 
 runner = CliRunner()
 
@@ -25,7 +25,7 @@ def _out(r):
 def test_the_clip_ships_with_the_package():
     p = D.clip_path()
     assert p.is_file() and p.stat().st_size < 200_000
-    from hotdemo.video import probe
+    from hotdemo.io.video import probe
 
     info = probe(p)
     assert info.frame_count >= 20 and info.width > 0

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hotdemo.cli import app
-from hotdemo.paths import OFFLINE_DETECTOR, OFFLINE_POSE2D, bundled_lifter_path
+from hotdemo.core.paths import OFFLINE_DETECTOR, OFFLINE_POSE2D, bundled_lifter_path
 
 runner = CliRunner()
 
@@ -55,7 +55,7 @@ def test_run_two_people(shared, tmp_path):
 
 def test_lift_sample_then_reexport(tmp_path):
     """`hotdemo lift` on the committed synthetic sample writes 3D for the whole sequence."""
-    from hotdemo.paths import REPO_DIR
+    from hotdemo.core.paths import REPO_DIR
 
     sample = REPO_DIR / "samples" / "walk_coco2d.npz"
     args = [] if bundled_lifter_path().exists() else ["--allow-untrained"]
@@ -76,7 +76,7 @@ def test_run_with_an_official_layout_2d_checkpoint(shared, tmp_path, family):
     import torch
 
     from hotdemo.pose2d import build_pose2d
-    from hotdemo.video import read_frame
+    from hotdemo.io.video import read_frame
     from official_ref import SimDRPoseHRNet, TokenPoseRef, randomize
 
     torch.set_num_threads(1)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from hotdemo.errors import InputError
+from hotdemo.core.errors import InputError
 from hotdemo.train.augment import ARMS, JOINT_OFFSET, LEGS, AugmentConfig, person_size
 from hotdemo.train.errors2d import (DESCENDANTS, ERROR_MODELS, apply_error_model, error_model_names,
                                     get_error_model)

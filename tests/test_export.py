@@ -5,14 +5,14 @@ import numpy as np
 import pytest
 
 import hotdemo
-from hotdemo.bvh import read_bvh
-from hotdemo.errors import InputError, OutputError
-from hotdemo.export import SCHEMA_VERSION, load_export, load_tracks2d, read_csv, write_exports
-from hotdemo.fileio import atomic_write
-from hotdemo.skeletons import COCO17, H36M17
-from hotdemo.synthetic import synthetic_scene
-from hotdemo.types import Track2D
-from hotdemo.world import estimate_world_rotation, to_world
+from hotdemo.io.formats.bvh import read_bvh
+from hotdemo.core.errors import InputError, OutputError
+from hotdemo.io.formats.export import SCHEMA_VERSION, load_export, load_tracks2d, read_csv, write_exports
+from hotdemo.io.files import atomic_write
+from hotdemo.core.skeletons import COCO17, H36M17
+from hotdemo.core.synthetic import synthetic_scene
+from hotdemo.core.types import Track2D
+from hotdemo.post.world import estimate_world_rotation, to_world
 
 
 @pytest.fixture(scope="module")
@@ -164,9 +164,9 @@ def test_viewer_angles_and_trc_exports(tmp_path, scene):
     assert [p.name for p in paths] == ["clip.html", "clip_angles.csv", "clip_angles_track1.png",
                                        "clip_angles_track2.png", "clip_track1.trc", "clip_track2.trc"]
     assert sorted(os.listdir(tmp_path)) == sorted(p.name for p in paths)  # no temporary file left
-    from hotdemo.angles import read_angles_csv
-    from hotdemo.trc import read_trc
-    from hotdemo.viewer import read_viewer_data
+    from hotdemo.post.angles import read_angles_csv
+    from hotdemo.io.formats.trc import read_trc
+    from hotdemo.io.formats.viewer import read_viewer_data
 
     assert [p["id"] for p in read_viewer_data(paths[0])["people"]] == [1, 2]
     assert len(read_angles_csv(paths[1])["frame"]) == sum(len(t) for t in t3)

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from hotdemo.device import resolve_device
-from hotdemo.errors import InputError, OutputError
-import hotdemo.fileio
-from hotdemo.fileio import atomic_torch_save, atomic_write, atomic_write_json
-from hotdemo.outdir import prepare_output_dir
+from hotdemo.core.device import resolve_device
+from hotdemo.core.errors import InputError, OutputError
+import hotdemo.io.files
+from hotdemo.io.files import atomic_torch_save, atomic_write, atomic_write_json
+from hotdemo.io.outdir import prepare_output_dir
 
 
 # ---------------------------------------------------------------- atomic writing
@@ -38,8 +38,8 @@ def test_atomic_write_replaces_whole_or_not_at_all(tmp_path):
 
 
 def test_export_uses_the_one_helper():
-    import hotdemo.export as export
-    import hotdemo.fileio as fileio
+    import hotdemo.io.formats.export as export
+    import hotdemo.io.files as fileio
 
     assert export.atomic_write is fileio.atomic_write
 
@@ -61,7 +61,7 @@ def test_atomic_json_and_torch_save(tmp_path):
 
 
 def test_no_other_temp_and_rename_code():
-    """Every write-then-rename in the package goes through hotdemo.fileio (video encoding and
+    """Every write-then-rename in the package goes through hotdemo.io.files (video encoding and
     weights downloads stream from other processes / the network and keep their own; outdir only
     moves already-written staged files into place)."""
     import hotdemo
@@ -70,7 +70,8 @@ def test_no_other_temp_and_rename_code():
     offenders = []
     for dirpath, _, files in os.walk(root):
         for name in files:
-            if name.endswith(".py") and name not in ("fileio.py", "video.py", "weights.py", "outdir.py"):
+            rel = os.path.relpath(os.path.join(dirpath, name), root)
+            if name.endswith(".py") and rel not in ("io/files.py", "io/video.py", "io/weights.py", "io/outdir.py"):
                 text = open(os.path.join(dirpath, name), encoding="utf-8").read()
                 if "os.replace(" in text or "mkstemp(" in text:
                     offenders.append(name)
@@ -78,8 +79,8 @@ def test_no_other_temp_and_rename_code():
 
 
 def test_output_folder_probe(tmp_path):
-    """One home: hotdemo.outdir opens every output folder (fileio's copy is gone)."""
-    assert not hasattr(hotdemo.fileio, "prepare_output_dir")
+    """One home: hotdemo.io.outdir opens every output folder (fileio's copy is gone)."""
+    assert not hasattr(hotdemo.io.files, "prepare_output_dir")
     assert prepare_output_dir(tmp_path / "a" / "b").is_dir()
     assert os.listdir(tmp_path / "a" / "b") == []  # the probe file is gone
     (tmp_path / "file").write_text("x")
@@ -98,8 +99,8 @@ def test_output_folder_probe(tmp_path):
 
 def test_bvh_and_export_import_without_a_cycle():
     """bvh no longer imports export (it used to, for atomic_write, while export imports bvh)."""
-    code = ("import sys, hotdemo.bvh; assert 'hotdemo.export' not in sys.modules; "
-            "import hotdemo.export; print('ok')")
+    code = ("import sys, hotdemo.io.formats.bvh; assert 'hotdemo.io.formats.export' not in sys.modules; "
+            "import hotdemo.io.formats.export; print('ok')")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
 
@@ -127,8 +128,8 @@ def test_device_rule():
 
 def test_every_device_user_follows_the_rule():
     """pipeline, lifter, trainer and eval all reject an unknown device with the same message."""
-    from hotdemo.lift import Lifter
-    from hotdemo.models import build_model
+    from hotdemo.lift.lifter import Lifter
+    from hotdemo.lift.registry import build_model
     from hotdemo.pipeline import Pipeline, PipelineConfig
     from hotdemo.train.commands import run_evaluation
     from hotdemo.train.trainer import TrainConfig, train
@@ -149,7 +150,7 @@ def test_export_formats_are_defined_once(tmp_path, monkeypatch):
     entry adds a format everywhere."""
     from typer.testing import CliRunner
 
-    import hotdemo.export as export
+    import hotdemo.io.formats.export as export
     from hotdemo.cli import app
 
     assert export.parse_formats(" JSON, bvh,json ") == ("json", "bvh")
@@ -167,7 +168,7 @@ def test_export_formats_are_defined_once(tmp_path, monkeypatch):
 
     monkeypatch.setitem(export.EXPORT_FORMATS, "txt", export.ExportFormat("txt", "test", write_txt))
     assert export.parse_formats("txt") == ("txt",)
-    from hotdemo.types import VideoInfo
+    from hotdemo.core.types import VideoInfo
 
     info = VideoInfo("v.mp4", 64, 48, 0.0, 3)
     assert export.write_exports(tmp_path, "s", info, [], [], formats=("txt",), fps=12.0) == [tmp_path / "s.txt"]
@@ -176,7 +177,7 @@ def test_export_formats_are_defined_once(tmp_path, monkeypatch):
         export.parse_formats("xml")
     # a "module:function" writer is imported on first use
     monkeypatch.setitem(export.EXPORT_FORMATS, "npz2",
-                        export.ExportFormat("npz2", "lazy", "hotdemo.export:_test_lazy_writer"))
+                        export.ExportFormat("npz2", "lazy", "hotdemo.io.formats.export:_test_lazy_writer"))
     monkeypatch.setattr(export, "_test_lazy_writer", write_txt, raising=False)
     export.write_exports(tmp_path, "lazy", info, [], [], formats=("npz2",))
     assert (tmp_path / "lazy.txt").read_text() == "0"
@@ -195,9 +196,9 @@ def test_run_and_lift_share_the_lift_world_export_tail(tmp_path, monkeypatch):
     """`run` (video pipeline) and `lift` (keypoint file) both go through lift_and_export, which
     hands world-frame tracks to the exports; the renderer gets the same tracks, aligned once."""
     import hotdemo.pipeline as pipeline
-    import hotdemo.world as world
-    from hotdemo.export import write_exports
-    from hotdemo.synthetic import synthetic_scene
+    import hotdemo.post.world as world
+    from hotdemo.io.formats.export import write_exports
+    from hotdemo.core.synthetic import synthetic_scene
 
     info, t2, _, _, _ = synthetic_scene(1, 30, fps=25.0)
     p = tmp_path / "kp"
@@ -207,7 +208,7 @@ def test_run_and_lift_share_the_lift_world_export_tail(tmp_path, monkeypatch):
     real = pipeline.lift_and_export
     monkeypatch.setattr(pipeline, "lift_and_export", lambda *a, **k: (calls.append(a[4]), real(*a, **k))[1])
     aligned = []
-    import hotdemo.trajectory as trajectory
+    import hotdemo.post.trajectory as trajectory
 
     real_world, real_scene = world.to_world, trajectory.fit_scene
     monkeypatch.setattr(world, "to_world", lambda *a, **k: (aligned.append("in place"), real_world(*a, **k))[1])
@@ -221,15 +222,15 @@ def test_run_and_lift_share_the_lift_world_export_tail(tmp_path, monkeypatch):
                                                          trajectory="none"))
     assert aligned == ["in place"]
     assert set(res.stage_seconds) == {"3d", "export"}
-    from hotdemo.export import load_export
+    from hotdemo.io.formats.export import load_export
 
     t3 = load_export(tmp_path / "out" / "clip.npz").tracks3d
     assert t3[0].joints_world is not None and np.isfinite(t3[0].joints_world).all()
 
 
 def test_renderer_takes_world_tracks_only():
-    from hotdemo.render import Renderer
-    from hotdemo.synthetic import synthetic_scene
+    from hotdemo.render.render import Renderer
+    from hotdemo.core.synthetic import synthetic_scene
 
     info, t2, t3, _, _ = synthetic_scene(1, 10)
     assert t3[0].joints_world is None

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from hotdemo.frontend import FrontEnd2D, build_frontend, keypoint_boxes
-from hotdemo.paths import OFFLINE_DETECTOR, OFFLINE_POSE2D
-from hotdemo.track import CutDetector, Tracker
+from hotdemo.core.paths import OFFLINE_DETECTOR, OFFLINE_POSE2D
+from hotdemo.detect.track import CutDetector, Tracker
 
 J = 17
 

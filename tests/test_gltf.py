@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hotdemo.bvh import WORLD_TO_BVH
-from hotdemo.gltf import build_gltf, write_gltf
-from hotdemo.skeletons import H36M17
-from hotdemo.synthetic import walking_h36m
-from hotdemo.types import Track3D
+from hotdemo.io.formats.bvh import WORLD_TO_BVH
+from hotdemo.io.formats.gltf import build_gltf, write_gltf
+from hotdemo.core.skeletons import H36M17
+from hotdemo.core.synthetic import walking_h36m
+from hotdemo.core.types import Track3D
 
 ROOT = Path(__file__).resolve().parents[1]
 NPM_PACKAGES = ("gltf-validator", "three")
@@ -192,7 +192,7 @@ def test_three_js_loads_and_plays_it_in_headless_chromium(tmp_path, npm_dir):
 
 
 def test_build_gltf_refuses_a_track_without_one_whole_pose():
-    from hotdemo.errors import InputError
+    from hotdemo.core.errors import InputError
 
     w = np.full((5, 17, 3), np.nan, np.float32)
     with pytest.raises(InputError, match="no frame has all 17 joints"):

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from hotdemo.errors import CheckpointError, InputError, WeightsError
-from hotdemo.models.hrnet import HRNet, convert_state_dict, load_hrnet
+from hotdemo.core.errors import CheckpointError, InputError, WeightsError
+from hotdemo.pose2d.families.hrnet import HRNet, convert_state_dict, load_hrnet
 from hotdemo.pose2d import HeatmapHead, TorchRunner, build_pose2d
 
 torch.set_num_threads(1)
@@ -176,7 +176,7 @@ def test_trust_checkpoint_reaches_the_2d_model_and_batch_says_so(tmp_path, monke
 
     monkeypatch.setattr(frontend_mod, "build_pose2d", fake_pose2d)
     monkeypatch.setattr(frontend_mod, "build_detector", lambda *a, **k: None)
-    monkeypatch.setattr("hotdemo.detect.manifest_name", lambda spec: None)
+    monkeypatch.setattr("hotdemo.detect.detector.manifest_name", lambda spec: None)
     monkeypatch.setattr("hotdemo.pose2d.registry.manifest_name", lambda spec: None)
     from test_robustness import person_frames, write_video
 

@@ -8,13 +8,13 @@ import pytest
 import torch
 import torch.nn as nn
 
-from hotdemo.errors import InputError, WeightsError
-from hotdemo.export import load_keypoints
-from hotdemo.lift import Lifter, load_lifter, window_starts
-from hotdemo.models import build_model
-from hotdemo.skeletons import H36M17
-from hotdemo.track import to_h36m
-from hotdemo.types import Track2D
+from hotdemo.core.errors import InputError, WeightsError
+from hotdemo.io.formats.export import load_keypoints
+from hotdemo.lift.lifter import Lifter, load_lifter, window_starts
+from hotdemo.lift.registry import build_model
+from hotdemo.core.skeletons import H36M17
+from hotdemo.detect.track import to_h36m
+from hotdemo.core.types import Track2D
 
 torch.set_num_threads(1)
 
@@ -337,7 +337,7 @@ def test_call_on_tracks():
 
 
 def test_load_lifter(tmp_path, monkeypatch):
-    import hotdemo.lift as lift
+    import hotdemo.lift.lifter as lift
 
     monkeypatch.setattr(lift, "default_weights_path", lambda: tmp_path / "missing.pt")
     with pytest.raises(WeightsError, match="--allow-untrained") as e:
@@ -348,7 +348,7 @@ def test_load_lifter(tmp_path, monkeypatch):
     with pytest.raises(InputError, match="unknown lifter"):
         load_lifter("videopose")
     # our own checkpoint (with its config): as --lifter FILE, and as the shipped default
-    from hotdemo.checkpoint import save_checkpoint
+    from hotdemo.lift.checkpoint import save_checkpoint
 
     src = small_hot()
     kp = walking_keypoints(90)
@@ -424,8 +424,8 @@ def test_load_keypoints_file_errors(tmp_path):
 
 
 def test_load_keypoints_hotdemo_export_is_delegated(tmp_path, monkeypatch):
-    import hotdemo.export as export
-    from hotdemo.types import VideoInfo
+    import hotdemo.io.formats.export as export
+    from hotdemo.core.types import VideoInfo
 
     kp = walking_keypoints(10)
     track = Track2D(track_id=2, frames=np.arange(10), keypoints=kp, scores=np.ones((10, 17), np.float32),
@@ -448,9 +448,9 @@ def test_lift_treats_a_null_keypoint_as_a_missing_joint(tmp_path, null):
     is lifted in full (the joint is interpolated like a low-score one), not half lost to NaN."""
     import json
 
-    from hotdemo.export import load_export, write_exports
+    from hotdemo.io.formats.export import load_export, write_exports
     from hotdemo.pipeline import PipelineConfig, lift_keypoints_file
-    from hotdemo.synthetic import synthetic_scene
+    from hotdemo.core.synthetic import synthetic_scene
 
     info, t2, _, _, _ = synthetic_scene(1, 120, fps=25.0)
     write_exports(tmp_path, "clip", info, t2, [], formats=("json",))
@@ -483,11 +483,11 @@ def test_a_joint_missing_in_every_frame_is_a_clear_error():
     assert np.isfinite(out.keypoints).all()
 
 
-@pytest.mark.parametrize("family", sorted(__import__("hotdemo.models", fromlist=["LIFTERS"]).LIFTERS))
+@pytest.mark.parametrize("family", sorted(__import__("hotdemo.lift.registry", fromlist=["LIFTERS"]).LIFTERS))
 def test_every_family_lifts_through_the_lifter(family):
     """Plumbing: each registered family's tiny untrained config runs through Lifter (windows, flip,
     seq2frame batching, confidence channel, root handling, units) and gives finite root-relative 3D."""
-    from hotdemo.lift import load_lifter
+    from hotdemo.lift.lifter import load_lifter
 
     lifter = load_lifter(family, allow_untrained=True, device="cpu", smooth=False, bones=False, reproject=False, batch_size=4)
     kp = walking_keypoints(40)

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-import hotdemo.export as export
+import hotdemo.io.formats.export as export
 from hotdemo.cli import app
-from hotdemo.errors import InputError
-from hotdemo.export import load_export, write_exports
-from hotdemo.synthetic import synthetic_scene
-from hotdemo.types import Track2D, Track3D, VideoInfo
-from hotdemo.world import estimate_world_rotation, to_world
+from hotdemo.core.errors import InputError
+from hotdemo.io.formats.export import load_export, write_exports
+from hotdemo.core.synthetic import synthetic_scene
+from hotdemo.core.types import Track2D, Track3D, VideoInfo
+from hotdemo.post.world import estimate_world_rotation, to_world
 
 runner = CliRunner()
 SAMPLE = dict(np.load(__import__("pathlib").Path(__file__).parent.parent / "samples" / "walk_coco2d.npz"))
@@ -70,7 +70,7 @@ def test_plain_npz_nan_joints_are_repaired_like_missing_ones(tmp_path):
     """NaN in a plain keypoints NPZ marks a missing joint, as ``null`` does in an export: it gets
     score 0 and is repaired like a low-score joint (interpolated in time), so the 3D is the same
     as lifting the file with those joints' scores set to 0 instead."""
-    from hotdemo.export import load_keypoints
+    from hotdemo.io.formats.export import load_keypoints
 
     kp, sc = SAMPLE["keypoints"][:60].copy(), SAMPLE["scores"][:60].copy()
     holes = kp.copy()
@@ -160,11 +160,11 @@ def test_streamed_json_and_csv_do_not_depend_on_the_chunk_size(tmp_path, monkeyp
 
 # ---------------------------------------------------------------- progress
 def test_3d_progress_counts_frames():
-    from hotdemo.lift import load_lifter
+    from hotdemo.lift.lifter import load_lifter
 
     lifter = load_lifter(None, allow_untrained=True, device="cpu", batch_size=1)  # one window per forward pass: several ticks whatever the window length
     kp = SAMPLE["keypoints"][:200].astype(np.float32)
-    from hotdemo.track import to_h36m
+    from hotdemo.detect.track import to_h36m
 
     h = to_h36m(Track2D(0, np.arange(200), kp, SAMPLE["scores"][:200], np.zeros((200, 4), np.float32)))
     ticks = []
@@ -243,7 +243,7 @@ _LIFTER = []
 
 def _untrained():
     if not _LIFTER:
-        from hotdemo.lift import load_lifter
+        from hotdemo.lift.lifter import load_lifter
 
         _LIFTER.append(load_lifter(None, allow_untrained=True, device="cpu"))
     return _LIFTER[0]
@@ -268,7 +268,7 @@ def test_lift_people_on_an_export_without_tracks_warns_like_run(tmp_path):
 
 # ---------------------------------------------------------------- output folder (the same as `run`'s)
 def _record(folder):
-    from hotdemo.outdir import RUN_RECORD
+    from hotdemo.io.outdir import RUN_RECORD
 
     return json.loads((folder / RUN_RECORD).read_text())
 
@@ -278,7 +278,7 @@ def _contents(folder):
 
 
 def test_lift_same_stem_from_two_folders_is_refused_without_overwrite(tmp_path):
-    from hotdemo.outdir import OutputFolder
+    from hotdemo.io.outdir import OutputFolder
 
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
@@ -311,7 +311,7 @@ def test_lift_failing_exporter_leaves_the_previous_outputs(tmp_path, monkeypatch
     and NPZ were written leaves the previous lift's files, not a half set of new ones beside them."""
     import dataclasses
 
-    from hotdemo.errors import OutputError
+    from hotdemo.core.errors import OutputError
 
     kp = _npz(tmp_path / "x.npz")
     out = tmp_path / "out"

@@ -12,11 +12,11 @@ import torch
 from typer.testing import CliRunner
 
 from hotdemo.cli import app
-from hotdemo.errors import InputError
-from hotdemo.lift import load_lifter
+from hotdemo.core.errors import InputError
+from hotdemo.lift.lifter import load_lifter
 from hotdemo.live import CausalLifter, FrameSource, run_live
 from hotdemo.pipeline import PipelineConfig
-from hotdemo.types import FramePoses2D, VideoInfo
+from hotdemo.core.types import FramePoses2D, VideoInfo
 from test_robustness import BlobFrontend, person_frames, write_video
 
 torch.set_num_threads(1)
@@ -66,7 +66,7 @@ def test_causal_lifter_uses_the_window_ending_now_with_dropped_frames_filled():
     k = np.stack(cl.tracks[5].kp)
     np.testing.assert_allclose(k[31], k[29] + (k[34] - k[29]) * 2 / 5, atol=1e-4)
     # the 3D is the lifter's last frame on exactly that window, left-padded with the first pose
-    from hotdemo.camera import normalize_screen_coordinates
+    from hotdemo.core.camera import normalize_screen_coordinates
 
     win = np.concatenate([np.repeat(k[:1], 81 - len(k), 0), k])
     x = torch.from_numpy(normalize_screen_coordinates(win[None].astype(np.float64), 640, 480).astype(np.float32))
@@ -93,7 +93,7 @@ def test_live_on_a_file_writes_a_real_time_video_and_reports_latency(tmp_path):
     assert st.frames_dropped > 0 and st.frames_processed + st.frames_dropped <= 30
     assert wall < 2.0 + 2.5  # kept up with the source: ended soon after the video
     assert s["latency_3d_ms"]["median"] < 600 and s["processed_fps"] > 2
-    from hotdemo.video import probe
+    from hotdemo.io.video import probe
 
     info = probe(out)
     assert info.frame_count >= st.frames_processed and abs(info.frame_count / 15.0 - 2.0) < 0.5  # real time
@@ -116,7 +116,7 @@ def test_live_cli_errors_are_one_line(tmp_path, monkeypatch):
 @pytest.mark.shared
 @pytest.mark.slow
 def test_live_cli_on_a_shared_video(shared, tmp_path):
-    from hotdemo.paths import OFFLINE_DETECTOR, OFFLINE_POSE2D
+    from hotdemo.core.paths import OFFLINE_DETECTOR, OFFLINE_POSE2D
 
     rep = tmp_path / "r.json"
     r = runner.invoke(app, ["live", str(shared / "videos" / "two_people_indoor.mp4"), "--no-window", "-o",

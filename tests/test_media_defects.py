@@ -16,12 +16,12 @@ import pytest
 from typer.testing import CliRunner
 
 from hotdemo import pipeline as pipeline_mod
-from hotdemo import render as render_mod
-from hotdemo import video as video_mod
+from hotdemo.render import render as render_mod
+from hotdemo.io import video as video_mod
 from hotdemo.cli import app
-from hotdemo.errors import OutputError
-from hotdemo.outdir import LOCK_NAME, RUN_RECORD, OutputFolder
-from hotdemo.video import count_frames, ffmpeg_exe, probe
+from hotdemo.core.errors import OutputError
+from hotdemo.io.outdir import LOCK_NAME, RUN_RECORD, OutputFolder
+from hotdemo.io.video import count_frames, ffmpeg_exe, probe
 
 from test_robustness import BlobFrontend, fake_frontend, flat, person_frames, pipeline, write_video  # noqa: F401
 
@@ -239,7 +239,7 @@ def test_a_second_process_sees_the_lock(tmp_path):
     out = tmp_path / "out"
     code = textwrap.dedent(f"""
         import sys, time
-        from hotdemo.outdir import OutputFolder
+        from hotdemo.io.outdir import OutputFolder
         with OutputFolder({str(out)!r}, {str(v)!r}):
             print("locked", flush=True)
             sys.stdin.readline()

@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from hotdemo.models import load_lifter_model
+from hotdemo.lift.registry import load_lifter_model
 
 torch.set_num_threads(1)
 J = 17

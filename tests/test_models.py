@@ -5,7 +5,7 @@ import itertools
 import pytest
 import torch
 
-from hotdemo.models import (PRUNINGS, RECOVERIES, build_model, cluster_index, dpc_knn_scores,
+from hotdemo.lift.registry import (PRUNINGS, RECOVERIES, build_model, cluster_index, dpc_knn_scores,
                             interpolate_tokens, model_config, model_name, motion_index, uniform_index)
 
 torch.set_num_threads(1)

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from hotdemo.lift import Lifter
-from hotdemo.models import load_lifter_model
+from hotdemo.lift.lifter import Lifter
+from hotdemo.lift.registry import load_lifter_model
 
 torch.set_num_threads(1)
 
@@ -201,7 +201,7 @@ def test_hot_motionbert_equals_reference_from_official_file(tmp_path):
     bad = dict(sd)
     del bad["x_token"]
     torch.save(bad, tmp_path / "bad.pth")
-    from hotdemo.errors import CheckpointError
+    from hotdemo.core.errors import CheckpointError
 
     with pytest.raises(CheckpointError, match="x_token"):
         load_lifter_model(tmp_path / "bad.pth", "hot_motionbert")
@@ -209,7 +209,7 @@ def test_hot_motionbert_equals_reference_from_official_file(tmp_path):
 
 def test_motionbert_lifter_uses_confidence_and_rescales_to_metres(tmp_path):
     """Lifter feeds (x, y, confidence) and brings the 2.5D output to a reference body size."""
-    from hotdemo.lift import REFERENCE_BONE_SUM_M, body_scale
+    from hotdemo.lift.lifter import REFERENCE_BONE_SUM_M, body_scale
 
     sd = official_state_dict(dim=32, depth=1, mlp_hidden=64, dim_rep=32, frames=27, seed=5)
     torch.save({"model_pos": sd}, tmp_path / "mb.bin")

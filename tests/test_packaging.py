@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from hotdemo.paths import BUNDLED_LIFTER, REPO_DIR, bundled_lifter_path
-from hotdemo.weights import sha256_file
+from hotdemo.core.paths import BUNDLED_LIFTER, REPO_DIR, bundled_lifter_path
+from hotdemo.io.weights import sha256_file
 
 SHIPPED = ["hotdemo/bundled/" + BUNDLED_LIFTER, "hotdemo/bundled/" + BUNDLED_LIFTER + ".sha256",
            "hotdemo/bundled/README.md"]

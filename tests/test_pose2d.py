@@ -7,8 +7,8 @@ import pytest
 
 from hotdemo.pose2d import (HeatmapHead, PoseEstimator, Runner, apply_affines, box_to_center_scale, crop_affines,
                             crop_images, decode_heatmaps, decode_simcc, flip_heatmaps, invert_affines)
-from hotdemo.paths import OFFLINE_DETECTOR, OFFLINE_POSE2D
-from hotdemo.skeletons import COCO17
+from hotdemo.core.paths import OFFLINE_DETECTOR, OFFLINE_POSE2D
+from hotdemo.core.skeletons import COCO17
 
 
 def gaussian_maps(points, h=64, w=48, sigma=2.0):
@@ -154,7 +154,7 @@ def test_no_boxes_anywhere_gives_empty_results():
 
 @pytest.fixture(scope="module")
 def indoor_frame():
-    from hotdemo.paths import shared_dir
+    from hotdemo.core.paths import shared_dir
 
     sh = shared_dir()
     if sh is None:
@@ -166,7 +166,7 @@ def indoor_frame():
 
 
 def test_simplepose_on_real_people(indoor_frame):
-    from hotdemo.detect import build_detector
+    from hotdemo.detect.detector import build_detector
     from hotdemo.pose2d import build_pose2d
 
     sh, frame = indoor_frame
@@ -198,7 +198,7 @@ def test_real_camera_cut_starts_new_tracks_and_a_whip_pan_does_not_cut(indoor_fr
     """basketball.mp4 ends in a fast pan (not a cut), so the cut is made here: its first 40
     frames followed by 20 frames of the indoor clip, scaled to the same size, in memory only."""
     from hotdemo.frontend import build_frontend
-    from hotdemo.video import iter_frames
+    from hotdemo.io.video import iter_frames
 
     sh, _ = indoor_frame
     fe = build_frontend(str(sh / OFFLINE_DETECTOR),

@@ -108,8 +108,8 @@ def test_dark_matches_the_reference_on_a_trained_models_heatmaps(coco):
 
 
 def test_nonpositive_maximum_gives_score_zero_and_is_repaired_downstream():
-    from hotdemo.track import to_h36m
-    from hotdemo.types import Track2D
+    from hotdemo.detect.track import to_h36m
+    from hotdemo.core.types import Track2D
 
     maps = np.repeat(trained_looking_maps(B=1, seed=3, empty=False), 3, axis=0)  # three frames of one person
     maps[1, 9] = -0.5  # frame 1, left wrist: no response at all
@@ -131,7 +131,7 @@ def test_nonpositive_maximum_gives_score_zero_and_is_repaired_downstream():
 
 @pytest.fixture(scope="module")
 def coco():
-    from hotdemo.paths import OFFLINE_POSE2D, shared_dir
+    from hotdemo.core.paths import OFFLINE_POSE2D, shared_dir
     from hotdemo.pose2d.evaluate import load_coco_keypoints
 
     sh = shared_dir()

@@ -1,6 +1,6 @@
 """SimDR and TokenPose natively: checkpoints generated here in the official key layouts (random
 weights, from the independent re-implementations of the official forwards in official_ref.py)
-load through ``hotdemo.models.load_pose2d_model`` and give the official raw outputs to 1e-5;
+load through ``hotdemo.lift.registry.load_pose2d_model`` and give the official raw outputs to 1e-5;
 family, variant, input size and split ratio come from the contents; the full top-down path gives
 the official pipeline's keypoints on a real COCO image."""
 
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from hotdemo.errors import CheckpointError, InputError
-from hotdemo.models import load_pose2d_model
+from hotdemo.core.errors import CheckpointError, InputError
+from hotdemo.lift.registry import load_pose2d_model
 from hotdemo.pose2d import HeatmapHead, SimCCHead, build_pose2d
 
 from official_ref import SimDRPoseHRNet, TokenPoseRef, randomize
@@ -86,7 +86,7 @@ def test_simdr_equals_the_official_forward(wh, k, tmp_path):
 
 
 def test_families_are_told_apart_and_unknown_layouts_listed(tmp_path):
-    from hotdemo.models.hrnet import HRNet
+    from hotdemo.pose2d.families.hrnet import HRNet
 
     hr = _save(HRNet(8), tmp_path / "a.pth")
     sd = _save(SimDRPoseHRNet(8, 17, (192, 256), 2.0), tmp_path / "b.pth")
@@ -156,7 +156,7 @@ def _official_pipeline(model, frame, boxes, out_wh, decode, pixel=False, flip=No
 
 @pytest.fixture(scope="module")
 def coco_frame():
-    from hotdemo.paths import shared_dir
+    from hotdemo.core.paths import shared_dir
     from hotdemo.pose2d.evaluate import load_coco_keypoints
 
     sh = shared_dir()

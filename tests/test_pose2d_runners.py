@@ -8,7 +8,7 @@ from torch import nn
 
 from hotdemo.pose2d import (HeatmapHead, Normalize, OnnxRunner, PoseEstimator, SimCCHead, TorchRunner,
                             build_pose2d, flip_simcc)
-from hotdemo.skeletons import COCO17
+from hotdemo.core.skeletons import COCO17
 
 torch.set_num_threads(1)
 W, H = 48, 64

@@ -5,11 +5,11 @@ import cv2
 import numpy as np
 import pytest
 
-from hotdemo.render import LEFT_RGB, RIGHT_RGB, Renderer, main_track_index
-from hotdemo.skeletons import COCO17
-from hotdemo.synthetic import synthetic_scene
-from hotdemo.types import VideoInfo
-from hotdemo.world import estimate_world_rotation, to_world
+from hotdemo.render.render import LEFT_RGB, RIGHT_RGB, Renderer, main_track_index
+from hotdemo.core.skeletons import COCO17
+from hotdemo.core.synthetic import synthetic_scene
+from hotdemo.core.types import VideoInfo
+from hotdemo.post.world import estimate_world_rotation, to_world
 
 
 def _scene(T=30, width=640, height=360, people=2):
@@ -124,7 +124,7 @@ def _ffmpeg_info(path):
 
 def test_rendered_video_is_h264_yuv420p_at_source_fps_with_every_frame(tmp_path):
     pytest.importorskip("imageio_ffmpeg")
-    from hotdemo.video import VideoWriter
+    from hotdemo.io.video import VideoWriter
 
     info, t2, t3 = _scene(T=18, width=480, height=360)
     r = Renderer(info, t2, t3, deg_per_s=20.0)
@@ -141,7 +141,7 @@ def test_rendered_video_is_h264_yuv420p_at_source_fps_with_every_frame(tmp_path)
 
 
 def _depth_scene(T=60):
-    from hotdemo.synthetic import depth_scene
+    from hotdemo.core.synthetic import depth_scene
 
     info, t2, t3 = depth_scene(T)
     return info, t2, to_world(t3, estimate_world_rotation(t3), t2, info)
@@ -203,7 +203,7 @@ def test_render_pass_yuv_pipes_give_the_rgb_pipes_video_in_order(tmp_path):
     """pipeline.render_video with the default yuv420p pipes (OpenCV converts) is as faithful to
     the drawn frames as with rgb24 pipes (ffmpeg converts), every frame, in order."""
     from hotdemo.pipeline import render_video
-    from hotdemo.video import ffmpeg_exe, iter_frames, probe
+    from hotdemo.io.video import ffmpeg_exe, iter_frames, probe
 
     clip = tmp_path / "in.mp4"
     subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-f", "lavfi", "-i",
@@ -232,8 +232,8 @@ def test_render_pass_yuv_pipes_give_the_rgb_pipes_video_in_order(tmp_path):
 def test_moving_people_leave_a_trail_and_planted_feet_are_marked():
     import dataclasses
 
-    from hotdemo.trajectory import fit_scene
-    from hotdemo.track import to_h36m
+    from hotdemo.post.trajectory import fit_scene
+    from hotdemo.detect.track import to_h36m
 
     info, t2, t3, _, _ = synthetic_scene(1, 60)
     h = to_h36m(t2[0])

@@ -1,10 +1,10 @@
-"""hotdemo.reproject: the pinhole fit, the alignment to the 2D, the jitter and bias estimates, and
+"""hotdemo.post.reproject: the pinhole fit, the alignment to the 2D, the jitter and bias estimates, and
 how the Lifter uses them."""
 
 import numpy as np
 import pytest
 
-from hotdemo import reproject as R
+from hotdemo.post import reproject as R
 
 W, H = 1000.0, 1000.0
 
@@ -100,7 +100,7 @@ class _Count:
 
 def test_lifter_lifts_again_only_when_the_2d_is_noisy_and_reports_progress_once():
     """Session 13's bias removal (debias_residual off): weighed by the 2D's jitter."""
-    from hotdemo.lift import load_lifter
+    from hotdemo.lift.lifter import load_lifter
 
     kp = _scene(T=150, seed=9)[2].astype(np.float32)  # exact (noise-free) 2D
     w, h = int(W), int(H)
@@ -128,7 +128,7 @@ def test_bias_removal_by_the_low_frequency_trust_sees_a_bias_without_jitter():
     """The default (debias_residual): a joint placed consistently off, with no jitter at all, is
     found from the persisting residual and removed from the 2D; agreeing 2D is left as it is,
     also when it is noisy."""
-    from hotdemo.lift import load_lifter
+    from hotdemo.lift.lifter import load_lifter
 
     rel, _, px, _ = _scene(T=150, seed=13)
     lifter = load_lifter(None, device="cpu", allow_untrained=True)
@@ -147,11 +147,11 @@ def test_bias_removal_by_the_low_frequency_trust_sees_a_bias_without_jitter():
 
 
 def test_no_reproject_reaches_the_lifter(monkeypatch):
-    import hotdemo.lift
+    import hotdemo.lift.lifter
     from hotdemo.pipeline import PipelineConfig, _load_lifter
 
     got = {}
-    monkeypatch.setattr(hotdemo.lift, "load_lifter", lambda *a, **kw: got.update(kw))
+    monkeypatch.setattr(hotdemo.lift.lifter, "load_lifter", lambda *a, **kw: got.update(kw))
     _load_lifter(PipelineConfig(), "cpu")
     assert got["reproject"] is True
     _load_lifter(PipelineConfig(reproject=False), "cpu")
@@ -159,8 +159,8 @@ def test_no_reproject_reaches_the_lifter(monkeypatch):
 
 
 def test_agree_with_2d_is_the_base_at_weight_0_and_does_not_pass_2d_noise_on():
-    from hotdemo.bones import fit_bone_lengths
-    from hotdemo.skeletons import H36M17
+    from hotdemo.post.bones import fit_bone_lengths
+    from hotdemo.core.skeletons import H36M17
 
     # a skeleton whose bones keep their lengths (0.1-0.45 m), every bone turning smoothly
     par = H36M17.parents
@@ -216,7 +216,7 @@ def test_residual_trust_drops_where_a_slow_2d_error_persists_and_not_for_a_glitc
 
 
 def test_lifter_keeps_its_own_x_y_where_the_2d_is_biased():
-    from hotdemo.lift import load_lifter
+    from hotdemo.lift.lifter import load_lifter
 
     rel, _, px, _ = _scene(seed=12)
     lifted = rel.copy()

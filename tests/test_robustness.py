@@ -30,11 +30,11 @@ from typer.testing import CliRunner
 
 from hotdemo import frontend as frontend_mod
 from hotdemo.cli import app
-from hotdemo.errors import OutputError
-from hotdemo.paths import OFFLINE_DETECTOR, OFFLINE_POSE2D
+from hotdemo.core.errors import OutputError
+from hotdemo.core.paths import OFFLINE_DETECTOR, OFFLINE_POSE2D
 from hotdemo.pipeline import Pipeline, PipelineConfig
-from hotdemo.types import FramePoses2D
-from hotdemo.video import count_frames, ffmpeg_exe, probe
+from hotdemo.core.types import FramePoses2D
+from hotdemo.io.video import count_frames, ffmpeg_exe, probe
 
 runner = CliRunner()
 FPS = 10
@@ -301,7 +301,7 @@ def test_4k_decode_memory_is_bounded(tmp_path):
     code = textwrap.dedent("""
         import resource, sys
         from hotdemo.pipeline import batched
-        from hotdemo.video import Prefetcher, iter_frames, probe
+        from hotdemo.io.video import Prefetcher, iter_frames, probe
         info = probe(sys.argv[1])
         base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         n = 0
@@ -319,7 +319,7 @@ def test_4k_decode_memory_is_bounded(tmp_path):
 
 # ---------------------------------------------------------------- weights
 def test_corrupted_weights_file_names_the_file(tmp_path, clip, monkeypatch):
-    from hotdemo.weights import MANIFEST
+    from hotdemo.io.weights import MANIFEST
 
     home = tmp_path / "home"
     wdir = home / "weights"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from hotdemo.models.rtmpose import (RTMPOSE_SIZES, _randomise_norms, build_rtmpose, export_rtmpose_onnx,
+from hotdemo.pose2d.families.rtmpose import (RTMPOSE_SIZES, _randomise_norms, build_rtmpose, export_rtmpose_onnx,
                                     load_rtmpose, random_rtmpose_onnx)
 
 # parameter counts (M) in mmpose's RTMPose README (projects/rtmpose, body7 models)
@@ -200,7 +200,7 @@ def test_default_2d_model_is_rtmpose_and_hrnet_stays_selectable():
     assert s.head == "simcc" and s.split_ratio == 2.0 and s.channel_order == "rgb"
     assert s.mean == (123.675, 116.28, 103.53) and s.std == (58.395, 57.12, 57.375)
     assert "hrnet_w32_coco_256x192" in POSE2D_SPECS
-    from hotdemo.weights import MANIFEST
+    from hotdemo.io.weights import MANIFEST
 
     for n in ("t", "s", "m", "l"):
         assert f"rtmpose_{n}_body7_256x192" in POSE2D_SPECS and f"rtmpose_{n}_body7_256x192" in MANIFEST

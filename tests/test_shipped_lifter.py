@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from hotdemo.lift import default_weights_path, load_lifter
-from hotdemo.paths import REPO_DIR
-from hotdemo.skeletons import H36M17, coco_to_h36m
+from hotdemo.lift.lifter import default_weights_path, load_lifter
+from hotdemo.core.paths import REPO_DIR
+from hotdemo.core.skeletons import H36M17, coco_to_h36m
 
 pytestmark = pytest.mark.skipif(not default_weights_path().exists(), reason="no shipped lifter weights")
 
@@ -33,7 +33,7 @@ def test_default_lifter_stands_the_synthetic_walker_upright():
 def _held_out_clip(shared, subject, action, frames, camera):
     """(pixels (T, 17, 2) float32, root-relative truth (T, 17, 3) metres, camera) of the first
     ``action`` sequence of ``subject`` in the shared Human3.6M data, through one real camera."""
-    from hotdemo.camera import load_cameras
+    from hotdemo.core.camera import load_cameras
     from hotdemo.train.data import load_positions_3d, select_h36m17
 
     pos = load_positions_3d(shared / "data" / "h36m" / "data_3d_h36m_expmap.npz")
@@ -62,7 +62,7 @@ def test_default_lifter_error_on_test_subject(shared):
 
 @pytest.mark.shared
 def test_agreement_with_the_2d_lowers_the_error_with_clean_and_with_noisy_2d(shared):
-    """hotdemo.reproject on a held-out subject: with exact 2D the output is aligned to it (much
+    """hotdemo.post.reproject on a held-out subject: with exact 2D the output is aligned to it (much
     lower error); with the evaluation's detector-like noise the static bias is removed and the
     track lifted again (lower error, and the noise does not reach the output's velocity)."""
     from hotdemo.train.augment import EVAL_NOISE, AugmentConfig, detector_noise

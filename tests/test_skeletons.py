@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from hotdemo.skeletons import COCO17, H36M17, coco_to_h36m, get_skeleton
+from hotdemo.core.skeletons import COCO17, H36M17, coco_to_h36m, get_skeleton
 
 
 def test_skeleton_tables_are_consistent():

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from hotdemo.errors import InputError
-from hotdemo.smooth import check_smooth, one_euro, smooth_joints
+from hotdemo.core.errors import InputError
+from hotdemo.post.smooth import check_smooth, one_euro, smooth_joints
 
 
 def _jitter(x):
@@ -55,13 +55,13 @@ def test_smooth_joints_methods():
 
 
 def test_pipeline_applies_the_chosen_filter(tmp_path, monkeypatch):
-    import hotdemo.lift
+    import hotdemo.lift.lifter
     from hotdemo.pipeline import PipelineConfig, _load_lifter, lift_keypoints_file
-    from hotdemo.synthetic import synthetic_scene
+    from hotdemo.core.synthetic import synthetic_scene
 
     # the lifter gets the Gaussian's sigma, and no filter for none / one-euro
     got = {}
-    monkeypatch.setattr(hotdemo.lift, "load_lifter", lambda *a, **kw: got.setdefault("smooth", kw["smooth"]))
+    monkeypatch.setattr(hotdemo.lift.lifter, "load_lifter", lambda *a, **kw: got.setdefault("smooth", kw["smooth"]))
     for method, param, expect in (("gaussian", None, 1.0), ("gaussian", 2.5, 2.5), ("none", None, False),
                                   ("one-euro", 2.0, False)):
         got.clear()
@@ -76,7 +76,7 @@ def test_pipeline_applies_the_chosen_filter(tmp_path, monkeypatch):
     info, t2, _, _, _ = synthetic_scene(1, 60, noise_px=3.0)
     np.savez(tmp_path / "k.npz", keypoints=t2[0].keypoints, scores=t2[0].scores, width=info.width,
              height=info.height, fps=30.0)
-    lifter = hotdemo.lift.load_lifter(None, device="cpu", smooth=False)  # the shipped weights
+    lifter = hotdemo.lift.lifter.load_lifter(None, device="cpu", smooth=False)  # the shipped weights
     out = {}
     for method in ("none", "one-euro"):
         cfg = PipelineConfig(device="cpu", smooth_method=method, smooth_param=2.0, exports=("npz",))

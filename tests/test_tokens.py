@@ -11,9 +11,9 @@ import torch
 from typer.testing import CliRunner
 
 from hotdemo.cli import app
-from hotdemo.errors import InputError
-from hotdemo.lift import load_lifter, set_tokens
-from hotdemo.models import build_model
+from hotdemo.core.errors import InputError
+from hotdemo.lift.lifter import load_lifter, set_tokens
+from hotdemo.lift.registry import build_model
 
 ROOT = Path(__file__).resolve().parents[1]
 torch.set_num_threads(1)

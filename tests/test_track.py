@@ -4,8 +4,8 @@ COCO -> H36M conversion with joint repair."""
 import numpy as np
 import pytest
 
-from hotdemo.track import CutDetector, Tracker, assemble_tracks, iou_matrix, select_tracks, to_h36m
-from hotdemo.types import FramePoses2D, Track2D
+from hotdemo.detect.track import CutDetector, Tracker, assemble_tracks, iou_matrix, select_tracks, to_h36m
+from hotdemo.core.types import FramePoses2D, Track2D
 
 
 def box(cx, cy, w=40, h=100):

@@ -7,8 +7,8 @@ import pytest
 import torch
 from scipy.spatial.transform import Rotation
 
-from hotdemo.camera import Camera
-from hotdemo.skeletons import H36M32_TO_17
+from hotdemo.core.camera import Camera
+from hotdemo.core.skeletons import H36M32_TO_17
 from hotdemo.train.augment import (AugmentConfig, detector_noise, flip_camera_frame, interpolate_missing, make_batch,
                                    scale_bones, virtual_cameras)
 from hotdemo.train.data import action_of, clip_starts, load_motion, motion_from_positions, select_h36m17
@@ -226,9 +226,9 @@ def test_metrics_on_hand_made_cases():
 
 
 def test_evaluation_lifts_through_the_lifter(motion):
-    """hotdemo eval's figures are those of hotdemo.lift.Lifter on the projected pixels (one path)."""
-    from hotdemo.lift import Lifter
-    from hotdemo.models import build_model
+    """hotdemo eval's figures are those of hotdemo.lift.lifter.Lifter on the projected pixels (one path)."""
+    from hotdemo.lift.lifter import Lifter
+    from hotdemo.lift.registry import build_model
     from hotdemo.train.evaluate import evaluate
 
     torch.manual_seed(0)
@@ -258,8 +258,8 @@ def test_losses_are_zero_for_perfect_prediction():
 
 
 def test_two_step_training_lowers_the_loss_and_resumes(tmp_path, motion):
-    from hotdemo.checkpoint import load_model
-    from hotdemo.models import build_model
+    from hotdemo.lift.checkpoint import load_model
+    from hotdemo.lift.registry import build_model
     from hotdemo.train.trainer import TrainConfig, train
 
     cfg = TrainConfig(run_dir=str(tmp_path / "run"), model="hot_mixste", frames=9, dim=16, depth=2, heads=2,
@@ -328,8 +328,8 @@ def test_a_run_stopped_after_a_validation_resumes_with_its_best(tmp_path, motion
 
 
 def test_export_writes_half_precision_lifter(tmp_path, motion):
-    from hotdemo.checkpoint import load_model, read_checkpoint, save_checkpoint
-    from hotdemo.models import build_model
+    from hotdemo.lift.checkpoint import load_model, read_checkpoint, save_checkpoint
+    from hotdemo.lift.registry import build_model
     from hotdemo.train.commands import export_weights
 
     m = build_model("hot_mixste", frames=9, dim=16, depth=2, heads=2, token_num=3, layer_index=1)
@@ -351,8 +351,8 @@ def test_export_stores_the_evaluations_of_that_checkpoint(tmp_path):
     refused with one line, and no file is written."""
     import json
 
-    from hotdemo.checkpoint import read_checkpoint, save_checkpoint
-    from hotdemo.models import build_model
+    from hotdemo.lift.checkpoint import read_checkpoint, save_checkpoint
+    from hotdemo.lift.registry import build_model
     from hotdemo.train.__main__ import main
     from hotdemo.train.commands import evaluation_record
     from hotdemo.train.evaluate import EvalResult
@@ -388,7 +388,7 @@ def test_export_stores_the_evaluations_of_that_checkpoint(tmp_path):
 
 
 def test_init_from_starts_a_new_run_from_trained_weights(tmp_path, motion):
-    from hotdemo.checkpoint import CheckpointError, load_model
+    from hotdemo.lift.checkpoint import CheckpointError, load_model
     from hotdemo.train.trainer import TrainConfig, train
 
     small = dict(model="hot_mixste", frames=9, dim=16, depth=2, heads=2, token_num=3, layer_index=1, batch_size=4,
@@ -415,7 +415,7 @@ def test_init_from_starts_a_new_run_from_trained_weights(tmp_path, motion):
 
 def test_init_resample_stretches_a_short_window_model_to_a_longer_one(tmp_path, motion):
     """--init-from --init-resample: a 9-frame model starts a 27-frame run (the shipped 27 -> 81 route)."""
-    from hotdemo.checkpoint import CheckpointError, load_model
+    from hotdemo.lift.checkpoint import CheckpointError, load_model
     from hotdemo.train.trainer import TrainConfig, train
 
     small = dict(model="hot_mixste", dim=16, depth=2, heads=2, layer_index=1, batch_size=4, warmup_steps=1,
@@ -448,7 +448,7 @@ def test_init_resample_stretches_a_short_window_model_to_a_longer_one(tmp_path, 
 
 
 def test_config_file_then_command_line_options(tmp_path):
-    from hotdemo.errors import InputError
+    from hotdemo.core.errors import InputError
     from hotdemo.train.__main__ import _parser
     from hotdemo.train.commands import build_train_config
 
@@ -473,7 +473,7 @@ def test_config_file_then_command_line_options(tmp_path):
 
 
 def test_sdpa_math_kernel_gives_the_same_step_and_is_the_cpu_default(motion):
-    from hotdemo.models import build_model, get_spec
+    from hotdemo.lift.registry import build_model, get_spec
     from hotdemo.train.__main__ import _parser
     from hotdemo.train.losses import LOSSES
     from hotdemo.train.trainer import TrainConfig, attention_kernel, model_step
@@ -510,8 +510,8 @@ def test_sdpa_math_kernel_gives_the_same_step_and_is_the_cpu_default(motion):
 
 
 def test_optimizer_step_is_the_trainers_step_and_bf16_autocast_stays_close(tmp_path, motion):
-    from hotdemo.errors import InputError
-    from hotdemo.models import build_model, get_spec
+    from hotdemo.core.errors import InputError
+    from hotdemo.lift.registry import build_model, get_spec
     from hotdemo.train.__main__ import _parser
     from hotdemo.train.losses import LOSSES
     from hotdemo.train.trainer import TrainConfig, model_step, optimizer_step, train
@@ -562,8 +562,8 @@ def test_optimizer_step_is_the_trainers_step_and_bf16_autocast_stays_close(tmp_p
 
 
 def test_training_device_choice(tmp_path, motion):
-    from hotdemo.device import resolve_device  # the one rule for every command (tests/test_fileio.py)
-    from hotdemo.errors import InputError
+    from hotdemo.core.device import resolve_device  # the one rule for every command (tests/test_fileio.py)
+    from hotdemo.core.errors import InputError
     from hotdemo.train.trainer import TrainConfig, train
 
     assert resolve_device("cpu") == "cpu"
@@ -581,7 +581,7 @@ def test_training_device_choice(tmp_path, motion):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU here")
 def test_training_and_evaluation_run_on_the_gpu(tmp_path, motion):
-    from hotdemo.checkpoint import load_model
+    from hotdemo.lift.checkpoint import load_model
     from hotdemo.train.trainer import TrainConfig, train
 
     cfg = TrainConfig(run_dir=str(tmp_path / "g"), model="hot_mixste", frames=9, dim=16, depth=2, heads=2,
@@ -598,8 +598,8 @@ def test_training_and_evaluation_run_on_the_gpu(tmp_path, motion):
 @pytest.mark.parametrize("family", ["mixste", "hot_mixste", "tpc_mixste", "motionbert", "hot_motionbert", "mhformer",
                                     "tpc_mhformer"])
 def test_every_family_trains_with_its_loss_and_writes_family_config_and_root(tmp_path, motion, family):
-    from hotdemo.checkpoint import read_checkpoint, read_lifter_checkpoint
-    from hotdemo.models import build_model, get_spec
+    from hotdemo.lift.checkpoint import read_checkpoint, read_lifter_checkpoint
+    from hotdemo.lift.registry import build_model, get_spec
     from hotdemo.train.losses import LOSSES
     from hotdemo.train.trainer import TrainConfig, model_step, train
 
@@ -635,7 +635,7 @@ def test_training_data_is_not_looked_for_beside_the_checkout(tmp_path, monkeypat
     from typer.testing import CliRunner
 
     from hotdemo.cli import app
-    from hotdemo.errors import InputError
+    from hotdemo.core.errors import InputError
     from hotdemo.train.commands import build_train_config, resolve_inputs
 
     monkeypatch.delenv("HOTDEMO_SHARED", raising=False)
@@ -661,8 +661,8 @@ def test_training_data_is_not_looked_for_beside_the_checkout(tmp_path, monkeypat
 
 def test_comparison_table_reads_trainer_and_eval_outputs(tmp_path, motion):
     """tools/gpu_compare.sh's table: real trainer summaries and real evaluation records, two seeds."""
-    from hotdemo.checkpoint import load_model
-    from hotdemo.lift import Lifter
+    from hotdemo.lift.checkpoint import load_model
+    from hotdemo.lift.lifter import Lifter
     from hotdemo.train.__main__ import main
     from hotdemo.train.commands import evaluation_record
     from hotdemo.train.compare import format_comparison, read_comparison

@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from hotdemo.cli import app
-from hotdemo.synthetic import look_at, walking_h36m
-from hotdemo.trajectory import (BackgroundMotion, contacts_of, fit_focal, fit_scene, focal_from_fov, foot_skate_mm,
+from hotdemo.core.synthetic import look_at, walking_h36m
+from hotdemo.post.trajectory import (BackgroundMotion, contacts_of, fit_focal, fit_scene, focal_from_fov, foot_skate_mm,
                                 joint_weights, remove_foot_skate, root_positions, w_mpjpe)
 
 W, H, FPS = 1280, 720, 30.0
@@ -161,7 +161,7 @@ def _cli(args):
 @pytest.fixture()
 def walk_npz(tmp_path):
     """A plain 2D keypoints NPZ (COCO-17) of the walk across, for hotdemo lift."""
-    from hotdemo.synthetic import h36m_to_coco_world
+    from hotdemo.core.synthetic import h36m_to_coco_world
 
     R, cam = camera()
     coco = (h36m_to_coco_world(walk_across()) - cam) @ R
@@ -173,8 +173,8 @@ def walk_npz(tmp_path):
 
 
 def test_every_export_carries_the_trajectory(tmp_path, walk_npz):
-    from hotdemo.bvh import read_bvh
-    from hotdemo.export import load_export, read_csv
+    from hotdemo.io.formats.bvh import read_bvh
+    from hotdemo.io.formats.export import load_export, read_csv
 
     out = tmp_path / "o"
     r, text = _cli(["lift", str(walk_npz), "-o", str(out), "--export", "json,npz,csv,bvh,trc,gltf", "--fov", "65"])

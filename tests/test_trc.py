@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from hotdemo.errors import InputError
-from hotdemo.skeletons import H36M17
-from hotdemo.synthetic import walking_h36m
-from hotdemo.trc import WORLD_TO_OPENSIM, read_trc, trc_text, write_trc_files
-from hotdemo.types import Track3D
+from hotdemo.core.errors import InputError
+from hotdemo.core.skeletons import H36M17
+from hotdemo.core.synthetic import walking_h36m
+from hotdemo.io.formats.trc import WORLD_TO_OPENSIM, read_trc, trc_text, write_trc_files
+from hotdemo.core.types import Track3D
 
 
 def _track(T=40, tid=2, start=5):

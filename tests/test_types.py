@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from hotdemo.types import Detections, FramePoses2D, Track2D, Track3D
+from hotdemo.core.types import Detections, FramePoses2D, Track2D, Track3D
 
 
 def test_detections_normalises_dtypes_and_default_ids():

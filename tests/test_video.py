@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hotdemo.errors import InputError, OutputError, VideoError
-from hotdemo.video import (Prefetcher, VideoWarning, VideoWriter, count_frames, ffmpeg_exe,
+from hotdemo.core.errors import InputError, OutputError, VideoError
+from hotdemo.io.video import (Prefetcher, VideoWarning, VideoWriter, count_frames, ffmpeg_exe,
                            iter_frames, parse_ffmpeg_info, probe, read_frame)
 
 
@@ -278,7 +278,7 @@ def test_rgb_to_i420_is_bt601_limited_with_block_mean_chroma():
     limited-range formulas, to rounding; a point-sampled chroma would be off by tens of levels."""
     import cv2
 
-    from hotdemo.video import rgb_to_i420
+    from hotdemo.io.video import rgb_to_i420
 
     rng = np.random.default_rng(0)
     h, w = 48, 64

@@ -8,12 +8,12 @@ import subprocess
 import numpy as np
 import pytest
 
-from hotdemo.render import LEFT_RGB, RIGHT_RGB, track_color
-from hotdemo.skeletons import H36M17
-from hotdemo.synthetic import synthetic_scene, walking_h36m
-from hotdemo.types import Track3D, VideoInfo
-from hotdemo.viewer import read_viewer_data, viewer_html, write_html
-from hotdemo.world import estimate_world_rotation, to_world
+from hotdemo.render.render import LEFT_RGB, RIGHT_RGB, track_color
+from hotdemo.core.skeletons import H36M17
+from hotdemo.core.synthetic import synthetic_scene, walking_h36m
+from hotdemo.core.types import Track3D, VideoInfo
+from hotdemo.io.formats.viewer import read_viewer_data, viewer_html, write_html
+from hotdemo.post.world import estimate_world_rotation, to_world
 
 
 def _scene(T=40):

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from hotdemo import weights as W
-from hotdemo.errors import WeightsError
+from hotdemo.io import weights as W
+from hotdemo.core.errors import WeightsError
 
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB, several download chunks
 
@@ -325,7 +325,7 @@ ZIP_STEM = ZIP_NAME[:-4]
 def sdk_onnx(tmp_path_factory):
     """bytes of an RTMPose-t end2end.onnx with random weights and the SDK's signature (input
     ``input`` (B, 3, 256, 192), outputs ``simcc_x`` (B, 17, 384), ``simcc_y`` (B, 17, 512))."""
-    from hotdemo.models.rtmpose import random_rtmpose_onnx
+    from hotdemo.pose2d.families.rtmpose import random_rtmpose_onnx
 
     return random_rtmpose_onnx("t", cache_dir=tmp_path_factory.mktemp("onnx")).read_bytes()
 
@@ -653,7 +653,7 @@ def _cli(args, **kw):
 
 
 def test_weights_list_shows_the_shipped_lifter_with_its_sha256():
-    from hotdemo.paths import bundled_lifter_path
+    from hotdemo.core.paths import bundled_lifter_path
 
     p = bundled_lifter_path()
     r, out = _cli(["weights", "list"], env={"COLUMNS": "100"})
@@ -664,7 +664,7 @@ def test_weights_list_shows_the_shipped_lifter_with_its_sha256():
 
 
 def test_weights_verify_accepts_the_shipped_lifter_and_a_copy_of_it(tmp_path):
-    from hotdemo.paths import bundled_lifter_path
+    from hotdemo.core.paths import bundled_lifter_path
 
     r, out = _cli(["weights", "verify", str(bundled_lifter_path())])
     assert r.exit_code == 0 and out.startswith("ok"), out

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from hotdemo.skeletons import H36M17
-from hotdemo.synthetic import look_at, synthetic_scene, walking_h36m
-from hotdemo.types import Track2D, Track3D
-from hotdemo.world import LEVEL_CAMERA, estimate_world_rotation, to_world
+from hotdemo.core.skeletons import H36M17
+from hotdemo.core.synthetic import look_at, synthetic_scene, walking_h36m
+from hotdemo.core.types import Track2D, Track3D
+from hotdemo.post.world import LEVEL_CAMERA, estimate_world_rotation, to_world
 
 ANKLES = [H36M17.index("left_ankle"), H36M17.index("right_ankle")]
 

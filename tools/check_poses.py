@@ -5,7 +5,7 @@ a stable body size), how often the person stands upright in the world frame (hea
 pelvis by more than 0.3 m: no tilted or upside-down output), and the largest per-frame joint
 step in mm at the lifter's window borders against elsewhere (a seam shows up as larger steps at
 the borders; the steps around the largest border step tell a jump from a fast but smooth
-movement). The windows are placed as :func:`hotdemo.lift.window_starts` places them for a
+movement). The windows are placed as :func:`hotdemo.lift.lifter.window_starts` places them for a
 track of that length, so ``--frames`` must be the lifter's window length and ``--no-overlap``
 must match the run.
 
@@ -25,9 +25,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hotdemo.fileio import atomic_write_json  # noqa: E402
-from hotdemo.lift import window_starts  # noqa: E402
-from hotdemo.skeletons import H36M17  # noqa: E402
+from hotdemo.io.files import atomic_write_json  # noqa: E402
+from hotdemo.lift.lifter import window_starts  # noqa: E402
+from hotdemo.core.skeletons import H36M17  # noqa: E402
 
 
 def border_frames(T: int, F: int, overlap: bool) -> np.ndarray:

@@ -19,8 +19,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hotdemo.paths import bundled_weights_dir  # noqa: E402
-from hotdemo.video import VideoWriter  # noqa: E402
+from hotdemo.core.paths import bundled_weights_dir  # noqa: E402
+from hotdemo.io.video import VideoWriter  # noqa: E402
 
 FRAMES, FPS, SIZE = 24, 12.0, (288, 480)  # (w, h)
 CROP = (0, 270, 405, 945)  # x0, y0, x1, y1 in the 810x1080 photograph

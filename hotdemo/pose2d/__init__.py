@@ -15,14 +15,14 @@ input pixel ``(W/2, H/2)`` and output bin ``u`` to input pixel ``u * W / n`` (``
 output width: heatmap pixels or SimCC bins).
 """
 
-from .decode import decode_heatmaps, decode_simcc, flip_heatmaps, flip_shift, flip_simcc
-from .estimator import PoseEstimator, PoseResult
-from .geometry import (PADDING, apply_affines, box_to_center_scale, crop_affines, crop_images,
+from hotdemo.pose2d.decode import decode_heatmaps, decode_simcc, flip_heatmaps, flip_shift, flip_simcc
+from hotdemo.pose2d.estimator import PoseEstimator, PoseResult
+from hotdemo.pose2d.geometry import (PADDING, apply_affines, box_to_center_scale, crop_affines, crop_images,
                        invert_affines)
-from .heads import FLIP_ALIGN, Head, HeatmapHead, SimCCHead
-from .registry import (DEFAULT_POSE2D, FAMILIES, POSE2D_SPECS, CheckpointInfo, Pose2DFamily, Pose2DSpec,
+from hotdemo.pose2d.heads import FLIP_ALIGN, Head, HeatmapHead, SimCCHead
+from hotdemo.pose2d.registry import (DEFAULT_POSE2D, FAMILIES, POSE2D_SPECS, CheckpointInfo, Pose2DFamily, Pose2DSpec,
                        build_pose2d, inspect_pose2d_checkpoint, load_pose2d_model, make_head, supported_layouts)
-from .runners import IMAGENET_MEAN, IMAGENET_STD, Normalize, OnnxRunner, Runner, TorchRunner
+from hotdemo.pose2d.runners import IMAGENET_MEAN, IMAGENET_STD, Normalize, OnnxRunner, Runner, TorchRunner
 
 __all__ = [
     "PoseEstimator", "PoseResult", "Runner", "TorchRunner", "OnnxRunner", "Normalize", "Head", "HeatmapHead",

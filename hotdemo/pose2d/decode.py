@@ -22,7 +22,7 @@ from typing import Optional, Tuple
 import cv2
 import numpy as np
 
-from ..skeletons import COCO17
+from hotdemo.core.skeletons import COCO17
 
 __all__ = ["decode_heatmaps", "decode_simcc", "blur_heatmaps", "flip_heatmaps", "flip_simcc",
            "flip_shift", "shift_last_axis", "flip_permutation", "softmax"]

@@ -15,10 +15,10 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .geometry import (PADDING, apply_affines, box_to_center_scale, check_geometry, crop_affines, crop_images,
+from hotdemo.pose2d.geometry import (PADDING, apply_affines, box_to_center_scale, check_geometry, crop_affines, crop_images,
                        invert_affines)
-from .heads import Head
-from .runners import Runner
+from hotdemo.pose2d.heads import Head
+from hotdemo.pose2d.runners import Runner
 
 PoseResult = Tuple[np.ndarray, np.ndarray]
 

@@ -15,7 +15,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from .decode import decode_heatmaps, decode_simcc, flip_heatmaps, flip_shift, flip_simcc, softmax
+from hotdemo.pose2d.decode import decode_heatmaps, decode_simcc, flip_heatmaps, flip_shift, flip_simcc, softmax
 
 Raw = Tuple[np.ndarray, ...]
 
@@ -75,7 +75,7 @@ class HeatmapHead(Head):
 
     def __init__(self, decoding: str = "dark", blur_kernel: int = 11, flip_align: str = "exact",
                  geometry: str = "hrnet"):
-        from .geometry import check_geometry
+        from hotdemo.pose2d.geometry import check_geometry
 
         if decoding not in ("dark", "quarter", "argmax"):
             raise ValueError(f"unknown heatmap decoding {decoding!r}; use dark, quarter or argmax")

@@ -31,12 +31,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
-from ..errors import CheckpointError, InputError, WeightsError
-from ..fileio import pickled_globals, safe_torch_load
-from .estimator import PoseEstimator
-from .geometry import GEOMETRIES, PADDING
-from .heads import Head, HeatmapHead, SimCCHead
-from .runners import IMAGENET_MEAN, IMAGENET_STD, Normalize, OnnxRunner, TorchRunner, check_input_wh
+from hotdemo.core.errors import CheckpointError, InputError, WeightsError
+from hotdemo.io.files import pickled_globals, safe_torch_load
+from hotdemo.pose2d.estimator import PoseEstimator
+from hotdemo.pose2d.geometry import GEOMETRIES, PADDING
+from hotdemo.pose2d.heads import Head, HeatmapHead, SimCCHead
+from hotdemo.pose2d.runners import IMAGENET_MEAN, IMAGENET_STD, Normalize, OnnxRunner, TorchRunner, check_input_wh
 
 log = logging.getLogger("hotdemo")
 
@@ -146,15 +146,15 @@ class Pose2DFamily:
 
 #: families asked in this order; the first whose ``match_checkpoint`` accepts a state dict wins
 FAMILIES: Dict[str, Pose2DFamily] = {f.name: f for f in (
-    Pose2DFamily("simdr", "hotdemo.models.simdr",
+    Pose2DFamily("simdr", "hotdemo.pose2d.families.simdr",
                  "SimDR / SA-SimDR HRNet (leeyegy/SimDR pose_hrnet: HRNet keys, final_layer, mlp_head_x, "
                  "mlp_head_y)"),
-    Pose2DFamily("tokenpose", "hotdemo.models.tokenpose",
+    Pose2DFamily("tokenpose", "hotdemo.pose2d.families.tokenpose",
                  "TokenPose-S/B/L (leeyegy/TokenPose: features.* for S; pre_feature.* + transformer.* for B and L)"),
-    Pose2DFamily("hrnet", "hotdemo.models.hrnet",
+    Pose2DFamily("hrnet", "hotdemo.pose2d.families.hrnet",
                  "HRNet heatmaps (HRNet authors' pose_hrnet or mmpose td-hm_hrnet: conv1, transition1-3, "
                  "stage2-4, final_layer)", default_input_wh=(192, 256)),
-    Pose2DFamily("rtmpose", "hotdemo.models.rtmpose",
+    Pose2DFamily("rtmpose", "hotdemo.pose2d.families.rtmpose",
                  "RTMPose SimCC (mmpose rtmpose-t/s/m/l/x: backbone.stem/stage1-4 CSPNeXt, "
                  "head.final_layer/mlp/gau/cls_x/cls_y)"),
 )}
@@ -181,7 +181,7 @@ _RTMPOSE_HEAD = {"softmax": None, "score": "min", "invalid_at": -1.0}
 
 
 def _rtmpose_specs():
-    from ..weights import MANIFEST
+    from hotdemo.io.weights import MANIFEST
 
     for size, (h, w) in (("t", (256, 192)), ("s", (256, 192)), ("m", (256, 192)), ("l", (256, 192)),
                          ("l", (384, 288)), ("x", (384, 288))):
@@ -420,7 +420,7 @@ def _onnx_estimator(path: Path, *, spec: Optional[Pose2DSpec], device: str, inpu
 
 def _names_onnx(name: str) -> bool:
     """True when ``name`` is a weights-manifest entry that resolves to an ONNX file."""
-    from ..weights import get_spec
+    from hotdemo.io.weights import get_spec
 
     w = get_spec(str(name))
     return w is not None and w.local_name.lower().endswith(".onnx")
@@ -432,7 +432,7 @@ def _resolve_weights(name: str, weights_dir: Optional[str]) -> Path:
         return p
     if os.sep in name or "/" in name or name.startswith(".") or p.suffix:
         raise InputError(f"{name}: no such file")
-    from ..weights import resolve
+    from hotdemo.io.weights import resolve
 
     return Path(resolve(name, weights_dir=weights_dir))
 

@@ -15,7 +15,7 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..errors import InputError, WeightsError
+from hotdemo.core.errors import InputError, WeightsError
 
 log = logging.getLogger("hotdemo")
 
@@ -109,7 +109,7 @@ class OnnxRunner(Runner):
         if str(device).startswith("cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
             providers.insert(0, "CUDAExecutionProvider")
         self.device = "cuda" if providers[0].startswith("CUDA") else "cpu"
-        from ..device import onnx_session_options
+        from hotdemo.core.device import onnx_session_options
 
         try:
             self.session = ort.InferenceSession(str(path), sess_options=onnx_session_options(threads),

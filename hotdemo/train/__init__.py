@@ -9,11 +9,11 @@
 Entry point: ``python -m hotdemo.train --help`` (also ``hotdemo train`` / ``hotdemo eval``).
 """
 
-from .augment import AugmentConfig, make_batch
-from .data import TEST_SUBJECTS, TRAIN_SUBJECTS, MotionData, load_motion, select_h36m17
-from .evaluate import DISCLAIMER, EvalResult, evaluate, format_table, mpjpe, mpjve, p_mpjpe
-from .losses import training_loss
-from .trainer import TrainConfig, lr_at, train
+from hotdemo.train.augment import AugmentConfig, make_batch
+from hotdemo.train.data import TEST_SUBJECTS, TRAIN_SUBJECTS, MotionData, load_motion, select_h36m17
+from hotdemo.train.evaluate import DISCLAIMER, EvalResult, evaluate, format_table, mpjpe, mpjve, p_mpjpe
+from hotdemo.train.losses import training_loss
+from hotdemo.train.trainer import TrainConfig, lr_at, train
 
 __all__ = [
     "AugmentConfig", "make_batch", "TEST_SUBJECTS", "TRAIN_SUBJECTS", "MotionData", "load_motion",

@@ -16,9 +16,9 @@ import sys
 from dataclasses import fields
 from typing import List, Optional
 
-from ..errors import HotdemoError, InputError
-from .augment import AugmentConfig
-from .trainer import TrainConfig
+from hotdemo.core.errors import HotdemoError, InputError
+from hotdemo.train.augment import AugmentConfig
+from hotdemo.train.trainer import TrainConfig
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -114,28 +114,28 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "train":
-            from .commands import build_train_config
-            from .trainer import train
+            from hotdemo.train.commands import build_train_config
+            from hotdemo.train.trainer import train
 
             cfg = build_train_config(vars(args))
             train(cfg, log=lambda s: print(s, flush=True))
         elif args.command == "eval":
-            from .commands import run_evaluation
+            from hotdemo.train.commands import run_evaluation
 
             run_evaluation(args.checkpoint, args.data, args.cameras, noise=args.noise, flip=not args.no_flip,
                            max_sequences=args.max_sequences, json_out=args.json, cache_dir=args.cache_dir,
                            threads=args.threads, device=args.device, lifter=args.lifter, smooth=not args.no_smooth,
                            bones=not args.no_bone_lengths, reproject=not args.no_reproject)
         elif args.command == "cache":
-            from .commands import resolve_inputs
-            from .data import load_motion, save_compact
+            from hotdemo.train.commands import resolve_inputs
+            from hotdemo.train.data import load_motion, save_compact
 
             data_path, _ = resolve_inputs(args.data, None)
             out = save_compact(load_motion(data_path, args.cache_dir), args.dst)
             print(f"{out} ({out.stat().st_size / 1e6:.1f} MB)")
         elif args.command == "compare":
-            from ..fileio import atomic_write_json
-            from .compare import format_comparison, read_comparison
+            from hotdemo.io.files import atomic_write_json
+            from hotdemo.train.compare import format_comparison, read_comparison
 
             res = read_comparison(args.folder)
             if not res:
@@ -144,7 +144,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             if args.json:
                 atomic_write_json(args.json, res, indent=1)
         else:
-            from .commands import eval_summary, export_weights
+            from hotdemo.train.commands import eval_summary, export_weights
 
             extra = {"eval": eval_summary(args.eval, args.src)} if args.eval else None
             print(export_weights(args.src, args.dst, half=not args.fp32, extra=extra))

@@ -35,9 +35,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..camera import Camera, normalize_screen_coordinates, project, world_to_camera
-from ..skeletons import H36M17
-from .data import MotionData, SequenceInfo
+from hotdemo.core.camera import Camera, normalize_screen_coordinates, project, world_to_camera
+from hotdemo.core.skeletons import H36M17
+from hotdemo.train.data import MotionData, SequenceInfo
 
 PARENTS = np.array(H36M17.parents)
 FLIP_PERM = H36M17.flip_permutation
@@ -108,7 +108,7 @@ class AugmentConfig:
     error_severity: Tuple[float, float] = (0.5, 1.5)  # per clip, uniform, times every size of the model
 
     def __post_init__(self) -> None:
-        from .errors2d import get_error_model
+        from hotdemo.train.errors2d import get_error_model
 
         for name in self.error_model.split("+"):
             get_error_model(name)  # InputError naming the known models
@@ -308,7 +308,7 @@ def error_model_noise(rng: np.random.Generator, clean: np.ndarray, noisy: np.nda
     """``noisy`` (B, T, 17, 2) with a fraction ``cfg.p_error_model`` of its clips replaced by their
     ``clean`` 2D corrupted by ``cfg.error_model`` (:mod:`hotdemo.train.errors2d`; several names
     joined by ``+``: one picked per clip) at a per-clip severity; ``fps`` (B,), ``size`` (B, 2)."""
-    from .errors2d import apply_error_model
+    from hotdemo.train.errors2d import apply_error_model
 
     B = len(clean)
     names = [n for n in cfg.error_model.split("+") if n]

@@ -9,17 +9,17 @@ from typing import TYPE_CHECKING, Callable, List, Optional, Union
 
 import torch
 
-from ..camera import load_cameras
-from ..checkpoint import read_lifter_checkpoint
-from ..device import resolve_device
-from ..errors import InputError
-from ..fileio import atomic_torch_save, atomic_write_json
-from ..paths import bundled_lifter_path, shared_dir
-from .data import TEST_SUBJECTS, load_motion
-from .evaluate import DISCLAIMER, EvalResult, evaluate, format_table, parse_noise, setting_label
+from hotdemo.core.camera import load_cameras
+from hotdemo.lift.checkpoint import read_lifter_checkpoint
+from hotdemo.core.device import resolve_device
+from hotdemo.core.errors import InputError
+from hotdemo.io.files import atomic_torch_save, atomic_write_json
+from hotdemo.core.paths import bundled_lifter_path, shared_dir
+from hotdemo.train.data import TEST_SUBJECTS, load_motion
+from hotdemo.train.evaluate import DISCLAIMER, EvalResult, evaluate, format_table, parse_noise, setting_label
 
 if TYPE_CHECKING:  # imported where used (build_train_config)
-    from .trainer import TrainConfig
+    from hotdemo.train.trainer import TrainConfig
 
 PathLike = Union[str, os.PathLike]
 
@@ -67,8 +67,8 @@ def build_train_config(options: dict) -> TrainConfig:
     """A :class:`TrainConfig` from parsed options: defaults, then ``options['config']`` (a JSON
     file such as a run's ``config.json``), then every other option given; ``aug_<name>`` keys set
     augmentation fields. Paths are resolved as for evaluation; InputError on a bad config file."""
-    from .augment import AugmentConfig
-    from .trainer import TrainConfig
+    from hotdemo.train.augment import AugmentConfig
+    from hotdemo.train.trainer import TrainConfig
 
     opts = {k: v for k, v in options.items() if v is not None and k != "command"}
     base: dict = {}
@@ -125,10 +125,10 @@ def run_evaluation(
     bones: bool = True,
     reproject: bool = True,
 ) -> List[EvalResult]:
-    """Evaluate a lifter (default: the shipped lifter, :func:`hotdemo.paths.bundled_lifter_path`) and print the table.
+    """Evaluate a lifter (default: the shipped lifter, :func:`hotdemo.core.paths.bundled_lifter_path`) and print the table.
 
-    The sequences are lifted by the same :class:`hotdemo.lift.Lifter` that ``hotdemo run`` /
-    ``lift`` use (:func:`hotdemo.lift.load_lifter`: flip, overlapping windows, root handling and
+    The sequences are lifted by the same :class:`hotdemo.lift.lifter.Lifter` that ``hotdemo run`` /
+    ``lift`` use (:func:`hotdemo.lift.lifter.load_lifter`: flip, overlapping windows, root handling and
     output units from the checkpoint, agreement with the 2D, constant bone lengths, smoothing). ``lifter``: a family name for an official
     checkpoint whose keys are ambiguous. ``noise``: "clean", "noisy", "both", the name of a 2D
     error model (:mod:`hotdemo.train.errors2d`), "models", "all", or several comma-separated
@@ -137,7 +137,7 @@ def run_evaluation(
     settings = parse_noise(noise)  # a bad --noise fails before anything is loaded
     dev = resolve_device(device)  # a bad --device fails before anything is loaded
     torch.set_num_threads(max(1, threads))
-    from ..lift import default_weights_path, load_lifter
+    from hotdemo.lift.lifter import default_weights_path, load_lifter
 
     ckpt = Path(checkpoint) if checkpoint else default_weights_path()
     lift = load_lifter(lifter, str(ckpt), device=dev, flip=flip, smooth=smooth, bones=bones, reproject=reproject)
@@ -200,7 +200,7 @@ def eval_summary(paths: List[PathLike], checkpoint: Optional[PathLike] = None) -
         except KeyError as e:
             raise InputError(f"{p}: not a `hotdemo eval --json` record (no {e})") from None
         meta["bone_lengths"] = rec.get("bone_lengths", False)  # records from before the fit: without it
-        meta["reproject"] = rec.get("reproject", False)  # records from before hotdemo.reproject: without it
+        meta["reproject"] = rec.get("reproject", False)  # records from before hotdemo.post.reproject: without it
         if checkpoint is not None and Path(rec.get("checkpoint", "")).resolve() != Path(checkpoint).resolve():
             raise InputError(f"{p} evaluated {rec.get('checkpoint')}, not {checkpoint}")
         meta["sequences"] = meta.pop("max_sequences") or "all"
@@ -234,8 +234,8 @@ def export_weights(src: PathLike, dst: PathLike, half: bool = True, extra: Optio
 def write_sha256_file(path: PathLike) -> Path:
     """Write ``<path>.sha256`` (``sha256sum`` format) atomically; the shipped lifter's checksum
     that ``hotdemo weights verify`` checks."""
-    from ..fileio import atomic_write
-    from ..weights import sha256_file
+    from hotdemo.io.files import atomic_write
+    from hotdemo.io.weights import sha256_file
 
     path = Path(path)
     line = f"{sha256_file(path)}  {path.name}\n"

@@ -13,8 +13,8 @@ import statistics as st
 from pathlib import Path
 from typing import Dict, List
 
-from ..errors import InputError
-from .commands import read_evaluation_record
+from hotdemo.core.errors import InputError
+from hotdemo.train.commands import read_evaluation_record
 
 _NAME = re.compile(r"^(?P<model>.+)_s(?P<seed>\d+)\.eval\.json$")
 

@@ -21,9 +21,9 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ..errors import InputError
-from ..fileio import atomic_write
-from ..skeletons import H36M32_TO_17
+from hotdemo.core.errors import InputError
+from hotdemo.io.files import atomic_write
+from hotdemo.core.skeletons import H36M32_TO_17
 
 TRAIN_SUBJECTS: Tuple[str, ...] = ("S1", "S5", "S6", "S7", "S8")
 TEST_SUBJECTS: Tuple[str, ...] = ("S9", "S11")

@@ -47,9 +47,9 @@ from typing import Callable, Dict, Optional, Union
 import numpy as np
 from scipy.signal import lfilter
 
-from ..errors import InputError
-from ..skeletons import H36M17
-from .augment import ARMS, JOINT_OFFSET, LEGS, interpolate_missing, person_size
+from hotdemo.core.errors import InputError
+from hotdemo.core.skeletons import H36M17
+from hotdemo.train.augment import ARMS, JOINT_OFFSET, LEGS, interpolate_missing, person_size
 
 ArrayLike = Union[float, np.ndarray]
 

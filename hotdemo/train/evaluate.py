@@ -11,7 +11,7 @@ Metrics (all on root-relative camera-frame poses, millimetres):
   fps), the jitter measure of the 3D pose literature; in the JSON records (``accel``), not in the
   printed table.
 
-Every sequence is lifted by a :class:`hotdemo.lift.Lifter` from its projected pixels, exactly as
+Every sequence is lifted by a :class:`hotdemo.lift.lifter.Lifter` from its projected pixels, exactly as
 ``hotdemo run`` / ``hotdemo lift`` lift a video's keypoints (normalisation, windows and their
 blending, flip, root handling, output units, smoothing): the figures measure what users get.
 """
@@ -23,13 +23,13 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
-from ..camera import Camera
-from ..errors import InputError
-from .augment import EVAL_NOISE, AugmentConfig, detector_noise
-from .data import TEST_SUBJECTS, MotionData, SequenceInfo
+from hotdemo.core.camera import Camera
+from hotdemo.core.errors import InputError
+from hotdemo.train.augment import EVAL_NOISE, AugmentConfig, detector_noise
+from hotdemo.train.data import TEST_SUBJECTS, MotionData, SequenceInfo
 
 if TYPE_CHECKING:
-    from ..lift import Lifter
+    from hotdemo.lift.lifter import Lifter
 
 DISCLAIMER = (
     "These numbers are on hotdemo's reconstruction of Human3.6M motion (forward kinematics from the "
@@ -92,7 +92,7 @@ NOISE_GROUPS = ("both", "models", "all")
 
 def noise_names() -> List[str]:
     """Every single 2D setting ``evaluate(noise=...)`` takes: clean, noisy, then the error models."""
-    from .errors2d import error_model_names
+    from hotdemo.train.errors2d import error_model_names
 
     return list(BASE_SETTINGS) + error_model_names()
 
@@ -101,7 +101,7 @@ def parse_noise(spec: str) -> List[str]:
     """The 2D settings of a ``--noise`` value: one name of :func:`noise_names`, a group of
     :data:`NOISE_GROUPS`, or several of these separated by commas; InputError listing the valid
     names otherwise."""
-    from .errors2d import error_model_names
+    from hotdemo.train.errors2d import error_model_names
 
     out: List[str] = []
     for part in [p.strip() for p in str(spec).split(",")]:
@@ -135,7 +135,7 @@ def corrupt_2d(noise: str, px: np.ndarray, seed: int, si: int, ci: int, width: f
     if noise == "noisy":
         rng = np.random.default_rng([seed, si, ci])
         return detector_noise(rng, px[None], AugmentConfig(**EVAL_NOISE))[0]
-    from .errors2d import ERROR_MODELS, apply_error_model
+    from hotdemo.train.errors2d import ERROR_MODELS, apply_error_model
 
     k = list(ERROR_MODELS).index(noise) if noise in ERROR_MODELS else -1
     if k < 0:
@@ -184,7 +184,7 @@ def evaluate(
     progress=None,
 ) -> EvalResult:
     """MPJPE / P-MPJPE / MPJVE per action on ``subjects`` through their 4 real cameras, lifted by
-    ``lifter`` (:class:`hotdemo.lift.Lifter`: its flip, windows, root handling and smoothing).
+    ``lifter`` (:class:`hotdemo.lift.lifter.Lifter`: its flip, windows, root handling and smoothing).
 
     ``noise``: the 2D setting: "clean" (projected 2D; also False), "noisy" (the fixed detector-like
     noise ``EVAL_NOISE``; also True), or the name of a 2D error model of

@@ -9,7 +9,7 @@ A run lives in one folder (``run_dir``):
 * ``best.pt`` - the weights with the lowest validation MPJPE, in hotdemo's checkpoint format
   (``{'model_name', 'config', 'state_dict', 'root_mode', 'output_units', ...}``).
 
-Both load as lifters (:func:`hotdemo.checkpoint.read_lifter_checkpoint`, ``--lifter-checkpoint``).
+Both load as lifters (:func:`hotdemo.lift.checkpoint.read_lifter_checkpoint`, ``--lifter-checkpoint``).
 Every family trains on the same clips with its own input convention (3-channel families get a
 confidence of 1) and its official loss (``LifterSpec.loss``); the target is metres, root-relative,
 and the loss sees the prediction with its predicted pelvis subtracted, so the trained weights need
@@ -35,17 +35,17 @@ from typing import Callable, Dict, List, Optional
 import numpy as np
 import torch
 
-from ..camera import Camera, load_cameras
-from ..checkpoint import load_checkpoint, save_checkpoint
-from ..device import resolve_device
-from ..errors import InputError
-from ..fileio import atomic_torch_save, atomic_write_json
-from ..lift import Lifter
-from ..models import build_model, get_spec, model_config
-from .augment import AugmentConfig, make_batch
-from .data import TEST_SUBJECTS, TRAIN_SUBJECTS, MotionData, load_motion
-from .evaluate import DISCLAIMER, evaluate
-from .losses import LOSSES
+from hotdemo.core.camera import Camera, load_cameras
+from hotdemo.lift.checkpoint import load_checkpoint, save_checkpoint
+from hotdemo.core.device import resolve_device
+from hotdemo.core.errors import InputError
+from hotdemo.io.files import atomic_torch_save, atomic_write_json
+from hotdemo.lift.lifter import Lifter
+from hotdemo.lift.registry import build_model, get_spec, model_config
+from hotdemo.train.augment import AugmentConfig, make_batch
+from hotdemo.train.data import TEST_SUBJECTS, TRAIN_SUBJECTS, MotionData, load_motion
+from hotdemo.train.evaluate import DISCLAIMER, evaluate
+from hotdemo.train.losses import LOSSES
 
 
 @dataclass
@@ -92,7 +92,7 @@ class TrainConfig:
 
     def model_kwargs(self) -> dict:
         """The fields of this config that the family's model config has (frames, dim, ...)."""
-        from ..models import get_spec
+        from hotdemo.lift.registry import get_spec
 
         try:
             spec = get_spec(self.model)

@@ -10,7 +10,7 @@ and ``trunc_normal_`` (the only names those files import from it); ``einops`` mu
 (``pip install --target DIR einops`` and ``--deps DIR``). For every family: build the official
 model, give it random weights, save them in the official layout (HoT: bare state dict with
 ``module.`` keys as DataParallel saves; MotionBERT: ``{'model_pos': ...}``), load that file with
-``hotdemo.models.load_lifter_model`` and compare outputs. Families whose official clustering
+``hotdemo.lift.registry.load_lifter_model`` and compare outputs. Families whose official clustering
 breaks ties with random noise are run several times; the report gives the official run-to-run
 spread beside our distance to the official runs.
 """
@@ -30,7 +30,7 @@ import torch.nn as nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from hotdemo.models import load_lifter_model  # noqa: E402
+from hotdemo.lift.registry import load_lifter_model  # noqa: E402
 
 
 def copy_files(repo: str, files, dst: Path) -> None:

@@ -11,7 +11,7 @@ and ``--deps DIR``). For each published COCO configuration (TokenPose-S-v1, -B, 
 SimDR HRNet-W32 256x192 k=2; SA-SimDR HRNet-W48 384x288 k=1.5) the official ``get_pose_net(cfg)``
 is built from the official YAML file, given random weights (``tests/official_ref.randomize``),
 saved as the official training saves ``final_state.pth`` (a bare state dict), loaded with
-``hotdemo.models.load_pose2d_model`` and both are run on the same input (batch 1).
+``hotdemo.lift.registry.load_pose2d_model`` and both are run on the same input (batch 1).
 
 Top-down (unless ``--no-topdown``): the 5 people of a COCO val image in ``../shared/data/coco-keypoints``
 through ``build_pose2d(FILE)`` (crop, normalise, run, decode, back to image pixels; no flip test)
@@ -175,7 +175,7 @@ def run(a, tmp: Path) -> None:
         copy_files(repos[key], files, tmp / key)
     frame = boxes = None
     if not a.no_topdown:
-        from hotdemo.paths import shared_dir
+        from hotdemo.core.paths import shared_dir
         from hotdemo.pose2d.evaluate import load_coco_keypoints
 
         sh = shared_dir()
