@@ -55,4 +55,4 @@ def test_wheel_and_sdist_built_with_build_contain_the_shipped_lifter(tmp_path):
     with zipfile.ZipFile(wheel) as z:
         assert z.read(SHIPPED[0]) == bundled_lifter_path().read_bytes()
     # the HTML viewer's page template (--export html) is package data too
-    assert "hotdemo/viewer_template.html" in in_wheel and "hotdemo/viewer_template.html" in in_sdist
+    assert "hotdemo/io/formats/viewer_template.html" in in_wheel and "hotdemo/io/formats/viewer_template.html" in in_sdist
