@@ -204,7 +204,6 @@ def unpack(archive: PathLike, spec: WeightSpec, dest_dir: Optional[PathLike] = N
     dest_dir = Path(dest_dir) if dest_dir is not None else weights_cache_dir()
     dest_dir.mkdir(parents=True, exist_ok=True)
     dest = dest_dir / spec.local_name
-    tmp = dest_dir / f".{spec.local_name}.unpack-{os.getpid()}"
     try:
         with zipfile.ZipFile(archive) as z:
             member = _archive_member(z, spec.archive_member)
@@ -216,22 +215,22 @@ def unpack(archive: PathLike, spec: WeightSpec, dest_dir: Optional[PathLike] = N
                     for chunk in iter(lambda: src.read(_CHUNK), b""):
                         f.write(chunk)
                         h.update(chunk)
-                atomic_write(tmp, write)
-        digest = h.hexdigest()
-        if spec.unpacked_sha256 and digest != spec.unpacked_sha256:
-            raise WeightsError(f"{archive}: its {spec.archive_member} fails the pinned sha256 (got {digest[:16]}..., "
-                               f"expected {spec.unpacked_sha256[:16]}...); {_redownload_hint(spec)}")
-        if spec.simcc_input_hw is not None:
-            try:
-                check_simcc_onnx(tmp, spec.simcc_input_hw)
-            except WeightsError as e:
-                raise WeightsError(str(e).replace(str(tmp), f"{archive}: {member}")) from None
-        _write_record(dest, [(digest, dest.name), (sha256_file(archive), archive_name or archive.name)])
-        os.replace(tmp, dest)
+
+                def check(tmp: Path) -> None:  # before the rename: a failing member never lands
+                    digest = h.hexdigest()
+                    if spec.unpacked_sha256 and digest != spec.unpacked_sha256:
+                        raise WeightsError(f"{archive}: its {spec.archive_member} fails the pinned sha256 (got "
+                                           f"{digest[:16]}..., expected {spec.unpacked_sha256[:16]}...); "
+                                           f"{_redownload_hint(spec)}")
+                    if spec.simcc_input_hw is not None:
+                        try:
+                            check_simcc_onnx(tmp, spec.simcc_input_hw)
+                        except WeightsError as e:
+                            raise WeightsError(str(e).replace(str(tmp), f"{archive}: {member}")) from None
+                    _write_record(dest, [(digest, dest.name), (sha256_file(archive), archive_name or archive.name)])
+
+                atomic_write(dest, write, check=check)
     except zipfile.BadZipFile as e:
         raise WeightsError(f"{archive}: not a valid zip archive ({e}); {_redownload_hint(spec)}") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return dest
 
