@@ -7,7 +7,10 @@ import pytest
 import hotdemo
 from hotdemo.io.formats.bvh import read_bvh
 from hotdemo.core.errors import InputError, OutputError
-from hotdemo.io.formats.export import SCHEMA_VERSION, load_export, load_tracks2d, read_csv, write_exports
+from hotdemo.io.formats import write_exports
+from hotdemo.io.formats.csv_file import read_csv
+from hotdemo.io.formats.keypoints import load_export, load_tracks2d
+from hotdemo.io.formats.schema import SCHEMA_VERSION
 from hotdemo.io.files import atomic_write
 from hotdemo.core.skeletons import COCO17, H36M17
 from hotdemo.core.synthetic import synthetic_scene

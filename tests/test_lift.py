@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 
 from hotdemo.core.errors import InputError, WeightsError
-from hotdemo.io.formats.export import load_keypoints
+from hotdemo.io.formats.keypoints import load_keypoints
 from hotdemo.lift.lifter import Lifter, load_lifter, window_starts
 from hotdemo.lift.registry import build_model
 from hotdemo.core.skeletons import H36M17
@@ -424,7 +424,7 @@ def test_load_keypoints_file_errors(tmp_path):
 
 
 def test_load_keypoints_hotdemo_export_is_delegated(tmp_path, monkeypatch):
-    import hotdemo.io.formats.export as export
+    import hotdemo.io.formats.keypoints as export
     from hotdemo.core.types import VideoInfo
 
     kp = walking_keypoints(10)
@@ -448,7 +448,8 @@ def test_lift_treats_a_null_keypoint_as_a_missing_joint(tmp_path, null):
     is lifted in full (the joint is interpolated like a low-score one), not half lost to NaN."""
     import json
 
-    from hotdemo.io.formats.export import load_export, write_exports
+    from hotdemo.io.formats import write_exports
+    from hotdemo.io.formats.keypoints import load_export
     from hotdemo.pipeline import PipelineConfig, lift_keypoints_file
     from hotdemo.core.synthetic import synthetic_scene
 

@@ -7,10 +7,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-import hotdemo.io.formats.export as export
+import hotdemo.io.formats as formats
+from hotdemo.io.formats import csv_file, json_file
 from hotdemo.cli import app
 from hotdemo.core.errors import InputError
-from hotdemo.io.formats.export import load_export, write_exports
+from hotdemo.io.formats import write_exports
+from hotdemo.io.formats.keypoints import load_export
 from hotdemo.core.synthetic import synthetic_scene
 from hotdemo.core.types import Track2D, Track3D, VideoInfo
 from hotdemo.post.world import estimate_world_rotation, to_world
@@ -70,7 +72,7 @@ def test_plain_npz_nan_joints_are_repaired_like_missing_ones(tmp_path):
     """NaN in a plain keypoints NPZ marks a missing joint, as ``null`` does in an export: it gets
     score 0 and is repaired like a low-score joint (interpolated in time), so the 3D is the same
     as lifting the file with those joints' scores set to 0 instead."""
-    from hotdemo.io.formats.export import load_keypoints
+    from hotdemo.io.formats.keypoints import load_keypoints
 
     kp, sc = SAMPLE["keypoints"][:60].copy(), SAMPLE["scores"][:60].copy()
     holes = kp.copy()
@@ -146,11 +148,12 @@ def test_streamed_json_and_csv_do_not_depend_on_the_chunk_size(tmp_path, monkeyp
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     write_exports(tmp_path / "a", "c", info, t2, t3, formats=("json", "csv"))
-    monkeypatch.setattr(export, "_CHUNK", 3)
+    monkeypatch.setattr(json_file, "_CHUNK", 3)
+    monkeypatch.setattr(csv_file, "_CHUNK", 3)
     write_exports(tmp_path / "b", "c", info, t2, t3, formats=("json", "csv"))
     for f in ("c.json", "c.csv"):
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()
-    rows = export.read_csv(tmp_path / "b" / "c.csv")
+    rows = csv_file.read_csv(tmp_path / "b" / "c.csv")
     key = np.stack([rows["frame"], rows["track_id"], rows["skeleton"] == "h36m17", rows["joint_index"]], 1)
     assert (np.diff(key[:, 0]) >= 0).all()  # frame order across people
     assert len(np.unique(key, axis=0)) == len(key) == 17 * 2 * 150
@@ -324,7 +327,7 @@ def test_lift_failing_exporter_leaves_the_previous_outputs(tmp_path, monkeypatch
             raise KeyboardInterrupt
         raise OutputError(f"cannot write {job.out_dir / 'x.csv'}: {failure}")
 
-    monkeypatch.setitem(export.EXPORT_FORMATS, "csv", dataclasses.replace(export.EXPORT_FORMATS["csv"], write=broken))
+    monkeypatch.setitem(formats.EXPORT_FORMATS, "csv", dataclasses.replace(formats.EXPORT_FORMATS["csv"], write=broken))
     r = _lift([kp, "-o", out, "--export", "json,npz,csv"])
     assert r.exit_code == code, r.output
     assert "Traceback" not in r.output and [x for x in r.output.splitlines() if x.strip()][-1].startswith("error:")

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from hotdemo import pipeline as pipeline_mod
 from hotdemo.render import render as render_mod
 from hotdemo.io import video as video_mod
+from hotdemo.io.video import metadata as video_metadata
 from hotdemo.cli import app
 from hotdemo.core.errors import OutputError
 from hotdemo.io.outdir import LOCK_NAME, RUN_RECORD, OutputFolder
@@ -184,7 +185,7 @@ def test_unknown_frame_rate_is_one_warning(tmp_path, fake_frontend, monkeypatch)
     def no_rate(path, text):  # what ffmpeg prints for a stream without any rate
         return original(path, re.sub(r", [\d.]+k? (fps|tbr)", "", text))
 
-    monkeypatch.setattr(video_mod, "parse_ffmpeg_info", no_rate)
+    monkeypatch.setattr(video_metadata, "parse_ffmpeg_info", no_rate)  # what probe calls
     v = write_video(tmp_path / "norate.mp4", person_frames(12))
     res = runner.invoke(app, ["run", str(v), "-o", str(tmp_path / "out")] + fake_frontend)
     assert res.exit_code == 0, res.output

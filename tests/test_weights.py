@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 
 from hotdemo.io import weights as W
+from hotdemo.io.weights import download as W_download
+from hotdemo.io.weights import manifest as W_manifest
 from hotdemo.core.errors import WeightsError
 
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB, several download chunks
@@ -118,7 +120,7 @@ def env(tmp_path, monkeypatch):
     home = tmp_path / "home"
     monkeypatch.setenv("HOTDEMO_HOME", str(home))
     monkeypatch.delenv("HOTDEMO_WEIGHTS_DIR", raising=False)
-    monkeypatch.setattr(W, "bundled_weights_dir", lambda: tmp_path / "bundled")
+    monkeypatch.setattr(W_manifest, "bundled_weights_dir", lambda: tmp_path / "bundled")
     return home / "weights"
 
 
@@ -222,8 +224,8 @@ def test_interrupted_download_keeps_a_hidden_part_that_the_next_run_resumes(serv
     www, base = server
     (www / "fake_model.bin").write_bytes(PAYLOAD)
     spec = fake_spec(monkeypatch, f"{base}/fake_model.bin")
-    monkeypatch.setattr(W, "_CHUNK", 1 << 16)  # several reads
-    real_bar = W._progress_bar
+    monkeypatch.setattr(W_download, "_CHUNK", 1 << 16)  # several reads
+    real_bar = W_download._progress_bar
 
     class Boom(real_bar):
         def __enter__(self):
@@ -236,14 +238,14 @@ def test_interrupted_download_keeps_a_hidden_part_that_the_next_run_resumes(serv
 
             return advance
 
-    monkeypatch.setattr(W, "_progress_bar", Boom)
+    monkeypatch.setattr(W_download, "_progress_bar", Boom)
     with pytest.raises(KeyboardInterrupt):
         W.fetch(spec)
     left = leftovers(env)
     assert "fake_model.bin" not in left and len(left) == 1 and left[0].startswith(".fake_model.bin.part-")
     part_size = (env / left[0]).stat().st_size
     assert 0 < part_size < len(PAYLOAD)
-    monkeypatch.setattr(W, "_progress_bar", real_bar)
+    monkeypatch.setattr(W_download, "_progress_bar", real_bar)
     _Handler.requests.clear()
     assert W.resolve("fake_model", progress=False).read_bytes() == PAYLOAD
     assert _Handler.requests == [("/fake_model.bin", f"bytes={part_size}-")]  # resumed, not restarted

@@ -23,7 +23,7 @@ import logging
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, List, Tuple, Union
+from typing import Any, Callable, List, Optional, Tuple, Union
 
 from hotdemo.core.errors import OutputError, WeightsError
 
@@ -34,13 +34,16 @@ os.umask(_UMASK)
 
 
 def atomic_write(path: PathLike, write: Callable[[io.IOBase], None], *, binary: bool = True,
-                 mkdir: bool = False) -> Path:
+                 mkdir: bool = False, check: Optional[Callable[[Path], None]] = None) -> Path:
     """Call ``write(f)`` on a temporary file beside ``path``, then rename it onto ``path``.
 
     ``binary``: the file is opened ``"wb"``; otherwise ``"w"`` in UTF-8 with ``newline=""``.
-    ``mkdir``: create the parent folder first. The file gets the usual permissions (0666 minus
-    the umask). An :class:`OSError` becomes :class:`~hotdemo.core.errors.OutputError` naming ``path``;
-    any other exception from ``write`` propagates unchanged. Either way nothing is left behind.
+    ``mkdir``: create the parent folder first. ``check(tmp)``: called with the temporary file's
+    path once it is written and closed, before the rename (e.g. to verify what was written); if it
+    raises, ``path`` is left as it was. The file gets the usual permissions (0666 minus the umask).
+    An :class:`OSError` becomes :class:`~hotdemo.core.errors.OutputError` naming ``path``; any
+    other exception from ``write`` or ``check`` propagates unchanged. Either way nothing is left
+    behind.
     """
     path = Path(path)
     try:
@@ -54,6 +57,8 @@ def atomic_write(path: PathLike, write: Callable[[io.IOBase], None], *, binary: 
         with os.fdopen(fd, "wb" if binary else "w", **kw) as f:
             write(f)
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600
+        if check is not None:
+            check(Path(tmp))
         os.replace(tmp, path)
     except BaseException as e:
         try:

@@ -29,13 +29,14 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from hotdemo.core.errors import InputError
 from hotdemo.io.files import atomic_write
 from hotdemo.core.skeletons import H36M17
+from hotdemo.core.types import Track3D
 
 PathLike = Union[str, os.PathLike]
 
@@ -368,3 +369,28 @@ def read_bvh(path: PathLike) -> Bvh:
     if n_ch == 0 or values.size != n_frames * n_ch:
         raise InputError(f"{path}: malformed BVH (expected {n_frames} x {n_ch} motion values, got {values.size})")
     return Bvh(joints, frame_time, values.reshape(n_frames, n_ch))
+
+
+# ------------------------------------------------------------------ the export format (``--export bvh``)
+def write_bvh_files(out_dir: PathLike, stem: str, tracks3d: Sequence[Track3D], fps: float) -> List[Path]:
+    """One BVH per lifted person with world joints: ``<stem>_track<ID>.bvh``."""
+    out = []
+    for t in tracks3d:
+        if t.joints_world is None or len(t) == 0:
+            continue
+        out.append(write_bvh(Path(out_dir) / f"{stem}_track{t.track_id}.bvh", t.joints_world, fps or 30.0,
+                             frames=t.frames))
+    return out
+
+
+def check_bvh(job) -> None:
+    """Export-registry check (BVH and glTF): every person with world joints has a frame with all 17."""
+    for t in job.tracks3d:
+        if t.joints_world is not None and len(t) and not np.isfinite(t.joints_world).all(axis=(1, 2)).any():
+            raise InputError(f"cannot write a BVH for track {t.track_id}: it has no frame with all 17 joints "
+                             "(every 3D pose has missing values)")
+
+
+def export_bvh(job) -> List[Path]:
+    """Export-registry writer: one ``<stem>_track<ID>.bvh`` per person (30 fps when the rate is unknown)."""
+    return write_bvh_files(job.out_dir, job.stem, job.tracks3d, job.fps)

@@ -270,4 +270,9 @@ def write_gltf(path: PathLike, tracks3d: Sequence[Track3D], fps: float) -> Path:
     return atomic_write(Path(path), lambda f: f.write(data))
 
 
-__all__ = ["write_gltf", "build_gltf", "glb_bytes", "capsule"]
+def export_gltf(job) -> List[Path]:
+    """Export-registry writer: everybody in one ``<stem>.glb``."""
+    return [write_gltf(Path(job.out_dir) / f"{job.stem}.glb", job.tracks3d, job.fps)]
+
+
+__all__ = ["write_gltf", "build_gltf", "glb_bytes", "capsule", "export_gltf"]
