@@ -48,7 +48,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from hotdemo.render.render import CENTER_RGB, LEFT_RGB, RIGHT_RGB, Renderer  # noqa: E402
+from hotdemo.render import CENTER_RGB, LEFT_RGB, RIGHT_RGB, Renderer  # noqa: E402
 from hotdemo.core.skeletons import H36M17  # noqa: E402
 from hotdemo.core.synthetic import synthetic_scene  # noqa: E402
 from hotdemo.post.world import estimate_world_rotation, to_world  # noqa: E402

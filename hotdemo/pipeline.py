@@ -376,7 +376,7 @@ class Pipeline:
 
     def render(self, video: Path, info: VideoInfo, tracks2d, tracks3d, out_dir: Path, n_frames: int,
                progress: _Progress) -> Path:
-        from hotdemo.render.render import Renderer
+        from hotdemo.render import Renderer
 
         renderer = Renderer(info, tracks2d, tracks3d, deg_per_s=self.config.spin_deg_per_s,
                             view=self.config.view)

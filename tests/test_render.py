@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from hotdemo.render.render import LEFT_RGB, RIGHT_RGB, Renderer, main_track_index
+from hotdemo.render import LEFT_RGB, RIGHT_RGB, Renderer, main_track_index
 from hotdemo.core.skeletons import COCO17
 from hotdemo.core.synthetic import synthetic_scene
 from hotdemo.core.types import VideoInfo
