@@ -27,7 +27,7 @@ from noise_models import KEYS, VARIANTS  # noqa: E402
 
 
 def tracks_of(path):
-    from hotdemo.detect.track import to_h36m
+    from hotdemo.detect.assemble import to_h36m
     from hotdemo.core.types import Track2D
 
     d = np.load(path, allow_pickle=True)
