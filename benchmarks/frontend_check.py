@@ -4,7 +4,7 @@
     python benchmarks/frontend_check.py ../shared/videos/basketball.mp4 --every 25
 
 Defaults to the offline models in ../shared. Prints the track summary and detected cuts.
-A debugging aid only; the real renderer is hotdemo.render.render.
+A debugging aid only; the real renderer is hotdemo.render.
 """
 
 from __future__ import annotations
