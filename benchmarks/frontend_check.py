@@ -4,7 +4,7 @@
     python benchmarks/frontend_check.py ../shared/videos/basketball.mp4 --every 25
 
 Defaults to the offline models in ../shared. Prints the track summary and detected cuts.
-A debugging aid only; the real renderer is hotdemo.render.render.
+A debugging aid only; the real renderer is hotdemo.render.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from hotdemo.frontend import build_frontend  # noqa: E402
 from hotdemo.core.paths import OFFLINE_DETECTOR, OFFLINE_POSE2D, shared_dir  # noqa: E402
 from hotdemo.core.skeletons import COCO17  # noqa: E402
-from hotdemo.detect.track import assemble_tracks  # noqa: E402
+from hotdemo.detect.assemble import assemble_tracks  # noqa: E402
 
 COLORS = [(230, 25, 75), (60, 180, 75), (0, 130, 200), (245, 130, 48), (145, 30, 180),
           (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 190), (0, 128, 128)]

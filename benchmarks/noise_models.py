@@ -51,21 +51,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from _lifter_cache import load_h36m_or_exit  # noqa: E402
-
-#: variant -> lifter settings (smooth, bones, reproject); None: the lifter's default
-VARIANTS = {
-    "raw": dict(smooth=False, bones=False, reproject=False),
-    "smooth": dict(smooth=True, bones=False, reproject=False),
-    "bones": dict(smooth=False, bones=True, reproject=False),
-    "agree": dict(smooth=False, bones=False, reproject=True),
-    "no-agree": dict(smooth=True, bones=True, reproject=False),
-    "default": dict(smooth=True, bones=True, reproject=True),
-}
-STEPS = ("smooth", "bones", "agree", "no-agree", "default")
-#: variant keys -> Lifter attributes
-KEYS = {"r": "trust_residual", "rs": "trust_residual_sigma", "rl": "trust_residual_length_sigma", "db": "debias_2d", "dbr": "debias_residual", "rd": "debias_residual_at",
-        "dw": "bone_depth_weight",
-        "sm": "bone_sign_margin"}
+from _variants import KEYS, STEPS, VARIANTS, apply_variant  # noqa: E402
 
 
 def disk_cached_model_output(lifter, cache_dir, tag: str):
@@ -197,18 +183,7 @@ def main() -> None:
         out = np.resize(lifter.model_output(kp1, cam.width, cam.height), (18000, 17, 3))
         kp = np.resize(kp1, (18000, 17, 2))
         for v in variants:
-            base, *kvs = v.split(":")
-            cfg = VARIANTS[base]
-            for k, a in KEYS.items():
-                setattr(lifter, a, defaults[k])
-            for kv in kvs:
-                k, _, val = kv.partition("=")
-                setattr(lifter, KEYS[k], (float(val) or None) if k in ("r", "rd") else bool(float(val))
-                        if k in ("db", "dbr") else float(val))
-            lifter.smooth_sigma = defaults["smooth"] if cfg["smooth"] else 0.0
-            if not cfg["bones"]:
-                lifter.bone_depth_weight = 0.0
-            lifter.reproject = bool(cfg["reproject"])
+            apply_variant(lifter, v, defaults)
 
             def post():
                 kp2 = lifter.debias(out, kp, cam.width, cam.height) if lifter.reproject and lifter.debias_2d else kp
@@ -228,18 +203,7 @@ def main() -> None:
         inputs = [(corrupt_2d(noise, px, 0, si, ci, cam.width, cam.height).astype(np.float32), cam, gt)
                   for si, ci, cam, gt, px, _ in cl]
         for v in variants:
-            base, *kvs = v.split(":")
-            cfg = VARIANTS[base]
-            for k, a in KEYS.items():
-                setattr(lifter, a, defaults[k])
-            for kv in kvs:
-                k, _, val = kv.partition("=")
-                setattr(lifter, KEYS[k], (float(val) or None) if k in ("r", "rd") else bool(float(val)) if k in ("db", "dbr")
-                        else float(val))
-            lifter.smooth_sigma = defaults["smooth"] if cfg["smooth"] else 0.0
-            if not cfg["bones"]:
-                lifter.bone_depth_weight = 0.0
-            lifter.reproject = bool(cfg["reproject"])
+            apply_variant(lifter, v, defaults)
             pg = [(lifter.lift_sequence(kp, cam.width, cam.height).astype(np.float64), gt) for kp, cam, gt in inputs]
             r = res.setdefault(noise, {})[v] = score(pg)
             print(f"| {noise} | {v} | {r['mpjpe']:.2f} | {r['p_mpjpe']:.2f} | {r['mpjve']:.2f} | {r['accel']:.2f} |",

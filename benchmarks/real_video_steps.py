@@ -4,7 +4,7 @@
                                           [--variants raw,smooth,bones,agree,no-agree,default]
 
 Reads the 2D of ``hotdemo run --export npz`` files (the offline test models' keypoints, COCO-17),
-converts each track as ``hotdemo run`` does (:func:`hotdemo.detect.track.to_h36m`) and lifts it with the
+converts each track as ``hotdemo run`` does (:func:`hotdemo.detect.assemble.to_h36m`) and lifts it with the
 shipped lifter's :meth:`hotdemo.lift.lifter.Lifter.__call__` (the one lifting path) with the steps of
 ``benchmarks/noise_models.py`` switched on and off (same variant names and ``:key=value``
 settings). There is no ground truth: per track it prints the mean joint acceleration
@@ -23,11 +23,11 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from noise_models import KEYS, VARIANTS  # noqa: E402
+from _variants import KEYS, VARIANTS, apply_variant  # noqa: E402
 
 
 def tracks_of(path):
-    from hotdemo.detect.track import to_h36m
+    from hotdemo.detect.assemble import to_h36m
     from hotdemo.core.types import Track2D
 
     d = np.load(path, allow_pickle=True)
@@ -77,18 +77,7 @@ def main() -> None:
             if len(tr) < rp.MIN_FRAMES:
                 continue
             for v in variants:
-                base, *kvs = v.split(":")
-                cfg = VARIANTS[base]
-                for k, a in KEYS.items():
-                    setattr(lifter, a, defaults[k])
-                for kv in kvs:
-                    k, _, val = kv.partition("=")
-                    setattr(lifter, KEYS[k], (float(val) or None) if k in ("r", "rd") else bool(float(val))
-                            if k in ("db", "dbr") else float(val))
-                lifter.smooth_sigma = defaults["smooth"] if cfg["smooth"] else 0.0
-                if not cfg["bones"]:
-                    lifter.bone_depth_weight = 0.0
-                lifter.reproject = bool(cfg["reproject"])
+                cfg = apply_variant(lifter, v, defaults)
                 j3d = lifter(tr, w, h).joints_cam.astype(np.float64)
                 acc, spread = figures(j3d)
                 weight = "-"

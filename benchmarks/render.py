@@ -9,14 +9,14 @@ skeletons. (a) "matplotlib" is what the reference HoT/MHFormer demos do per fram
 with the frame (``imshow``) beside a 3D axes (``plot`` per bone, ``view_init``), rendered to an
 RGB array. It is given an advantage over those demos: the 2D overlay is drawn with our OpenCV
 code, and nothing is written as PNG (the demos save two PNGs per frame and read them back).
-(b) "hotdemo" is :class:`hotdemo.render.render.Renderer`. Video encoding is excluded from both (it
+(b) "hotdemo" is :class:`hotdemo.render.Renderer`. Video encoding is excluded from both (it
 is the same for both).
 
 Memory: the renderer is run on clips of ``--memory-frames`` and 4x as many frames (after a short
 warm-up); the growth and peak of Python allocations (tracemalloc) over the frame loop and the
 process RSS growth are printed.
 Flat memory means the numbers do not grow with the clip length (Python's and numpy's internal
-caches take a few hundred frames to fill, about 0.2 MB, then stay constant).
+caches take a few hundred frames to fill, then stay constant).
 
 The render pass of ``hotdemo run`` (``--pass-frames N``, 0 skips it; ``--pass-only`` skips the rest):
 on a 1280x720 clip of N frames (``$HOTDEMO_SHARED/videos/two_people_indoor.mp4`` scaled and
@@ -48,7 +48,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from hotdemo.render.render import CENTER_RGB, LEFT_RGB, RIGHT_RGB, Renderer  # noqa: E402
+from hotdemo.render import CENTER_RGB, LEFT_RGB, RIGHT_RGB, Renderer  # noqa: E402
 from hotdemo.core.skeletons import H36M17  # noqa: E402
 from hotdemo.core.synthetic import synthetic_scene  # noqa: E402
 from hotdemo.post.world import estimate_world_rotation, to_world  # noqa: E402

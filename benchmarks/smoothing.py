@@ -73,7 +73,7 @@ def synthetic_cases(frames: int):
     from hotdemo.core.synthetic import synthetic_scene
 
     info, t2, t3, _, _ = synthetic_scene(1, frames, noise_px=2.0, seed=3)
-    from hotdemo.detect.track import to_h36m
+    from hotdemo.detect.assemble import to_h36m
 
     px = to_h36m(t2[0]).keypoints.astype(np.float64)
     return [(px, info.width, info.height, info.fps, t3[0].joints_cam.astype(np.float64))]

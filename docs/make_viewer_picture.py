@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from hotdemo.lift.lifter import load_lifter  # noqa: E402
 from hotdemo.core.synthetic import synthetic_scene  # noqa: E402
-from hotdemo.detect.track import to_h36m  # noqa: E402
+from hotdemo.detect.assemble import to_h36m  # noqa: E402
 from hotdemo.io.formats.viewer import write_html  # noqa: E402
 from hotdemo.post.world import estimate_world_rotation, to_world  # noqa: E402
 

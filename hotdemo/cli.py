@@ -286,7 +286,7 @@ def _config(params: dict):
         if kw["trajectory"] not in TRAJECTORIES:
             raise InputError(f"unknown --trajectory {kw['trajectory']!r}; choose from {', '.join(TRAJECTORIES)}")
     if "view" in kw:
-        from hotdemo.render.render import VIEWS
+        from hotdemo.render import VIEWS
 
         kw["view"] = kw["view"].strip().lower()
         if kw["view"] not in VIEWS:

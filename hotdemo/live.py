@@ -303,7 +303,7 @@ def run_live(source: str, config=None, *, window: bool = True, output: Optional[
     a :class:`hotdemo.pipeline.PipelineConfig` (models, ``det_every``, device, threads, view).
     ``frontend`` / ``lifter``: ready stages (tests). Returns the :class:`LiveStats`."""
     from hotdemo.pipeline import Pipeline, PipelineConfig
-    from hotdemo.render.render import Renderer
+    from hotdemo.render import Renderer
 
     config = config or PipelineConfig()
     if window and not has_display():

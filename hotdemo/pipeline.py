@@ -185,7 +185,7 @@ def lift_to_scene(lifter, tracks2d: Sequence[Track2D], info: VideoInfo,
     Returns ``(tracks3d with joints_world, SceneCamera or None)``. The "3D" progress bar counts
     frames. A lifter output that is not finite is an :class:`InputError` (raised before any export
     is written)."""
-    from hotdemo.detect.track import to_h36m
+    from hotdemo.detect.assemble import to_h36m
     from hotdemo.post.world import estimate_world_rotation, to_world
 
     tick = (progress or _Progress(False)).task("3D", sum(len(t) for t in tracks2d))
@@ -285,7 +285,7 @@ class Pipeline:
     # ------------------------------------------------------------------ stages
     def detect_2d(self, video: Path, info: VideoInfo, progress: _Progress) -> Tuple[List[Track2D], int]:
         """2D pass: returns the selected COCO-17 tracks and the number of decoded frames."""
-        from hotdemo.detect.track import assemble_tracks, select_tracks
+        from hotdemo.detect.assemble import assemble_tracks, select_tracks
         from hotdemo.post.trajectory import BackgroundMotion
         from hotdemo.io.video import Prefetcher, iter_frames
 
@@ -376,7 +376,7 @@ class Pipeline:
 
     def render(self, video: Path, info: VideoInfo, tracks2d, tracks3d, out_dir: Path, n_frames: int,
                progress: _Progress) -> Path:
-        from hotdemo.render.render import Renderer
+        from hotdemo.render import Renderer
 
         renderer = Renderer(info, tracks2d, tracks3d, deg_per_s=self.config.spin_deg_per_s,
                             view=self.config.view)
@@ -447,7 +447,7 @@ def lift_keypoints_file(path, out_dir, config: Optional[PipelineConfig] = None, 
 
 def _select_lift_tracks(path: Path, tracks2d: List[Track2D], config: PipelineConfig) -> List[Track2D]:
     """``--people`` / ``--track-id`` for ``hotdemo lift`` (every track otherwise, however short)."""
-    from hotdemo.detect.track import select_tracks
+    from hotdemo.detect.assemble import select_tracks
 
     if config.track_id is None:  # --people N: the N largest of those there are (none: no track to lift)
         return tracks2d if config.people is None else select_tracks(tracks2d, people=config.people, min_length=0)

@@ -275,7 +275,7 @@ def test_run_and_lift_share_the_lift_world_export_tail(tmp_path, monkeypatch):
 
 
 def test_renderer_takes_world_tracks_only():
-    from hotdemo.render.render import Renderer
+    from hotdemo.render import Renderer
     from hotdemo.core.synthetic import synthetic_scene
 
     info, t2, t3, _, _ = synthetic_scene(1, 10)

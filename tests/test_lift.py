@@ -13,7 +13,7 @@ from hotdemo.io.formats.keypoints import load_keypoints
 from hotdemo.lift.lifter import Lifter, load_lifter, window_starts
 from hotdemo.lift.registry import build_model
 from hotdemo.core.skeletons import H36M17
-from hotdemo.detect.track import to_h36m
+from hotdemo.detect.assemble import to_h36m
 from hotdemo.core.types import Track2D
 
 torch.set_num_threads(1)

@@ -167,7 +167,7 @@ def test_3d_progress_counts_frames():
 
     lifter = load_lifter(None, allow_untrained=True, device="cpu", batch_size=1)  # one window per forward pass: several ticks whatever the window length
     kp = SAMPLE["keypoints"][:200].astype(np.float32)
-    from hotdemo.detect.track import to_h36m
+    from hotdemo.detect.assemble import to_h36m
 
     h = to_h36m(Track2D(0, np.arange(200), kp, SAMPLE["scores"][:200], np.zeros((200, 4), np.float32)))
     ticks = []

@@ -108,7 +108,7 @@ def test_dark_matches_the_reference_on_a_trained_models_heatmaps(coco):
 
 
 def test_nonpositive_maximum_gives_score_zero_and_is_repaired_downstream():
-    from hotdemo.detect.track import to_h36m
+    from hotdemo.detect.assemble import to_h36m
     from hotdemo.core.types import Track2D
 
     maps = np.repeat(trained_looking_maps(B=1, seed=3, empty=False), 3, axis=0)  # three frames of one person

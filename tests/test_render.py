@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from hotdemo.render.render import LEFT_RGB, RIGHT_RGB, Renderer, main_track_index
+from hotdemo.render import LEFT_RGB, RIGHT_RGB, Renderer, main_track_index
 from hotdemo.core.skeletons import COCO17
 from hotdemo.core.synthetic import synthetic_scene
 from hotdemo.core.types import VideoInfo
@@ -233,7 +233,7 @@ def test_moving_people_leave_a_trail_and_planted_feet_are_marked():
     import dataclasses
 
     from hotdemo.post.trajectory import fit_scene
-    from hotdemo.detect.track import to_h36m
+    from hotdemo.detect.assemble import to_h36m
 
     info, t2, t3, _, _ = synthetic_scene(1, 60)
     h = to_h36m(t2[0])

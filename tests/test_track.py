@@ -4,7 +4,8 @@ COCO -> H36M conversion with joint repair."""
 import numpy as np
 import pytest
 
-from hotdemo.detect.track import CutDetector, Tracker, assemble_tracks, iou_matrix, select_tracks, to_h36m
+from hotdemo.detect.track import CutDetector, Tracker, iou_matrix
+from hotdemo.detect.assemble import assemble_tracks, select_tracks, to_h36m
 from hotdemo.core.types import FramePoses2D, Track2D
 
 

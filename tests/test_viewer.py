@@ -8,7 +8,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from hotdemo.render.render import LEFT_RGB, RIGHT_RGB, track_color
+from hotdemo.render import LEFT_RGB, RIGHT_RGB, track_color
 from hotdemo.core.skeletons import H36M17
 from hotdemo.core.synthetic import synthetic_scene, walking_h36m
 from hotdemo.core.types import Track3D, VideoInfo

@@ -26,7 +26,7 @@ placed on the floor (see its docstring for the placement heuristic).
 from __future__ import annotations
 
 import dataclasses
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -144,11 +144,20 @@ def estimate_world_rotation(tracks3d: Sequence[Track3D], *, use_feet: bool = Fal
     return rotation_from_up(up)
 
 
-def _person_height(jw: np.ndarray) -> float:
-    """Median standing height proxy (metres) of world-oriented joints (T, 17, 3): head to lowest joint."""
+def person_height(jw: np.ndarray, *, percentile: Optional[float] = None, default: float = 1.6,
+                  limits: Optional[Tuple[float, float]] = None) -> float:
+    """Standing height proxy (metres) of world-oriented Human3.6M joints (T, 17, 3): head minus
+    the lowest joint per frame, summarised over the frames where it is finite.
+
+    ``percentile``: None takes the median (the world placement, :func:`to_world`), a number that
+    percentile (the renderer sizes its 3D view by the 90th); ``limits``: (low, high) metres the
+    result is clipped to, None not clipped; ``default``: the height when no frame has one."""
     h = jw[:, _HEAD, 2] - jw[:, :, 2].min(axis=1)
     h = h[np.isfinite(h)]
-    return float(np.median(h)) if len(h) else 1.6
+    if not len(h):
+        return default
+    v = float(np.median(h)) if percentile is None else float(np.percentile(h, percentile))
+    return float(np.clip(v, *limits)) if limits is not None else v
 
 
 def _placements(tracks3d: Sequence[Track3D], rotated: List[np.ndarray], R: np.ndarray,
@@ -168,7 +177,7 @@ def _placements(tracks3d: Sequence[Track3D], rotated: List[np.ndarray], R: np.nd
             t2 = by_id[t.track_id]
             box_h = np.median(t2.boxes[:, 3] - t2.boxes[:, 1])
             centre = np.median(0.5 * (t2.boxes[:, :2] + t2.boxes[:, 2:]), axis=0)
-            depth = f * (_person_height(jw) + 0.1) / max(box_h, 1.0)
+            depth = f * (person_height(jw) + 0.1) / max(box_h, 1.0)
             cam = np.array([(centre[0] - W / 2) / f * depth, (centre[1] - H / 2) / f * depth, depth])
             pos[i] = (R @ cam)[:2]
     else:  # no 2D cue: a row along world x, in track order

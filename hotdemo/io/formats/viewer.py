@@ -18,7 +18,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from hotdemo.render.render import CENTER_RGB, LEFT_RGB, RIGHT_RGB, track_color
+from hotdemo.render import CENTER_RGB, LEFT_RGB, RIGHT_RGB, track_color
 from hotdemo.core.skeletons import H36M17
 from hotdemo.core.types import Track3D, VideoInfo
 
