@@ -59,7 +59,9 @@ class _Command(TyperCommand):
         return opt
 
 
-#: commands built only when asked for (their options need heavy imports): name -> builder
+#: commands of the root group (``hotdemo``) built only when asked for (their options need heavy
+#: imports): name -> builder
+ROOT_NAME = "hotdemo"
 LAZY_COMMANDS: Dict[str, Callable[[], object]] = {}
 
 
@@ -70,11 +72,11 @@ class _Group(TyperGroup):
 
     def list_commands(self, ctx):
         names = super().list_commands(ctx)
-        return names + [n for n in LAZY_COMMANDS if n not in names] if ctx.parent is None else names
+        return names + [n for n in LAZY_COMMANDS if n not in names] if self.name == ROOT_NAME else names
 
     def get_command(self, ctx, name):
         cmd = super().get_command(ctx, name)
-        if cmd is None and ctx.parent is None and name in LAZY_COMMANDS:
+        if cmd is None and self.name == ROOT_NAME and name in LAZY_COMMANDS:
             cmd = LAZY_COMMANDS[name]()
             self.add_command(cmd, name)
         return cmd
@@ -99,7 +101,7 @@ class _Typer(typer.Typer):
 
 
 app = _Typer(
-    name="hotdemo",
+    name=ROOT_NAME,
     help=(
         "Turn an ordinary video into 3D human poses: YOLO person detection and tracking, "
         "top-down 2D keypoints, and the HoT (Hourglass Tokenizer) lifting transformer. "
