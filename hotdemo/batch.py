@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from hotdemo.core.errors import HotdemoError, InputError
+from hotdemo.core.paths import is_model_path
 from hotdemo.io.files import atomic_write_json
 from hotdemo.io.outdir import prepare_output_dir
 from hotdemo.io.video import VIDEO_EXTENSIONS
@@ -194,7 +195,7 @@ def weights_signature(config: Any) -> Dict[str, Any]:
     lifter, ckpt = config.lift.lifter, config.lift.checkpoint
     if ckpt is not None:
         lift_sig: Any = _file_signature(Path(ckpt))
-    elif lifter is not None and (Path(str(lifter)).expanduser().is_file() or "." in Path(str(lifter)).name):
+    elif lifter is not None and is_model_path(lifter, is_name=_is_lifter_name):
         lift_sig = _file_signature(Path(str(lifter)).expanduser())
     else:  # a built-in lifter name: the shipped weights (only hot_mixste has them; others run untrained)
         from hotdemo.core.paths import bundled_lifter_path
@@ -202,6 +203,12 @@ def weights_signature(config: Any) -> Dict[str, Any]:
         lift_sig = {"name": lifter or "hot_mixste", "shipped": _file_signature(bundled_lifter_path())}
     return {"detector": named_or_file(detector_weights(det), det),
             "pose2d": pose2d_signature(pose, named_or_file), "lifter": lift_sig}
+
+
+def _is_lifter_name(name: str) -> bool:
+    from hotdemo.lift.registry import LIFTERS
+
+    return name in LIFTERS
 
 
 def pose2d_signature(pose: Optional[Any], named_or_file: Callable[[Optional[str], Optional[Any]], Any]) -> Any:

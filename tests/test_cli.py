@@ -288,3 +288,21 @@ def test_one_training_cli():
     assert {"cache", "compare", "export"} <= set(group.commands)
     assert vars(parse_options(["train", "--steps", "7", "--no-sdpa-math", "--aug-p-noise", "0.5"])) == \
         {"command": "train", "steps": 7, "sdpa_math": False, "aug_p_noise": 0.5}
+
+
+def test_one_name_or_path_rule(tmp_path, monkeypatch):
+    """--detector, --pose2d, --lifter and weights names all decide "name or path?" by
+    hotdemo.core.paths.is_model_path."""
+    from hotdemo.core.paths import is_model_path
+    from hotdemo.detect.detector import manifest_name as detector_weights
+    from hotdemo.lift.lifter import _is_checkpoint_path
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "here").write_bytes(b"x")
+    assert is_model_path("here")  # an existing file, whatever its name
+    assert is_model_path("models/x") and is_model_path("./x") and is_model_path("~/x")  # a folder part
+    assert is_model_path("x.onnx") and not is_model_path("x.onnx", is_name=lambda s: s == "x.onnx")
+    assert not is_model_path("yolo11n") and not is_model_path("hot_mixste")
+    assert detector_weights("yolo11n") == "yolo11n.pt" and detector_weights("yolo11n.pt") == "yolo11n.pt"
+    assert detector_weights("./yolo11n.pt") is None and detector_weights("det.weights") is None
+    assert _is_checkpoint_path("run/last.pt") and _is_checkpoint_path("w.pth") and not _is_checkpoint_path("videopose")

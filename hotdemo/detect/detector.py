@@ -33,6 +33,7 @@ from typing import List, Optional, Sequence
 import cv2
 import numpy as np
 
+from hotdemo.core.paths import is_model_path
 from hotdemo.core.errors import InputError, WeightsError
 from hotdemo.core.types import Detections
 
@@ -394,12 +395,17 @@ def check_detector_file(p: Path) -> None:
         raise InputError(f"--detector {p}: unknown detector file type {p.suffix or '(none)'!r}; expected {DETECTOR_EXPECTED}")
 
 
+def _is_yolo_name(spec: str) -> bool:
+    """A built-in ultralytics name: ``yolo11n``, ``yolo11n.pt``, ... (fetched by name)."""
+    return spec.lower().startswith("yolo") and Path(spec).suffix.lower() in ("", ".pt")
+
+
 def manifest_name(spec: Optional[str]) -> Optional[str]:
     """The weights-manifest file that :func:`build_detector` would fetch for ``spec``, or None
     when ``spec`` is a local file (or not a built-in name)."""
     spec = spec or DEFAULT_DETECTOR
     low = spec.lower()
-    if low.endswith((".weights", ".yaml", ".yml")) or Path(spec).expanduser().is_file() or os.sep in spec:
+    if is_model_path(spec, is_name=_is_yolo_name):
         return None
     if not low.startswith("yolo"):
         return None
@@ -445,7 +451,7 @@ def build_detector(spec: Optional[str] = None, *, device: str = "cpu", conf: flo
     if p.is_file():
         check_detector_file(p)
         return UltralyticsDetector(p, device=device, conf=conf, iou=iou, imgsz=imgsz, **opts)
-    if low.endswith(".pt") and (os.sep in spec or spec.startswith(".")):
+    if is_model_path(spec, is_name=_is_yolo_name):
         raise InputError(f"{spec}: no such file")
     if not low.startswith("yolo"):
         raise InputError(f"unknown detector {spec!r}: give a YOLO name (e.g. yolo11n), a .pt file, or a "

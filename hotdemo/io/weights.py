@@ -61,7 +61,7 @@ from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 from hotdemo.core.errors import WeightsError
-from hotdemo.core.paths import bundled_lifter_path, bundled_weights_dir, cache_dir
+from hotdemo.core.paths import bundled_lifter_path, bundled_weights_dir, cache_dir, is_model_path
 
 PathLike = Union[str, os.PathLike]
 
@@ -438,7 +438,7 @@ def verify(name_or_path: PathLike, *, weights_dir: Optional[PathLike] = None) ->
             raise WeightsError(f"{p}: not in the weights manifest, no checksum to verify it against")
         return check_file(p, spec)
     if spec is None:
-        if os.sep in s or "/" in s:
+        if is_model_path(s, is_name=lambda _: True):  # unknown: a wrong name, unless it has a folder part
             raise WeightsError(f"{p}: no such weights file")
         raise WeightsError(f"unknown weights {s!r}; known: {', '.join(x.name for x in all_specs())}")
     local = find_local(spec, weights_dir)
@@ -813,7 +813,7 @@ def resolve(name_or_path: PathLike, *, weights_dir: Optional[PathLike] = None, d
         raise WeightsError(f"{p} is a folder; expected a weights file")
     if spec is None:
         raise WeightsError(f"{p}: no such weights file (and not a built-in name: {', '.join(x.name for x in all_specs())})")
-    if os.sep in s or "/" in s:
+    if is_model_path(s, is_name=lambda _: True):  # a known name, unless it has a folder part
         raise WeightsError(f"{p}: no such weights file")
     local = find_local(spec, weights_dir)
     if local is not None:
