@@ -21,7 +21,7 @@ import typer
 
 from hotdemo.config import GROUPS, TRAJECTORIES, PipelineConfig
 from hotdemo.core.errors import InputError
-from hotdemo.detect.detector import DEFAULT_DETECTOR
+from hotdemo.detect.detector import DARKNET_IOU, DEFAULT_DETECTOR, ULTRALYTICS_IOU
 from hotdemo.io.formats.export import EXPORT_FORMATS, parse_formats
 
 __all__ = ["Opt", "OPTIONS", "command", "build_config", "opt", "options_of", "RUN", "BATCH", "LIFT", "LIVE", "DOCTOR"]
@@ -184,8 +184,9 @@ OPTIONS: Tuple[Opt, ...] = (
     # ------------------------------------------------ 2D stages
     Opt("det_conf", ("--det-conf",), float, "Detector confidence threshold.", MODELS2D, "detect.conf",
         extra={"min": 0.0, "max": 1.0}),
-    Opt("det_iou", ("--det-iou",), Optional[float], "Detector NMS IoU threshold (default: the backend's own, "
-        "ultralytics or Darknet).", VIDEO, "detect.iou", extra={"min": 0.0, "max": 1.0}),
+    Opt("det_iou", ("--det-iou",), Optional[float], f"Detector NMS IoU threshold (default: the backend's own, "
+        f"ultralytics {ULTRALYTICS_IOU:g}, Darknet {DARKNET_IOU:g}).", VIDEO, "detect.iou",
+        extra={"min": 0.0, "max": 1.0}),
     Opt("det_size", ("--det-size",), Optional[int], "Detector input size in pixels (default: the model's own).",
         VIDEO, "detect.imgsz", extra={"min": 32}),
     Opt("pose_flip", ("--pose-flip",), bool, "Flip test for the 2D keypoints (a little steadier, about twice the "
