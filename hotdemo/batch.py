@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from hotdemo.core.errors import HotdemoError, InputError
+from hotdemo.core.paths import is_model_path
 from hotdemo.io.files import atomic_write_json
 from hotdemo.io.outdir import prepare_output_dir
 from hotdemo.io.video import VIDEO_EXTENSIONS
@@ -47,9 +48,10 @@ CLIP_MANIFEST = ".hotdemo_clip.json"
 REPORT_NAME = "batch_report.json"
 _MANIFEST_VERSION = 1
 
-#: PipelineConfig fields that do not change what a clip's outputs are.
 log = logging.getLogger("hotdemo")
-_IRRELEVANT_FIELDS = {"device", "weights_dir", "batch_size", "trust_checkpoint"}
+#: PipelineConfig settings that do not change what a clip's outputs are (the runtime group, and trust)
+_IRRELEVANT_FIELDS = {"runtime.device", "runtime.weights_dir", "runtime.batch_size",
+                      "pose.trust_checkpoint"}
 
 
 # ---------------------------------------------------------------- data
@@ -155,7 +157,7 @@ def config_fingerprint(config: Any) -> Dict[str, Any]:
     to (:func:`weights_signature`), so that a replaced model file redoes the clips."""
     if config is None:
         return {}
-    d = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else dict(vars(config))
+    d = config.flat() if hasattr(config, "flat") else dict(vars(config))
     fp = {k: (list(v) if isinstance(v, tuple) else (str(v) if isinstance(v, Path) else v))
           for k, v in sorted(d.items()) if k not in _IRRELEVANT_FIELDS}
     fp["weights_files"] = weights_signature(config)
@@ -189,11 +191,11 @@ def weights_signature(config: Any) -> Dict[str, Any]:
             return [sig, _file_signature(p.with_suffix(".cfg"))]
         return sig
 
-    det, pose = getattr(config, "detector", None), getattr(config, "pose2d", None)
-    lifter, ckpt = getattr(config, "lifter", None), getattr(config, "lifter_checkpoint", None)
+    det, pose = config.detect.detector, config.pose.pose2d
+    lifter, ckpt = config.lift.lifter, config.lift.checkpoint
     if ckpt is not None:
         lift_sig: Any = _file_signature(Path(ckpt))
-    elif lifter is not None and (Path(str(lifter)).expanduser().is_file() or "." in Path(str(lifter)).name):
+    elif lifter is not None and is_model_path(lifter, is_name=_is_lifter_name):
         lift_sig = _file_signature(Path(str(lifter)).expanduser())
     else:  # a built-in lifter name: the shipped weights (only hot_mixste has them; others run untrained)
         from hotdemo.core.paths import bundled_lifter_path
@@ -201,6 +203,12 @@ def weights_signature(config: Any) -> Dict[str, Any]:
         lift_sig = {"name": lifter or "hot_mixste", "shipped": _file_signature(bundled_lifter_path())}
     return {"detector": named_or_file(detector_weights(det), det),
             "pose2d": pose2d_signature(pose, named_or_file), "lifter": lift_sig}
+
+
+def _is_lifter_name(name: str) -> bool:
+    from hotdemo.lift.registry import LIFTERS
+
+    return name in LIFTERS
 
 
 def pose2d_signature(pose: Optional[Any], named_or_file: Callable[[Optional[str], Optional[Any]], Any]) -> Any:
@@ -359,6 +367,8 @@ def run_batch(folder, output=None, *, config=None, recursive: bool = False, patt
     try:
         if todo:
             if ray:
+                from hotdemo.batch_ray import run_on_ray
+
                 report.workers = run_on_ray(ray, todo, config, fp, factory, record, ray_workers, con)
             else:
                 pipeline = factory(config)
@@ -390,108 +400,8 @@ def run_batch(folder, output=None, *, config=None, recursive: bool = False, patt
     return report
 
 
-# ---------------------------------------------------------------- ray
-_WORKER_CACHE: Dict[str, Any] = {}
 
 
-def _ray_process(factory, config, job: _Job, fp: Dict[str, Any]) -> ClipResult:
-    """Body of the Ray task: the pipeline is built once per worker process and cached."""
-    key = json.dumps([getattr(factory, "__qualname__", str(factory)), fp], sort_keys=True, default=str)
-    pipe = _WORKER_CACHE.get(key)
-    if pipe is None:
-        _WORKER_CACHE.clear()
-        pipe = _WORKER_CACHE[key] = factory(config)
-    try:
-        return process_clip(pipe, job, fp)
-    except _Interrupted as e:
-        return e.result
-
-
-def _ray_resources(config) -> Dict[str, float]:
-    device = str(getattr(config, "device", "auto") or "auto").lower()
-    if device.startswith("cuda"):
-        return {"num_cpus": 1, "num_gpus": 1}
-    if device == "auto":
-        import ray
-
-        if ray.cluster_resources().get("GPU", 0) >= 1:
-            return {"num_cpus": 1, "num_gpus": 1}
-    return {"num_cpus": 1}
-
-
-def run_on_ray(address: str, jobs: Sequence[_Job], config, fp, factory, record, n_workers, con) -> int:
-    """Spread ``jobs`` over Ray; calls ``record(ClipResult)`` on the driver as clips finish.
-
-    One clip per Ray task; tasks reuse their worker process, which keeps its loaded
-    pipeline, so models are loaded once per worker. At most ``n_workers`` clips are in
-    flight (default: one per CPU, or per GPU when the pipeline uses CUDA). Ctrl-C cancels
-    the running tasks (each gets KeyboardInterrupt and discards its partial files), waits
-    for them, and re-raises.
-    """
-    try:
-        import ray
-    except ImportError:
-        raise InputError("--ray needs Ray; install it with pip install 'hotdemo[ray]'") from None
-    started = False
-    if not ray.is_initialized():
-        kw: Dict[str, Any] = {"logging_level": "ERROR", "include_dashboard": False}
-        try:
-            if address in ("auto", "local"):
-                ray.init(**kw)
-            else:
-                ray.init(address=address, **kw)
-        except (ConnectionError, RuntimeError, ValueError) as e:
-            raise InputError(f"cannot connect to the Ray cluster at {address!r}: {e}") from None
-        started = True
-    try:
-        res = _ray_resources(config)
-        unit = "GPU" if "num_gpus" in res else "CPU"
-        capacity = int(ray.cluster_resources().get(unit, 1))
-        n = max(1, min(len(jobs), n_workers or capacity))
-        if con:
-            con.print(f"Ray: {n} worker{'s' if n != 1 else ''} ({unit}s in the cluster: {capacity})", highlight=False)
-        task = ray.remote(max_calls=0, max_retries=0, **res)(_ray_process)
-        cfg_ref = ray.put(config)
-        pending = list(jobs)
-        inflight: Dict[Any, _Job] = {}
-
-        def submit() -> None:
-            while pending and len(inflight) < n:
-                j = pending.pop(0)
-                inflight[task.remote(factory, cfg_ref, j, fp)] = j
-
-        submit()
-        try:
-            while inflight:
-                done, _ = ray.wait(list(inflight), num_returns=1)
-                for ref in done:
-                    j = inflight.pop(ref)
-                    try:
-                        r = ray.get(ref)
-                    except Exception as e:  # worker died, pickling error, ...
-                        msg = str(e).strip().splitlines()
-                        r = ClipResult(j.rel_input, j.rel_output, status="failed",
-                                       error=f"Ray task failed: {msg[-1] if msg else type(e).__name__}")
-                    record(r)
-                submit()
-        except KeyboardInterrupt:
-            for ref in inflight:
-                ray.cancel(ref, force=False)
-            for ref, j in inflight.items():
-                try:
-                    r = ray.get(ref, timeout=60)
-                except Exception:  # cancelled / timed out
-                    r = ClipResult(j.rel_input, j.rel_output, status="interrupted",
-                                   error="stopped by Ctrl-C; partial outputs were discarded")
-                record(r)
-            raise
-        return n
-    finally:
-        if started:
-            ray.shutdown()
-
-
-# ---------------------------------------------------------------- output
 def escape(text: str) -> str:
     """``text`` (a path, an error message) shown literally by rich: ``Title [id].mp4`` is not markup."""
     from rich.markup import escape as _escape

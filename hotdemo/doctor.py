@@ -231,7 +231,8 @@ def check_pipeline(config, clip: Optional[Path] = None) -> Check:
     clip = Path(clip) if clip is not None else clip_path()
     if not clip.is_file():
         return Check("pipeline", False, f"{clip} is missing from the package; reinstall hotdemo")
-    cfg = replace(config, exports=("npz",), render=True, people=None, track_id=None)
+    cfg = replace(config, output=replace(config.output, formats=("npz",), render=True),
+                  tracks=replace(config.tracks, people=None, track_id=None))
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="hotdemo-doctor-") as tmp:
         try:
@@ -264,14 +265,14 @@ def run_checks(config=None, *, network: bool = True, clip: Optional[Path] = None
     config = config or PipelineConfig()
     for fn in (check_packages, check_ffmpeg, check_onnxruntime):
         yield fn()
-    yield check_cuda(config.device)
+    yield check_cuda(config.runtime.device)
     cache = check_cache()
     yield cache
-    wd = str(config.weights_dir) if config.weights_dir else None
+    wd = str(config.runtime.weights_dir) if config.runtime.weights_dir else None
     models = [
-        check_model("detector", detector_weights(config.detector) or config.detector, weights_dir=wd, network=network),
-        check_model("pose2d", pose2d_weights(config.pose2d) or config.pose2d, weights_dir=wd, network=network),
-        check_model("lifter", str(config.lifter_checkpoint) if config.lifter_checkpoint else shipped_specs()[0].name,
+        check_model("detector", detector_weights(config.detect.detector) or config.detect.detector, weights_dir=wd, network=network),
+        check_model("pose2d", pose2d_weights(config.pose.pose2d) or config.pose.pose2d, weights_dir=wd, network=network),
+        check_model("lifter", str(config.lift.checkpoint) if config.lift.checkpoint else shipped_specs()[0].name,
                     weights_dir=wd, network=network),
     ]
     yield from models

@@ -39,12 +39,15 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
-from hotdemo.detect.detector import Detector, build_detector
+from hotdemo.detect.detector import DEFAULT_CONF, Detector, build_detector
 from hotdemo.pose2d import PoseEstimator, build_pose2d
 from hotdemo.detect.track import Tracker
 from hotdemo.core.types import FramePoses2D
 
-__all__ = ["FrontEnd2D", "build_frontend", "keypoint_boxes"]
+__all__ = ["DEFAULT_DET_EVERY", "FrontEnd2D", "build_frontend", "keypoint_boxes"]
+
+#: detect every K frames by default (``--det-every``; chosen with benchmarks/e2e.py)
+DEFAULT_DET_EVERY = 5
 
 
 def _area(b: np.ndarray) -> np.ndarray:
@@ -76,7 +79,7 @@ class FrontEnd2D:
     so chunks must come in video order; :meth:`reset` before another video."""
 
     def __init__(self, detector: Detector, tracker: Optional[Tracker], pose: PoseEstimator,
-                 *, max_people: Optional[int] = None, det_every: int = 1, redetect_score: float = 0.3,
+                 *, max_people: Optional[int] = None, det_every: int = DEFAULT_DET_EVERY, redetect_score: float = 0.3,
                  kp_score: float = 0.3, kp_box_padding: float = 1.25):
         self.detector = detector
         self.tracker = tracker if tracker is not None else Tracker()
@@ -170,10 +173,10 @@ class FrontEnd2D:
 
 
 def build_frontend(detector: Optional[str] = None, pose2d: Optional[str] = None, *, device: str = "cpu",
-                   weights_dir: Optional[str] = None, conf: float = 0.25, iou: Optional[float] = None,
+                   weights_dir: Optional[str] = None, conf: float = DEFAULT_CONF, iou: Optional[float] = None,
                    imgsz: Optional[int] = None,
                    flip_test: bool = False, tracker: Optional[Tracker] = None,
-                   max_people: Optional[int] = None, det_every: int = 1, threads: Optional[int] = None,
+                   max_people: Optional[int] = None, det_every: int = DEFAULT_DET_EVERY, threads: Optional[int] = None,
                    trust_checkpoint: bool = False, **tracker_opts) -> FrontEnd2D:
     """Build the front end from detector / pose specs (see :func:`hotdemo.detect.detector.build_detector`
     and :func:`hotdemo.pose2d.build_pose2d`, which ``trust_checkpoint`` goes to); extra keyword

@@ -344,7 +344,7 @@ def run_live(source: str, config=None, *, window: bool = True, output: Optional[
             t2, t3 = causal.update(index, poses)
             stats.latency_3d.append(time.monotonic() - t_cap)
             info = src.info
-            renderer = Renderer(info, t2, t3, deg_per_s=0.0, view=config.view, fps=src.fps)
+            renderer = Renderer(info, t2, t3, deg_per_s=0.0, view=config.output.view, fps=src.fps)
             img = renderer.render(frame, index)
             if writer is None and output is not None:
                 writer = VideoWriter(output, fps=src.fps, size=(img.shape[1], img.shape[0])).__enter__()

@@ -23,7 +23,6 @@ from rich.markup import escape
 
 from hotdemo.core.device import resolve_device
 from hotdemo.core.errors import InputError
-from hotdemo.io.formats.export import DEFAULT_FORMATS
 from hotdemo.core.types import Track2D, Track3D, VideoInfo
 from hotdemo.io.video import VideoWarning
 
@@ -32,46 +31,8 @@ log = logging.getLogger("hotdemo")
 T = TypeVar("T")
 
 
-#: ``--det-every`` default, chosen with benchmarks/e2e.py (README, "Measured figures")
-DEFAULT_DET_EVERY = 5
-
-
-@dataclass
-class PipelineConfig:
-    """Everything that selects and tunes the stages. ``None`` means the built-in default."""
-
-    detector: Optional[str] = None
-    pose2d: Optional[str] = None
-    lifter: Optional[str] = None
-    lifter_checkpoint: Optional[Path] = None
-    allow_untrained: bool = False
-    device: str = "auto"
-    weights_dir: Optional[Path] = None
-    det_conf: float = 0.25  # detector confidence threshold
-    det_iou: Optional[float] = None  # detector NMS IoU threshold (None: the backend's default)
-    det_imgsz: Optional[int] = None  # detector input size (None: the model's own)
-    pose_flip: bool = False  # flip test for the 2D keypoints (about 2x the 2D time)
-    det_every: int = DEFAULT_DET_EVERY  # detect every K frames, follow by keypoints between (1 = every frame)
-    threads: Optional[int] = None  # CPU threads for torch / ONNX Runtime / OpenCV (None: their defaults)
-    people: Optional[int] = None
-    track_id: Optional[int] = None
-    exports: Tuple[str, ...] = DEFAULT_FORMATS  # names in hotdemo.io.formats.export.EXPORT_FORMATS
-    render: bool = True
-    spin_deg_per_s: float = 10.0
-    view: str = "main"  # 3D panel: main, scene or grid (hotdemo.render.render.VIEWS)
-    batch_size: int = 8  # frames per detector / pose batch
-    flip: bool = True
-    overlap: bool = True
-    smooth: bool = True  # False: no temporal filter at all (same as smooth_method="none")
-    smooth_method: str = "gaussian"  # none | gaussian | one-euro (hotdemo.post.smooth)
-    smooth_param: Optional[float] = None  # gaussian sigma (frames) / one-euro min cut-off (Hz)
-    bone_lengths: bool = True  # hold each person's bone lengths constant (hotdemo.post.bones)
-    reproject: bool = True  # bring the 3D into agreement with the 2D (hotdemo.post.reproject)
-    min_track_length: int = 10  # frames; shorter tracks are not lifted
-    trust_checkpoint: bool = False  # unpickle a 2D .pth that holds more than tensors (runs code from it)
-    tokens: Optional[int] = None  # HoT lifters: tokens kept after pruning (None: the trained number)
-    trajectory: str = "camera"  # camera: each person's root trajectory in one floor frame; none: in place
-    fov: Optional[float] = None  # horizontal field of view (degrees) for the trajectory; None: metadata / fitted
+# the settings live in hotdemo.config (one group per stage); imported from here as before
+from hotdemo.config import DEFAULT_DET_EVERY, TRAJECTORIES, PipelineConfig  # noqa: E402,F401
 
 
 @dataclass
@@ -162,8 +123,6 @@ class _Progress:
         else:
             log.info(msg)
 
-
-TRAJECTORIES = ("camera", "none")
 
 
 def lift_to_world(lifter, tracks2d: Sequence[Track2D], info: VideoInfo,
@@ -256,24 +215,23 @@ class Pipeline:
                  frontend=None, lifter=None):
         self.config = config or PipelineConfig()
         self.verbose = verbose
-        self.device = resolve_device(self.config.device)
         c = self.config
-        if c.threads:
+        self.device = resolve_device(c.runtime.device)
+        rt = c.runtime
+        if rt.threads:
             import cv2
             import torch
 
-            torch.set_num_threads(int(c.threads))
-            cv2.setNumThreads(int(c.threads))
+            torch.set_num_threads(int(rt.threads))
+            cv2.setNumThreads(int(rt.threads))
         self.lifter = lifter if lifter is not None else _load_lifter(c, self.device)
         if frontend is None:
+            from dataclasses import asdict
+
             from hotdemo.frontend import build_frontend
 
-            frontend = build_frontend(
-                c.detector, c.pose2d, device=self.device,
-                weights_dir=str(c.weights_dir) if c.weights_dir else None,
-                conf=c.det_conf, iou=c.det_iou, imgsz=c.det_imgsz, flip_test=c.pose_flip,
-                det_every=c.det_every, threads=c.threads, trust_checkpoint=c.trust_checkpoint,
-            )
+            frontend = build_frontend(**asdict(c.detect), **asdict(c.pose), device=self.device, threads=rt.threads,
+                                      weights_dir=str(rt.weights_dir) if rt.weights_dir else None)
         self.frontend = frontend
 
     def __enter__(self):
@@ -295,9 +253,9 @@ class Pipeline:
         tick = progress.task("2D", info.frame_count or None)
         per_frame = []
         n = 0
-        motion = BackgroundMotion() if self.config.trajectory == "camera" else None
-        for chunk in batched(Prefetcher(iter_frames(video, info), maxsize=2 * self.config.batch_size),
-                             self.config.batch_size):
+        motion = BackgroundMotion() if self.config.post.trajectory == "camera" else None
+        bs = self.config.runtime.batch_size
+        for chunk in batched(Prefetcher(iter_frames(video, info), maxsize=2 * bs), bs):
             got = self.frontend.process(chunk, n)
             if motion is not None:
                 for k, (frame, fp) in enumerate(zip(chunk, got)):
@@ -309,17 +267,15 @@ class Pipeline:
         if n == 0:
             raise InputError(f"{video}: no frame could be decoded")
         tracks = assemble_tracks(per_frame, min_length=1)
-        if self.config.track_id is not None and not any(t.track_id == self.config.track_id for t in tracks):
+        sel = self.config.tracks
+        if sel.track_id is not None and not any(t.track_id == sel.track_id for t in tracks):
             found = {}
             for t in tracks:
                 found[t.track_id] = found.get(t.track_id, 0) + len(t)
             listing = (", ".join(f"{k} ({v} frames)" for k, v in sorted(found.items())) if found
                        else "none (no person was found)")
-            raise InputError(f"{video.name}: there is no track {self.config.track_id}; the track IDs are: {listing}")
-        selected = select_tracks(
-            tracks, people=self.config.people, track_id=self.config.track_id,
-            min_length=min(self.config.min_track_length, n),
-        )
+            raise InputError(f"{video.name}: there is no track {sel.track_id}; the track IDs are: {listing}")
+        selected = select_tracks(tracks, people=sel.people, track_id=sel.track_id, min_length=min(sel.min_length, n))
         return selected, n
 
     def run(self, video, out_dir, *, overwrite: bool = False) -> RunResult:
@@ -363,14 +319,10 @@ class Pipeline:
                        "without their trajectories (--trajectory none does this for every clip)")
                 warnings.append(msg)
                 progress.print(f"[yellow]warning:[/] {escape(msg)}")
-            tracks3d, outputs = lift_and_export(self.lifter, tracks2d, info, folder.stage, video.stem,
-                                                self.config.exports, progress, stage, self.config,
-                                                static_camera=static)
-            if self.config.render:
-                ts = time.perf_counter()
-                outputs.append(self.render(video, info, tracks2d, tracks3d, folder.stage, n_frames, progress))
-                stage["render"] = time.perf_counter() - ts
-            outputs = folder.commit(outputs)
+            tracks3d, outputs = finish_job(self.lifter, tracks2d, info, folder, video.stem, self.config, progress,
+                                           stage, static_camera=static,
+                                           render=lambda t3: self.render(video, info, tracks2d, t3, folder.stage,
+                                                                         n_frames, progress))
         return RunResult(video, out_dir, n_frames, len(tracks3d), outputs,
                          time.perf_counter() - t0, stage, warnings)
 
@@ -378,8 +330,8 @@ class Pipeline:
                progress: _Progress) -> Path:
         from hotdemo.render import Renderer
 
-        renderer = Renderer(info, tracks2d, tracks3d, deg_per_s=self.config.spin_deg_per_s,
-                            view=self.config.view)
+        out = self.config.output
+        renderer = Renderer(info, tracks2d, tracks3d, deg_per_s=out.deg_per_s, view=out.view)
         path = out_dir / f"{video.stem}_hotdemo.mp4"
         return render_video(video, info, renderer, path, tick=progress.task("render", n_frames))
 
@@ -407,31 +359,64 @@ def render_video(video: Path, info: VideoInfo, renderer, path: Path, *, tick=Non
     return path
 
 
+def check_job(path, out_dir, *, overwrite: bool = False, keypoints: bool = False) -> None:
+    """The early checks that ``run`` and ``lift`` share, before any model is loaded and without
+    creating anything: the input is there and is a readable video (``keypoints``: a file, not a
+    folder), and the output folder can take its outputs (:func:`hotdemo.io.outdir.check_output_folder`;
+    another input's outputs are refused unless ``overwrite``). InputError otherwise."""
+    from hotdemo.io.outdir import check_output_folder
+
+    path = Path(path)
+    if keypoints:
+        if not path.exists():
+            raise InputError(f"{path}: no such file")
+        if path.is_dir():
+            raise InputError(f"{path} is a folder; expected a keypoints file (.json or .npz)")
+    else:
+        from hotdemo.io.video import probe
+
+        probe(path, count=False)
+    check_output_folder(Path(out_dir), path, overwrite=overwrite)
+
+
+def finish_job(lifter, tracks2d: Sequence[Track2D], info: VideoInfo, folder, stem: str, config: PipelineConfig,
+               progress: _Progress, stage: Dict[str, float], *, static_camera: Optional[bool] = None,
+               render=None) -> Tuple[List[Track3D], List[Path]]:
+    """The tail that ``run`` and ``lift`` share: lift -> post -> exports (:func:`lift_and_export`)
+    -> the rendered video (``render(tracks3d)`` -> its path, when given and ``config.output.render``)
+    into ``folder``'s staging area, then the outputs committed together. Returns the 3D tracks and
+    the committed paths."""
+    tracks3d, outputs = lift_and_export(lifter, tracks2d, info, folder.stage, stem, config.output.formats,
+                                        progress, stage, config, static_camera=static_camera)
+    if render is not None and config.output.render:
+        ts = time.perf_counter()
+        outputs.append(render(tracks3d))
+        stage["render"] = time.perf_counter() - ts
+    return tracks3d, folder.commit(outputs)
+
+
 def lift_keypoints_file(path, out_dir, config: Optional[PipelineConfig] = None, *, verbose: bool = False,
                         lifter=None, overwrite: bool = False) -> RunResult:
     """``hotdemo lift``: 2D keypoint file -> 3D exports, without any video stage.
 
-    The output folder is opened like ``run``'s (:class:`hotdemo.io.outdir.OutputFolder`): the
-    exports are staged and appear together at the end (an error or Ctrl-C leaves the folder as
-    it was), the folder is locked while they are written, and a folder holding the outputs of
-    another input is refused unless ``overwrite``."""
+    The same checks and tail as ``run`` (:func:`check_job`, :func:`finish_job`): the output
+    folder is opened like ``run``'s (:class:`hotdemo.io.outdir.OutputFolder`): the exports are
+    staged and appear together at the end (an error or Ctrl-C leaves the folder as it was), the
+    folder is locked while they are written, and a folder holding the outputs of another input is
+    refused unless ``overwrite``."""
     from hotdemo.io.formats.export import load_lift_input
-    from hotdemo.io.outdir import OutputFolder, check_output_folder
+    from hotdemo.io.outdir import OutputFolder
 
     config = config or PipelineConfig()
     t0 = time.perf_counter()
     path = Path(path)
     out_dir = Path(out_dir)
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.is_dir():
-        raise InputError(f"{path} is a folder; expected a keypoints file (.json or .npz)")
+    check_job(path, out_dir, overwrite=overwrite, keypoints=True)  # before the lifter is loaded; creates nothing
     tracks2d, info = load_lift_input(path)  # a run's export: the video's metadata, kept in the new exports
     n_frames = int(info.frame_count)
     tracks2d = _select_lift_tracks(path, tracks2d, config)
-    check_output_folder(out_dir, path, overwrite=overwrite)  # before the lifter is loaded; creates nothing
     if lifter is None:
-        lifter = _load_lifter(config, resolve_device(config.device))
+        lifter = _load_lifter(config, resolve_device(config.runtime.device))
     stage: Dict[str, float] = {}
     warnings: List[str] = []
     with OutputFolder(out_dir, path, overwrite=overwrite) as folder, _Progress(verbose) as progress:
@@ -439,9 +424,7 @@ def lift_keypoints_file(path, out_dir, config: Optional[PipelineConfig] = None, 
             msg = f"no track in {path.name}; outputs have no tracks"
             warnings.append(msg)
             progress.print(f"[yellow]warning:[/] {escape(msg)}")
-        tracks3d, outputs = lift_and_export(lifter, tracks2d, info, folder.stage, path.stem, config.exports,
-                                            progress, stage, config)
-        outputs = folder.commit(outputs)
+        tracks3d, outputs = finish_job(lifter, tracks2d, info, folder, path.stem, config, progress, stage)
     return RunResult(path, out_dir, n_frames, len(tracks3d), outputs, time.perf_counter() - t0, stage, warnings)
 
 
@@ -449,11 +432,12 @@ def _select_lift_tracks(path: Path, tracks2d: List[Track2D], config: PipelineCon
     """``--people`` / ``--track-id`` for ``hotdemo lift`` (every track otherwise, however short)."""
     from hotdemo.detect.assemble import select_tracks
 
-    if config.track_id is None:  # --people N: the N largest of those there are (none: no track to lift)
-        return tracks2d if config.people is None else select_tracks(tracks2d, people=config.people, min_length=0)
-    chosen = select_tracks(tracks2d, track_id=config.track_id, min_length=0)
+    sel = config.tracks
+    if sel.track_id is None:  # --people N: the N largest of those there are (none: no track to lift)
+        return tracks2d if sel.people is None else select_tracks(tracks2d, people=sel.people, min_length=0)
+    chosen = select_tracks(tracks2d, track_id=sel.track_id, min_length=0)
     if not chosen:
         ids = sorted({int(t.track_id) for t in tracks2d})
-        raise InputError(f"{path.name} has no track {config.track_id}; its track IDs are "
+        raise InputError(f"{path.name} has no track {sel.track_id}; its track IDs are "
                          f"{', '.join(map(str, ids)) if ids else '(none)'}")
     return chosen

@@ -122,14 +122,15 @@ _PIPELINE_ARGS = ["--detector", "d.pt", "--pose2d", "p.onnx", "--lifter", "mixst
                   "--no-flip", "--no-overlap", "--no-smooth", "--no-bone-lengths", "--no-reproject", "--export", "json,csv",
                   "--no-render",
                   "--spin", "0", "--view", "Scene", "--smooth", "one-euro", "--smooth-param", "1.5"]
-_PIPELINE_EXPECT = dict(detector="d.pt", pose2d="p.onnx", lifter="mixste", allow_untrained=True, device="cpu",
-                        det_conf=0.5, det_iou=0.4, det_imgsz=320, pose_flip=True, det_every=3, threads=2, people=2,
-                        flip=False, overlap=False, smooth=False, bone_lengths=False, reproject=False, exports=("json", "csv"),
-                        render=False,
-                        spin_deg_per_s=0.0, view="scene", smooth_method="one-euro", smooth_param=1.5)
-_LIFT_KEYS = ("lifter", "allow_untrained", "device", "people", "flip", "overlap", "smooth", "bone_lengths", "reproject",
-              "exports",
-              "smooth_method", "smooth_param")
+_PIPELINE_EXPECT = {"detect.detector": "d.pt", "pose.pose2d": "p.onnx", "lift.lifter": "mixste",
+                    "lift.allow_untrained": True, "runtime.device": "cpu", "detect.conf": 0.5, "detect.iou": 0.4,
+                    "detect.imgsz": 320, "pose.flip_test": True, "detect.det_every": 3, "runtime.threads": 2,
+                    "tracks.people": 2, "lift.flip": False, "lift.overlap": False, "post.smooth": "none",
+                    "post.bones": False, "post.reproject": False, "output.formats": ("json", "csv"),
+                    "output.render": False, "output.deg_per_s": 0.0, "output.view": "scene",
+                    "post.smooth_param": 1.5}
+_LIFT_KEYS = ("lift.lifter", "lift.allow_untrained", "runtime.device", "tracks.people", "lift.flip", "lift.overlap",
+              "post.smooth", "post.bones", "post.reproject", "output.formats", "post.smooth_param")
 
 
 class _Seen(Exception):
@@ -141,14 +142,15 @@ def _check_config(cfg, expect):
 
     from hotdemo.pipeline import PipelineConfig
 
-    got = {k: getattr(cfg, k) for k in expect}
+    flat, default = cfg.flat(), PipelineConfig().flat()
+    got = {k: flat[k] for k in expect}
     assert got == expect
-    assert Path(cfg.lifter_checkpoint).name == "l.pt"
-    if "det_conf" in expect:
-        assert Path(cfg.weights_dir).name == "wd"
+    assert Path(cfg.lift.checkpoint).name == "l.pt"
+    if "detect.conf" in expect:
+        assert Path(cfg.runtime.weights_dir).name == "wd"
     # options not given keep PipelineConfig's defaults
-    untouched = set(PipelineConfig.__dataclass_fields__) - set(expect) - {"lifter_checkpoint", "weights_dir", "track_id"}
-    assert all(getattr(cfg, k) == getattr(PipelineConfig(), k) for k in untouched)
+    untouched = set(default) - set(expect) - {"lift.checkpoint", "runtime.weights_dir", "tracks.track_id"}
+    assert all(flat[k] == default[k] for k in untouched)
 
 
 def test_run_batch_and_lift_options_reach_the_pipeline_config(tmp_path, monkeypatch):
@@ -178,7 +180,7 @@ def test_run_batch_and_lift_options_reach_the_pipeline_config(tmp_path, monkeypa
 
     r = runner.invoke(app, ["run", str(tmp_path / "v.mp4"), "--track-id", "4"] + _PIPELINE_ARGS)
     assert isinstance(r.exception, _Seen), r.output
-    _check_config(seen["run"], {**_PIPELINE_EXPECT, "track_id": 4})
+    _check_config(seen["run"], {**_PIPELINE_EXPECT, "tracks.track_id": 4})
     r = runner.invoke(app, ["batch", str(tmp_path)] + _PIPELINE_ARGS)
     assert isinstance(r.exception, _Seen), r.output
     _check_config(seen["batch"], _PIPELINE_EXPECT)
@@ -188,4 +190,119 @@ def test_run_batch_and_lift_options_reach_the_pipeline_config(tmp_path, monkeypa
                  "--smooth", "one-euro", "--smooth-param", "1.5"]
     r = runner.invoke(app, ["lift", str(tmp_path / "k.npz")] + lift_args)
     assert isinstance(r.exception, _Seen), r.output
-    _check_config(seen["lift"], {**{k: _PIPELINE_EXPECT[k] for k in _LIFT_KEYS}, "track_id": 4})
+    _check_config(seen["lift"], {**{k: _PIPELINE_EXPECT[k] for k in _LIFT_KEYS}, "tracks.track_id": 4})
+
+
+# ---------------------------------------------------------------- one option table, grouped configs
+def test_options_come_from_one_table_with_the_configs_defaults():
+    """run / batch / lift / live get exactly their table entries; each setting's default is its
+    config field's; no help text spells a default (Typer shows it)."""
+    from hotdemo.cli.options import JOBS, LIVE, OPTIONS, default_of, options_of
+    from hotdemo.config import PipelineConfig
+
+    flat = PipelineConfig().flat()
+    for cmd in sorted(JOBS | {LIVE}):
+        names = [o.name for o in options_of(cmd)]
+        assert len(names) == len(set(names)), cmd  # declared once per command
+        params = {p.name: p for p in typer_command(cmd).params if p.name != "help"}
+        assert set(params) == set(names), cmd
+    for o in OPTIONS:
+        for cmd in o.commands:
+            if o.name == "smooth_param":  # one default per filter: formatted from hotdemo.post.smooth.DEFAULT_PARAM
+                continue
+            assert "[default" not in o.help_for(cmd) and not re.search(r"default:? \d", o.help_for(cmd)), o.name
+        if o.field is not None:
+            assert o.field in flat, o.field
+            if not o.name.startswith("no_") and o.name not in ("export", "flip") and o.default_value() is not None \
+                    and not (o.name == "threads" and o.commands == {LIVE}):
+                assert o.default_value() == default_of(o.field), o.name
+    assert params["det_conf"].default == default_of("detect.conf")  # the last command (run) as Typer built it
+
+
+def typer_command(name):
+    import typer.main
+
+    from hotdemo.cli import app
+
+    group = typer.main.get_command(app)
+    return group.get_command(None, name)
+
+
+def test_det_conf_and_det_every_defaults_are_declared_once():
+    from hotdemo.config import DEFAULT_CONF, DEFAULT_DET_EVERY, DetectConfig
+    from hotdemo.detect.detector import Detector, build_detector
+    from hotdemo.frontend import FrontEnd2D, build_frontend
+    import inspect
+
+    assert DetectConfig().conf == DEFAULT_CONF == Detector.conf == inspect.signature(build_detector).parameters["conf"].default
+    assert inspect.signature(build_frontend).parameters["conf"].default == DEFAULT_CONF
+    for fn in (build_frontend, FrontEnd2D.__init__):
+        assert inspect.signature(fn).parameters["det_every"].default == DEFAULT_DET_EVERY == DetectConfig().det_every
+    run_help = _plain(runner.invoke(app, ["run", "--help"], env={"COLUMNS": "200"}).output)
+    line = next(l for l in run_help.splitlines() if "--det-every" in l)
+    assert f"[default: {DEFAULT_DET_EVERY}]" in run_help[run_help.index(line):run_help.index("--threads")]
+
+
+def test_old_flat_config_names_still_work():
+    from dataclasses import replace
+
+    from hotdemo.config import LEGACY_NAMES, OutputConfig, PipelineConfig, TracksConfig
+
+    c = PipelineConfig(det_conf=0.5, det_imgsz=320, pose_flip=True, people=2, exports=("json",), smooth=False,
+                       spin_deg_per_s=0.0, lifter_checkpoint="l.pt")
+    assert (c.detect.conf, c.detect.imgsz, c.pose.flip_test, c.tracks.people) == (0.5, 320, True, 2)
+    assert (c.output.formats, c.post.smooth, c.output.deg_per_s, c.lift.checkpoint) == (("json",), "none", 0.0, "l.pt")
+    assert (c.det_conf, c.smooth, c.smooth_method, c.exports) == (0.5, False, "none", ("json",))  # read back too
+    assert PipelineConfig(people=2) == PipelineConfig(tracks=TracksConfig(people=2))
+    assert replace(c, output=OutputConfig()).exports == OutputConfig().formats
+    assert all(n in PipelineConfig().__dir__() or getattr(PipelineConfig(), n, "x") != "x" for n in LEGACY_NAMES)
+    with pytest.raises(TypeError, match="det_confidence"):
+        PipelineConfig(det_confidence=0.5)
+    t = TracksConfig()
+    assert PipelineConfig(tracks=t).tracks is not t  # groups are copied, never shared
+
+
+def test_readme_python_example(tmp_path):
+    """README: ``with Pipeline(PipelineConfig(people=2)) as pipe: result = pipe.run(...)`` (here
+    with the test front end and an untrained lifter instead of the downloaded models)."""
+    from test_robustness import BlobFrontend, person_frames, write_video
+
+    from hotdemo.pipeline import Pipeline, PipelineConfig
+
+    video = write_video(tmp_path / "clip.mp4", person_frames(20))
+    cfg = PipelineConfig(people=2, allow_untrained=True, device="cpu", exports=("json",), render=False)
+    with Pipeline(cfg, frontend=BlobFrontend()) as pipe:
+        result = pipe.run(video, tmp_path / "out" / "clip")
+    assert result.frames == 20 and result.people == 1 and [p.name for p in result.outputs] == ["clip.json"]
+
+
+def test_one_training_cli():
+    """``hotdemo train|eval`` and ``python -m hotdemo.train train|eval`` are the same commands."""
+    from hotdemo.cli.train import click_group
+    from hotdemo.train.__main__ import parse_options
+
+    group = click_group()
+    for name in ("train", "eval"):
+        assert typer_command(name) is group.commands[name] or \
+            [p.name for p in typer_command(name).params] == [p.name for p in group.commands[name].params]
+    assert {"cache", "compare", "export"} <= set(group.commands)
+    assert vars(parse_options(["train", "--steps", "7", "--no-sdpa-math", "--aug-p-noise", "0.5"])) == \
+        {"command": "train", "steps": 7, "sdpa_math": False, "aug_p_noise": 0.5}
+
+
+def test_one_name_or_path_rule(tmp_path, monkeypatch):
+    """--detector, --pose2d, --lifter and weights names all decide "name or path?" by
+    hotdemo.core.paths.is_model_path."""
+    from hotdemo.core.paths import is_model_path
+    from hotdemo.detect.detector import manifest_name as detector_weights
+    from hotdemo.lift.lifter import _is_checkpoint_path
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "here").write_bytes(b"x")
+    assert is_model_path("here")  # an existing file, whatever its name
+    assert is_model_path("models/x") and is_model_path("./x") and is_model_path("~/x")  # a folder part
+    assert is_model_path("x.onnx") and not is_model_path("x.onnx", is_name=lambda s: s == "x.onnx")
+    assert not is_model_path("yolo11n") and not is_model_path("hot_mixste")
+    assert detector_weights("yolo11n") == "yolo11n.pt" and detector_weights("yolo11n.pt") == "yolo11n.pt"
+    assert detector_weights("./yolo11n.pt") is None and detector_weights("det.weights") is None
+    assert _is_checkpoint_path("run/last.pt") and _is_checkpoint_path("w.pth") and not _is_checkpoint_path("videopose")

@@ -62,3 +62,19 @@ def bundled_lifter_path() -> Path:
     """The shipped lifter file (its model card is ``README.md`` beside it, its sha256 in
     ``<file>.sha256``). The one place that says where the shipped lifter lives."""
     return bundled_weights_dir() / BUNDLED_LIFTER
+
+
+def is_model_path(value, is_name=None) -> bool:
+    """The one "name or path?" rule of every model option (``--detector``, ``--pose2d``,
+    ``--lifter``, ``--lifter-checkpoint``, a weights name): ``value`` is a path when it names an
+    existing file or has a folder part (a separator, or it starts with ``.`` or ``~``); otherwise
+    a name when ``is_name(value)`` says the resolver knows it (e.g. ``yolo11n.pt``, a manifest
+    name); otherwise a path when it has a file suffix (``model.onnx``), else a name."""
+    s = str(value)
+    if Path(s).expanduser().is_file():
+        return True
+    if os.sep in s or "/" in s or s.startswith((".", "~")):
+        return True
+    if is_name is not None and is_name(s):
+        return False
+    return bool(Path(s).suffix)

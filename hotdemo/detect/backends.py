@@ -30,6 +30,8 @@ from hotdemo.core.types import Detections
 
 log = logging.getLogger("hotdemo")
 
+#: the detector confidence threshold every backend and the pipeline default to
+DEFAULT_CONF = 0.25
 DARKNET_IOU = 0.55
 ULTRALYTICS_IOU = 0.7
 
@@ -51,7 +53,7 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou: float, max_det: int = 300) -
 class Detector:
     """Base class: ``det(frames) -> list of (N_i, 5) float32 [x1, y1, x2, y2, score]``."""
 
-    conf: float = 0.25
+    conf: float = DEFAULT_CONF
     iou: float = 0.45
     batch_size: int = 16
 
@@ -85,7 +87,7 @@ class DarknetDetector(Detector):
     class scores; score = objectness x class score of ``person_class``."""
 
     def __init__(self, weights: str | os.PathLike, cfg: Optional[str | os.PathLike] = None, *,
-                 conf: float = 0.25, iou: float = DARKNET_IOU, imgsz: Optional[int] = None,
+                 conf: float = DEFAULT_CONF, iou: float = DARKNET_IOU, imgsz: Optional[int] = None,
                  letterbox: bool = False, person_class: int = 0, batch_size: int = 8,
                  device: str = "cpu"):
         weights = Path(weights)
@@ -187,7 +189,7 @@ class UltralyticsDetector(Detector):
     ``.pt`` / ``.yaml`` models, torch otherwise (GPU: ultralytics' fp16).
     """
 
-    def __init__(self, model: str | os.PathLike, *, device: str = "cpu", conf: float = 0.25,
+    def __init__(self, model: str | os.PathLike, *, device: str = "cpu", conf: float = DEFAULT_CONF,
                  iou: float = ULTRALYTICS_IOU, imgsz: int = 640, batch_size: int = 16, half: Optional[bool] = None,
                  runtime: str = "auto", threads: Optional[int] = None):
         if runtime not in DETECTOR_RUNTIMES:

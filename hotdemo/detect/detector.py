@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import List, Optional
 
 from hotdemo.core.errors import InputError, WeightsError
-from hotdemo.detect.backends import (DARKNET_IOU, DETECTOR_RUNTIMES, ULTRALYTICS_IOU, DarknetDetector,  # noqa: F401
+from hotdemo.core.paths import is_model_path
+from hotdemo.detect.backends import (DEFAULT_CONF, DARKNET_IOU, DETECTOR_RUNTIMES, ULTRALYTICS_IOU, DarknetDetector,  # noqa: F401
                                      Detector, UltralyticsDetector, nms)
 
 DEFAULT_DETECTOR = "yolo11n"
@@ -84,14 +85,19 @@ def manifest_name(spec: Optional[str]) -> Optional[str]:
     when ``spec`` is a local file (or not a built-in name)."""
     spec = spec or DEFAULT_DETECTOR
     low = spec.lower()
-    if low.endswith((".weights", ".yaml", ".yml")) or Path(spec).expanduser().is_file() or os.sep in spec:
+    if is_model_path(spec, is_name=_is_yolo_name):
         return None
     if not low.startswith("yolo"):
         return None
     return spec if low.endswith(".pt") else spec + ".pt"
 
 
-def build_detector(spec: Optional[str] = None, *, device: str = "cpu", conf: float = 0.25,
+def _is_yolo_name(spec: str) -> bool:
+    """A built-in ultralytics name: ``yolo11n``, ``yolo11n.pt``, ... (fetched by name)."""
+    return spec.lower().startswith("yolo") and Path(spec).suffix.lower() in ("", ".pt")
+
+
+def build_detector(spec: Optional[str] = None, *, device: str = "cpu", conf: float = DEFAULT_CONF,
                    iou: Optional[float] = None, imgsz: Optional[int] = None, weights_dir: Optional[str] = None,
                    threads: Optional[int] = None, **opts) -> Detector:
     """Build a person detector.
@@ -130,7 +136,7 @@ def build_detector(spec: Optional[str] = None, *, device: str = "cpu", conf: flo
     if p.is_file():
         check_detector_file(p)
         return UltralyticsDetector(p, device=device, conf=conf, iou=iou, imgsz=imgsz, **opts)
-    if low.endswith(".pt") and (os.sep in spec or spec.startswith(".")):
+    if is_model_path(spec, is_name=_is_yolo_name):
         raise InputError(f"{spec}: no such file")
     if not low.startswith("yolo"):
         raise InputError(f"unknown detector {spec!r}: give a YOLO name (e.g. yolo11n), a .pt file, or a "

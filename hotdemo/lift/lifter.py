@@ -40,7 +40,6 @@ Output: metres, root-relative (pelvis at 0), camera frame. Everything runs in ba
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Callable, Optional, Tuple, Union
 
@@ -411,7 +410,9 @@ def default_weights_path() -> Path:
 
 
 def _is_checkpoint_path(s: str) -> bool:
-    return s.lower().endswith((".pt", ".pth", ".ckpt", ".bin")) or os.sep in s or Path(s).is_file()
+    from hotdemo.core.paths import is_model_path
+
+    return is_model_path(s)  # not a family name (load_lifter checks those first)
 
 
 def load_lifter(name_or_path: Optional[str] = None, checkpoint: Optional[str] = None, *, device: str = "auto",

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
+from hotdemo.core.paths import is_model_path
 from hotdemo.core.errors import CheckpointError, InputError, WeightsError
 from hotdemo.io.files import pickled_globals, safe_torch_load
 from hotdemo.pose2d.estimator import PoseEstimator
@@ -430,7 +431,7 @@ def _resolve_weights(name: str, weights_dir: Optional[str]) -> Path:
     p = Path(name).expanduser()
     if p.is_file():
         return p
-    if os.sep in name or "/" in name or name.startswith(".") or p.suffix:
+    if is_model_path(name):
         raise InputError(f"{name}: no such file")
     from hotdemo.io.weights import resolve
 
@@ -447,7 +448,13 @@ def manifest_name(spec: "Optional[str | Pose2DSpec]") -> Optional[str]:
     if s is None or not s.weights:
         return None
     w = str(s.weights)
-    return None if Path(w).expanduser().is_file() or os.sep in w or "/" in w else w
+    return None if is_model_path(w, is_name=_is_weights_name) else w
+
+
+def _is_weights_name(name: str) -> bool:
+    from hotdemo.io.weights import get_spec
+
+    return get_spec(name) is not None
 
 
 def build_pose2d(spec: "Optional[str | Pose2DSpec]" = None, *, device: str = "cpu", flip_test: bool = False,

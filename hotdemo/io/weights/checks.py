@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 from typing import List, Optional, Tuple
 
+from hotdemo.core.paths import is_model_path
 from hotdemo.core.errors import WeightsError
 from hotdemo.io.weights.manifest import (PathLike, WeightSpec, _is_digest, all_specs, find_local, get_spec,
                                          weights_cache_dir)
@@ -156,7 +157,7 @@ def verify(name_or_path: PathLike, *, weights_dir: Optional[PathLike] = None) ->
             raise WeightsError(f"{p}: not in the weights manifest, no checksum to verify it against")
         return check_file(p, spec)
     if spec is None:
-        if os.sep in s or "/" in s:
+        if is_model_path(s, is_name=lambda _: True):  # unknown: a wrong name, unless it has a folder part
             raise WeightsError(f"{p}: no such weights file")
         raise WeightsError(f"unknown weights {s!r}; known: {', '.join(x.name for x in all_specs())}")
     local = find_local(spec, weights_dir)

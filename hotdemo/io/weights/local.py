@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Iterable, List, Optional, Tuple, Union
 
 from hotdemo.core.errors import WeightsError
-from hotdemo.core.paths import bundled_lifter_path
+from hotdemo.core.paths import bundled_lifter_path, is_model_path
 from hotdemo.io.weights import manifest as _manifest
 from hotdemo.io.weights.checks import check_file, recorded_hashes, unpack
 from hotdemo.io.weights.download import fetch
@@ -40,7 +40,7 @@ def resolve(name_or_path: PathLike, *, weights_dir: Optional[PathLike] = None, d
         raise WeightsError(f"{p} is a folder; expected a weights file")
     if spec is None:
         raise WeightsError(f"{p}: no such weights file (and not a built-in name: {', '.join(x.name for x in all_specs())})")
-    if os.sep in s or "/" in s:
+    if is_model_path(s, is_name=lambda _: True):  # a known name, unless it has a folder part
         raise WeightsError(f"{p}: no such weights file")
     local = find_local(spec, weights_dir)
     if local is not None:

@@ -1,0 +1,5 @@
+"""``python -m hotdemo.cli``: the ``hotdemo`` command."""
+
+from hotdemo.cli import main
+
+main()
