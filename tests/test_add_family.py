@@ -137,3 +137,29 @@ def test_unregistered_afterwards():
     from hotdemo.pose2d import FAMILIES, POSE2D_SPECS
 
     assert "toy_lifter" not in LIFTERS and "toy_pose" not in FAMILIES and "toy_pose_64x64" not in POSE2D_SPECS
+
+
+def test_the_registry_mechanism():
+    from hotdemo.core.registry import Registry
+
+    reg = Registry("widget")
+    reg.add("b", "hotdemo.core.errors:InputError")  # lazy: imported on first lookup
+    reg.add("a", 1)
+    assert list(reg) == ["b", "a"] and "b" in reg and len(reg) == 2
+    from hotdemo.core.errors import InputError
+
+    assert reg["b"] is InputError and reg.lookup("a") == 1 and reg.get("c") is None
+    with pytest.raises(ValueError, match="^unknown widget 'c'; known: b, a$"):
+        reg.lookup("c")
+    with pytest.raises(ValueError, match="already registered"):
+        reg.add("a", 2)
+    reg.add("a", 2, replace=True)
+    reg.remove("b")
+    assert dict(reg) == {"a": 2}
+
+    class Named:
+        name = "x"
+
+    reg.add(Named())
+    with pytest.raises(ValueError, match="calls itself 'x'"):
+        reg.add("y", Named())

@@ -67,7 +67,8 @@ def spec_names() -> List[str]:
 
 _MOVED = {"build_pose2d": "hotdemo.pose2d.resolve", "manifest_name": "hotdemo.pose2d.resolve",
           "_spec_from_json": "hotdemo.pose2d.resolve", "load_pose2d_model": "hotdemo.pose2d.checkpoints",
-          "inspect_pose2d_checkpoint": "hotdemo.pose2d.checkpoints"}
+          "inspect_pose2d_checkpoint": "hotdemo.pose2d.checkpoints", "RTMPOSE_MEAN": "hotdemo.pose2d.families.rtmpose",
+          "RTMPOSE_STD": "hotdemo.pose2d.families.rtmpose"}
 
 
 def __getattr__(name: str):
