@@ -1,8 +1,8 @@
 """Saving and loading lifter weights, official HoT checkpoints included.
 
 * :func:`load_checkpoint` loads weights into a model. It accepts a path or an already loaded
-  object: a bare state dict, or a dict holding one under ``state_dict``, ``model`` or
-  ``model_pos``; ``module.`` prefixes (``nn.DataParallel``) are stripped. With ``strict=True``
+  object: a bare state dict, or a dict holding one under ``state_dict``, ``model``,
+  ``model_pos`` or ``net``; ``module.`` prefixes (``nn.DataParallel``) are stripped. With ``strict=True``
   any missing, unexpected or mis-shaped key raises :class:`~hotdemo.core.errors.CheckpointError`
   listing them.
 * :func:`save_checkpoint` writes ``{'model_name', 'config', 'state_dict', **extra}`` atomically.
@@ -27,7 +27,8 @@ import torch.nn as nn
 
 from hotdemo.core.errors import CheckpointError, WeightsError
 from hotdemo.io.files import atomic_torch_save
-from hotdemo.io.torchfile import LoadReport, compare_state_dict, load_state_dict_strict, safe_torch_load, unwrap_state_dict
+from hotdemo.io.torchfile import (LoadReport, compare_state_dict, load_state_dict_strict, safe_torch_load,
+                                  unwrap_state_dict)
 from hotdemo.lift.registry import LIFTERS, build_model, get_spec, model_config, model_name
 from hotdemo.lift.spec import ROOT_MODES
 
@@ -39,7 +40,7 @@ __all__ = ["LoadReport", "compare_state_dict", "read_checkpoint", "extract_state
 
 
 def read_checkpoint(path: Union[str, os.PathLike]) -> Any:
-    """A checkpoint file read on the CPU by :func:`hotdemo.io.files.safe_torch_load` (tensors, plain
+    """A checkpoint file read on the CPU by :func:`hotdemo.io.torchfile.safe_torch_load` (tensors, plain
     and numpy values, never code); :class:`WeightsError` with the reason if it cannot be."""
     return safe_torch_load(path)
 
