@@ -265,3 +265,35 @@ def test_shipped_file_reads_with_subtract_root():
     ck = read_lifter_checkpoint(path)
     assert (ck.family, ck.kind, ck.root, ck.output) == ("hot_mixste", "hotdemo", "subtract", "metres")
     assert ck.build().cfg.to_dict() == ck.config
+
+
+def test_one_torch_file_reader_for_2d_and_3d(tmp_path):
+    """hotdemo.io.torchfile: the containers official trainings save, nested, with DataParallel
+    prefixes, all unwrap to the same state dict; the strict load names every bad key."""
+    from hotdemo.io import files, torchfile
+    from hotdemo.io.torchfile import load_state_dict_strict, unwrap_state_dict
+
+    assert files.safe_torch_load is torchfile.safe_torch_load and files.pickled_globals is torchfile.pickled_globals
+    m = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
+    sd = m.state_dict()
+    dp = {f"module.{k}": v for k, v in sd.items()}
+    for obj in (sd, dp, {"state_dict": dp, "meta": {"epoch": 3}}, {"model_pos": sd, "epoch": 9},
+                {"model": {"state_dict": dp}}, {"net": sd}, {"model": sd, "optimizer": {"lr": 0.1}}):
+        got = unwrap_state_dict(obj)
+        assert list(got) == list(sd) and all(got[k] is sd[k] for k in sd)
+    with pytest.raises(CheckpointError, match="f.pth: checkpoint holds no state dict"):
+        unwrap_state_dict({"epoch": 3, "model": {"name": "x"}}, where="f.pth: ")
+
+    bad = {k: v for k, v in sd.items() if k != "1.running_var"}
+    bad["0.weight"] = torch.zeros(5, 3)
+    bad["extra"] = torch.zeros(1)
+    with pytest.raises(CheckpointError, match=r"does not match Sequential: missing keys: 1\.running_var; "
+                                              r"unexpected keys: extra; shape mismatches: 0\.weight") as e:
+        load_state_dict_strict(m, bad)
+    assert e.value.report.missing == ["1.running_var"]
+    # 2D files: keys the model lacks are ignored and BatchNorm counters optional
+    ok = {k: v + 1 for k, v in sd.items() if not k.endswith("num_batches_tracked")}
+    report = load_state_dict_strict(m, {**ok, "aux_head.weight": torch.zeros(1)}, allow_unexpected=True,
+                                    optional=lambda k: k.endswith("num_batches_tracked"))
+    assert report.unexpected == ["aux_head.weight"] and not report.missing
+    torch.testing.assert_close(m.state_dict()["0.weight"], ok["0.weight"])

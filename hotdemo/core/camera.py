@@ -129,14 +129,18 @@ def project(
 def normalize_screen_coordinates(x: np.ndarray, w: ArrayLike, h: ArrayLike) -> np.ndarray:
     """Pixels (..., 2) -> screen-normalised (..., 2): ``x / w * 2 - [1, h / w]``.
 
-    ``w``/``h``: scalars or arrays broadcastable to ``x.shape[:-1]`` (e.g. (B, 1, 1) for
-    (B, T, J, 2)). The image's x range maps to [-1, 1], y to [-h/w, h/w] (aspect kept).
+    The one screen normalisation of hotdemo (the lifters' input, the official HoT / MotionBERT
+    Human3.6M convention). ``w``/``h``: scalars or arrays broadcastable to ``x.shape[:-1]``
+    (e.g. (B, 1, 1) for (B, T, J, 2)). The image's x range maps to [-1, 1], y to [-h/w, h/w]
+    (aspect kept). Computed in float64 for float64 input (``h / w`` too, as the official demo
+    does), in float32 otherwise.
     """
     x = np.asarray(x)
     if x.shape[-1] != 2:
         raise ValueError(f"expected (..., 2) pixel coordinates, got {x.shape}")
-    w = np.asarray(w, dtype=np.float32)
-    h = np.asarray(h, dtype=np.float32)
+    dtype = np.float64 if x.dtype == np.float64 else np.float32
+    w = np.asarray(w, dtype=dtype)
+    h = np.asarray(h, dtype=dtype)
     return np.stack([x[..., 0] / w * 2.0 - 1.0, x[..., 1] / w * 2.0 - h / w], axis=-1)
 
 

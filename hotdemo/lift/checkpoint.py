@@ -1,20 +1,23 @@
 """Saving and loading lifter weights, official HoT checkpoints included.
 
 * :func:`load_checkpoint` loads weights into a model. It accepts a path or an already loaded
-  object: a bare state dict, or a dict holding one under ``state_dict``, ``model`` or
-  ``model_pos``; ``module.`` prefixes (``nn.DataParallel``) are stripped. With ``strict=True``
+  object: a bare state dict, or a dict holding one under ``state_dict``, ``model``,
+  ``model_pos`` or ``net``; ``module.`` prefixes (``nn.DataParallel``) are stripped. With ``strict=True``
   any missing, unexpected or mis-shaped key raises :class:`~hotdemo.core.errors.CheckpointError`
   listing them.
 * :func:`save_checkpoint` writes ``{'model_name', 'config', 'state_dict', **extra}`` atomically.
 * :func:`read_lifter_checkpoint` is the one reader of lifter files (official layouts, hotdemo's
   shipped files, a trainer's ``best.pt`` / ``last.pt``): family, config, weights, root handling
-  and output units; :func:`load_model` builds and loads the model from it.
+  and output units; :func:`load_model` builds and loads the model from it, and
+  :func:`load_lifter_model` returns it ready for inference.
+
+Reading, unwrapping and strict loading are :mod:`hotdemo.io.torchfile`'s, shared with the 2D
+checkpoints.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
@@ -23,72 +26,29 @@ import torch
 import torch.nn as nn
 
 from hotdemo.core.errors import CheckpointError, WeightsError
-from hotdemo.io.files import atomic_torch_save, safe_torch_load
-from hotdemo.lift.registry import build_model, model_config, model_name
+from hotdemo.io.files import atomic_torch_save
+from hotdemo.io.torchfile import (LoadReport, compare_state_dict, load_state_dict_strict, safe_torch_load,
+                                  unwrap_state_dict)
+from hotdemo.lift.registry import LIFTERS, build_model, get_spec, model_config, model_name
+from hotdemo.lift.spec import ROOT_MODES
 
 StateDict = Dict[str, torch.Tensor]
-_WRAPPER_KEYS = ("state_dict", "model", "model_pos")
 
-
-@dataclass
-class LoadReport:
-    """Keys that did not line up when loading (empty lists after a strict load)."""
-
-    missing: List[str] = field(default_factory=list)
-    unexpected: List[str] = field(default_factory=list)
-    mismatched: List[Tuple[str, tuple, tuple]] = field(default_factory=list)  # key, checkpoint, model shape
-    resampled: List[str] = field(default_factory=list)  # keys stretched to the model's token count (resample=True)
-
-    @property
-    def ok(self) -> bool:
-        return not (self.missing or self.unexpected or self.mismatched)
-
-    def describe(self, limit: int = 12) -> str:
-        def short(items: List[str]) -> str:
-            more = f" (+{len(items) - limit} more)" if len(items) > limit else ""
-            return ", ".join(items[:limit]) + more
-
-        parts = []
-        if self.missing:
-            parts.append(f"missing keys: {short(self.missing)}")
-        if self.unexpected:
-            parts.append(f"unexpected keys: {short(self.unexpected)}")
-        if self.mismatched:
-            parts.append("shape mismatches: " + short(
-                [f"{k} {list(a)} in checkpoint vs {list(b)} in model" for k, a, b in self.mismatched]))
-        return "; ".join(parts)
+__all__ = ["LoadReport", "compare_state_dict", "read_checkpoint", "extract_state_dict", "load_checkpoint",
+           "resample_token_axis", "save_checkpoint", "LifterCheckpoint", "read_lifter_checkpoint",
+           "infer_config_from_state_dict", "load_model", "load_lifter_model"]
 
 
 def read_checkpoint(path: Union[str, os.PathLike]) -> Any:
-    """A checkpoint file read on the CPU by :func:`hotdemo.io.files.safe_torch_load` (tensors, plain
+    """A checkpoint file read on the CPU by :func:`hotdemo.io.torchfile.safe_torch_load` (tensors, plain
     and numpy values, never code); :class:`WeightsError` with the reason if it cannot be."""
     return safe_torch_load(path)
 
 
 def extract_state_dict(obj: Any) -> StateDict:
-    """The state dict inside a loaded checkpoint object, with ``module.`` prefixes stripped."""
-    if isinstance(obj, Mapping):
-        for key in _WRAPPER_KEYS:
-            inner = obj.get(key)
-            if isinstance(inner, Mapping) and inner and all(isinstance(v, torch.Tensor) for v in inner.values()):
-                obj = inner
-                break
-    if not isinstance(obj, Mapping) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise CheckpointError(
-            "checkpoint holds no state dict (expected a dict of tensors, or one under "
-            + "/".join(repr(k) for k in _WRAPPER_KEYS) + ")")
-    return {re.sub(r"^(module\.)+", "", str(k)): v for k, v in obj.items()}
-
-
-def compare_state_dict(model: nn.Module, sd: Mapping[str, torch.Tensor]) -> LoadReport:
-    """Missing / unexpected / mis-shaped keys of ``sd`` relative to ``model.state_dict()``."""
-    own = model.state_dict()
-    return LoadReport(
-        missing=sorted(k for k in own if k not in sd),
-        unexpected=sorted(k for k in sd if k not in own),
-        mismatched=sorted((k, tuple(sd[k].shape), tuple(own[k].shape))
-                          for k in own if k in sd and tuple(sd[k].shape) != tuple(own[k].shape)),
-    )
+    """The state dict inside a loaded checkpoint object, with ``module.`` prefixes stripped
+    (:func:`hotdemo.io.torchfile.unwrap_state_dict`)."""
+    return unwrap_state_dict(obj)
 
 
 def load_checkpoint(model: nn.Module, path_or_state: Union[str, os.PathLike, Mapping], strict: bool = True,
@@ -129,21 +89,11 @@ def resample_token_axis(sd: Mapping[str, torch.Tensor], model: nn.Module) -> Tup
 
 
 def _load(model: nn.Module, obj: Any, strict: bool, where: str, resample: bool = False) -> LoadReport:
-    try:
-        sd = extract_state_dict(obj)
-    except CheckpointError as e:
-        raise CheckpointError(f"{where}{e}") from None
+    sd = unwrap_state_dict(obj, where=where)
     resampled: List[str] = []
     if resample:
         sd, resampled = resample_token_axis(sd, model)
-    report = compare_state_dict(model, sd)
-    if strict and not report.ok:
-        err = CheckpointError(f"{where}checkpoint does not match {type(model).__name__}: {report.describe()}")
-        err.report = report  # type: ignore[attr-defined]
-        raise err
-    bad = {k for k, _, _ in report.mismatched}
-    model.load_state_dict({k: v for k, v in sd.items() if k not in bad and k not in report.unexpected},
-                          strict=False)
+    report = load_state_dict_strict(model, sd, strict=strict, where=where)
     report.resampled = resampled
     return report
 
@@ -167,7 +117,6 @@ def save_checkpoint(path: Union[str, os.PathLike], model: nn.Module, extra: Opti
 
 
 # ----------------------------------------------------------------------------- the one lifter reader
-ROOT_MODES = ("zero", "subtract")
 
 
 @dataclass
@@ -194,8 +143,6 @@ class LifterCheckpoint:
 
     @property
     def spec(self):
-        from hotdemo.lift.registry import get_spec
-
         return get_spec(self.family)
 
     def build(self, strict: bool = True) -> nn.Module:
@@ -215,8 +162,6 @@ def _is_train_config(d: Any) -> bool:
 def _config_from_train_config(family: str, tc: Mapping[str, Any]) -> Dict[str, Any]:
     """The model config a trainer's TrainConfig dict describes (its fields shared with the family's
     config; the others take the family's defaults, as the trainer built the model)."""
-    from hotdemo.lift.registry import get_spec
-
     spec = get_spec(family)
     return spec.make_config(**{k: tc[k] for k in spec.fields if k in tc}).to_dict()
 
@@ -241,8 +186,6 @@ def read_lifter_checkpoint(src: Union[str, os.PathLike, Mapping], family: Option
     ``overrides``: config fields that win over stored or inferred ones (e.g. ``heads``).
     Raises :class:`WeightsError` (unreadable file) or :class:`CheckpointError`.
     """
-    from hotdemo.lift.registry import LIFTERS, get_spec
-
     obj = src if isinstance(src, Mapping) else read_checkpoint(src)
     where = "" if isinstance(src, Mapping) else f"{src}: "
     if family is not None and family not in LIFTERS:
@@ -273,16 +216,10 @@ def read_lifter_checkpoint(src: Union[str, os.PathLike, Mapping], family: Option
         root = obj.get("root_mode") if obj.get("root_mode") in ROOT_MODES else ("subtract" if from_trainer else spec.root)
         output = obj.get("output_units") if obj.get("output_units") in ("metres", "normalised") else (
             "metres" if from_trainer else spec.output)
-        try:
-            sd = extract_state_dict(obj["model"] if trainer_last else obj)
-        except CheckpointError as e:
-            raise CheckpointError(f"{where}{e}") from None
+        sd = unwrap_state_dict(obj["model"] if trainer_last else obj, where=where)
         return LifterCheckpoint(stored, {**cfg, **overrides}, sd, root, output, kind, meta, where)
 
-    try:
-        sd = extract_state_dict(obj)
-    except CheckpointError as e:
-        raise CheckpointError(f"{where}{e}") from None
+    sd = unwrap_state_dict(obj, where=where)
     if family is None:
         found = [s.name for s in LIFTERS.values() if s.recognise(sd)]
         if not found:
@@ -307,8 +244,6 @@ def read_lifter_checkpoint(src: Union[str, os.PathLike, Mapping], family: Option
 def infer_config_from_state_dict(name: str, sd: Mapping[str, torch.Tensor], **overrides) -> dict:
     """Config of model ``name`` that fits a state dict without stored config (official files):
     the family's ``infer_config`` plus its defaults for what shapes cannot tell; ``overrides`` win."""
-    from hotdemo.lift.registry import get_spec
-
     spec = get_spec(name)
     sd = extract_state_dict(sd)
     try:
@@ -322,3 +257,23 @@ def load_model(path_or_state: Union[str, os.PathLike, Mapping], name: Optional[s
                strict: bool = True, **overrides) -> nn.Module:
     """Build and load a model from any lifter file (see :func:`read_lifter_checkpoint`)."""
     return read_lifter_checkpoint(path_or_state, name, **overrides).build(strict=strict)
+
+
+def load_lifter_model(path: Union[str, os.PathLike], family: Optional[str] = None, *, strict: bool = True,
+                      **overrides) -> nn.Module:
+    """The torch module (eval mode, CPU, float32) of any supported lifter checkpoint.
+
+    ``path``: an official file (bare state dict, ``module.`` prefixes, or under ``model_pos`` /
+    ``state_dict`` / ``model`` as MotionBERT's and DataParallel trainings save them), hotdemo's
+    shipped weights, or a hotdemo trainer's ``best.pt`` / ``last.pt``. ``family``: the lifter
+    name when the file does not say (official files; needed only where the keys are ambiguous,
+    e.g. ``mixste`` vs ``tpc_mixste``). ``overrides``: config fields that shapes cannot tell
+    (e.g. ``heads``, ``layer_index``). Loading is strict: any missing, unexpected or mis-shaped
+    key raises :class:`~hotdemo.core.errors.CheckpointError` naming it.
+
+    The forward takes the official model's input tensor (B, T, 17, C) and returns the official
+    model's output ((B, T, 17, 3) for seq2seq families, the centre frame (B, 1, 17, 3) for
+    seq2frame ones). See :func:`hotdemo.lift.checkpoint.read_lifter_checkpoint` for root handling and
+    output units.
+    """
+    return read_lifter_checkpoint(path, family, **overrides).build(strict=strict).float().eval()

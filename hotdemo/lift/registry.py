@@ -10,59 +10,69 @@ exactly the fields of the family's config dataclass and raises ``TypeError`` on 
 keyword. ``model_config(model)`` returns the dict that rebuilds it:
 ``build_model(name, **model_config(model))``.
 
-:func:`load_lifter_model` returns the torch module of any supported lifter checkpoint (official
-layouts included); its forward takes the official model's input tensor and returns the official
-model's output (seq2frame families: the centre frame).
+A family is one file in ``hotdemo/lift/families/`` defining its spec, plus one ``LIFTERS.add``
+line below (docs/adding_a_family.md has a complete example).
+
+:func:`~hotdemo.lift.checkpoint.load_lifter_model` (importable from here too) returns the torch
+module of any supported lifter checkpoint (official layouts included); its forward takes the
+official model's input tensor and returns the official model's output (seq2frame families: the
+centre frame).
 """
 
 from __future__ import annotations
 
-import os
-from typing import Dict, Optional, Tuple, Type, Union
+from typing import Iterator, Mapping, Tuple
 
 import torch.nn as nn
 
-from hotdemo.lift.families import hot_mixste
-
-from hotdemo.lift.families import mhformer
-
-from hotdemo.lift.families import mixste
-
-from hotdemo.lift.families import motionbert
-from hotdemo.lift.families.hot_mixste import (PRUNINGS, RECOVERIES, HoTMixSTE, HoTMixSTEConfig, TPCMixSTE, TPCMixSTEConfig,
-                         cluster_index, dpc_knn_scores, interpolate_tokens, motion_index, uniform_index)
+from hotdemo.core.registry import Registry
+from hotdemo.lift.families.hot_mixste import (PRUNINGS, RECOVERIES, HoTMixSTE, HoTMixSTEConfig, TPCMixSTE,
+                                              TPCMixSTEConfig, cluster_index, dpc_knn_scores, interpolate_tokens,
+                                              motion_index, uniform_index)
 from hotdemo.lift.families.mixste import MixSTE, MixSTEBackbone, MixSTEConfig
-from hotdemo.lift.spec import LifterSpec
+from hotdemo.lift.spec import LifterSpec, count_cost
 
-#: the lifter families, by name (a new family: its model file defines a spec; add it here)
-LIFTERS: Dict[str, LifterSpec] = {s.name: s for s in (
-    mixste.SPEC,
-    hot_mixste.HOT_SPEC,
-    hot_mixste.TPC_SPEC,
-    motionbert.SPEC,
-    motionbert.HOT_SPEC,
-    mhformer.SPEC,
-    mhformer.TPC_SPEC,
-)}
+#: the lifter families, in this order (``hotdemo lifters``, recognising official files); a new
+#: family: its file defines a LifterSpec, and one line here names it
+LIFTERS: Registry[LifterSpec] = Registry("lifter")
+LIFTERS.add("mixste", "hotdemo.lift.families.mixste:SPEC")
+LIFTERS.add("hot_mixste", "hotdemo.lift.families.hot_mixste:HOT_SPEC")
+LIFTERS.add("tpc_mixste", "hotdemo.lift.families.hot_mixste:TPC_SPEC")
+LIFTERS.add("motionbert", "hotdemo.lift.families.motionbert:SPEC")
+LIFTERS.add("hot_motionbert", "hotdemo.lift.families.motionbert:HOT_SPEC")
+LIFTERS.add("mhformer", "hotdemo.lift.families.mhformer:SPEC")
+LIFTERS.add("tpc_mhformer", "hotdemo.lift.families.mhformer:TPC_SPEC")
+
+
+class _Models(Mapping):
+    """name -> (config class, model class), read from :data:`LIFTERS`."""
+
+    def __getitem__(self, name: str) -> Tuple[type, type]:
+        spec = LIFTERS[name]
+        return spec.config, spec.model
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(LIFTERS)
+
+    def __len__(self) -> int:
+        return len(LIFTERS)
+
 
 #: name -> (config class, model class), derived from :data:`LIFTERS`
-MODELS: Dict[str, Tuple[type, Type[nn.Module]]] = {n: (s.config, s.model) for n, s in LIFTERS.items()}
+MODELS: Mapping[str, Tuple[type, type]] = _Models()
 
 __all__ = [
     "LIFTERS", "MODELS", "LifterSpec", "PRUNINGS", "RECOVERIES", "build_model", "model_config", "model_name",
-    "config_class", "get_spec", "load_lifter_model", "lifter_table", "spec_of",
+    "config_class", "get_spec", "lifter_table", "spec_of",
     "MixSTE", "MixSTEBackbone", "MixSTEConfig", "HoTMixSTE", "HoTMixSTEConfig", "TPCMixSTE",
     "TPCMixSTEConfig", "cluster_index", "dpc_knn_scores", "interpolate_tokens", "motion_index",
-    "uniform_index", "load_pose2d_model",
+    "uniform_index",
 ]
 
 
 def get_spec(name: str) -> LifterSpec:
     """The spec of family ``name``; ValueError listing the known families otherwise."""
-    try:
-        return LIFTERS[name]
-    except KeyError:
-        raise ValueError(f"unknown lifter {name!r}; known: {', '.join(LIFTERS)}") from None
+    return LIFTERS.lookup(name)
 
 
 def config_class(name: str) -> type:
@@ -100,34 +110,10 @@ def model_config(model: nn.Module) -> dict:
     return model.cfg.to_dict()
 
 
-def load_lifter_model(path: Union[str, os.PathLike], family: Optional[str] = None, *, strict: bool = True,
-                      **overrides) -> nn.Module:
-    """The torch module (eval mode, CPU, float32) of any supported lifter checkpoint.
-
-    ``path``: an official file (bare state dict, ``module.`` prefixes, or under ``model_pos`` /
-    ``state_dict`` / ``model`` as MotionBERT's and DataParallel trainings save them), hotdemo's
-    shipped weights, or a hotdemo trainer's ``best.pt`` / ``last.pt``. ``family``: the lifter
-    name when the file does not say (official files; needed only where the keys are ambiguous,
-    e.g. ``mixste`` vs ``tpc_mixste``). ``overrides``: config fields that shapes cannot tell
-    (e.g. ``heads``, ``layer_index``). Loading is strict: any missing, unexpected or mis-shaped
-    key raises :class:`~hotdemo.core.errors.CheckpointError` naming it.
-
-    The forward takes the official model's input tensor (B, T, 17, C) and returns the official
-    model's output ((B, T, 17, 3) for seq2seq families, the centre frame (B, 1, 17, 3) for
-    seq2frame ones). See :func:`hotdemo.lift.checkpoint.read_lifter_checkpoint` for root handling and
-    output units.
-    """
-    from hotdemo.lift.checkpoint import read_lifter_checkpoint
-
-    return read_lifter_checkpoint(path, family, **overrides).build(strict=strict).float().eval()
-
-
 def lifter_table() -> list:
     """One dict per family for ``hotdemo lifters``: name, kind (seq2seq / seq2frame), frames, input,
     params, FLOPs per output frame at the official size (:func:`hotdemo.lift.spec.count_cost`),
     official weights, summary."""
-    from hotdemo.lift.spec import count_cost
-
     rows = []
     for spec in LIFTERS.values():
         cost = count_cost(spec)
@@ -138,13 +124,15 @@ def lifter_table() -> list:
     return rows
 
 
-def load_pose2d_model(path) -> nn.Module:
-    """The 2D keypoint network a checkpoint holds (HRNet, SimDR, TokenPose ... in their official
-    key layouts; the family and size are read from the keys and shapes), weights loaded, eval
-    mode. Its forward takes the official input tensor (B, 3, H, W), ImageNet-normalised RGB, and
-    returns the official outputs: heatmaps (B, J, h, w), or the SimCC x and y vectors. An unknown
-    layout raises :class:`~hotdemo.core.errors.CheckpointError` listing the supported ones.
-    See :func:`hotdemo.pose2d.registry.load_pose2d_model`."""
-    from hotdemo.pose2d.registry import load_pose2d_model as _load
+#: names defined downstream of this module, kept importable from here (the README's entry points)
+_MOVED = {"load_lifter_model": "hotdemo.lift.checkpoint", "load_pose2d_model": "hotdemo.pose2d.checkpoints"}
 
-    return _load(path)
+
+def __getattr__(name: str):
+    """``load_lifter_model`` (:mod:`hotdemo.lift.checkpoint`, which imports this module) and
+    ``load_pose2d_model`` (:mod:`hotdemo.pose2d.checkpoints`), imported on first use."""
+    if name in _MOVED:
+        import importlib
+
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -22,10 +22,11 @@ import torch
 from torch import nn
 
 from hotdemo.core.errors import CheckpointError, WeightsError
-from hotdemo.io.files import safe_torch_load
+from hotdemo.io.torchfile import load_state_dict_strict, safe_torch_load, unwrap_state_dict
+from hotdemo.pose2d.spec import CheckpointInfo, Pose2DFamily, Pose2DSpec
 
 __all__ = ["HRNet", "load_hrnet", "convert_state_dict", "width_from_state_dict", "match_checkpoint",
-           "build_from_arch"]
+           "build_from_arch", "FAMILY"]
 
 _BLOCKS_PER_BRANCH = 4
 # (modules, branches) for stages 2, 3 and 4 of every COCO pose HRNet
@@ -209,15 +210,6 @@ class HRNet(nn.Module):
 _HEAD_PREFIXES = ("keypoint_head.", "head.")
 
 
-def _unwrap(obj) -> Mapping[str, torch.Tensor]:
-    if isinstance(obj, Mapping):
-        for key in ("state_dict", "model", "net"):
-            if key in obj and isinstance(obj[key], Mapping):
-                return _unwrap(obj[key])
-        return obj
-    raise CheckpointError("checkpoint is not a state dict (a mapping of tensor names)")
-
-
 def convert_state_dict(sd: Mapping[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
     """Map an HRNet authors' or mmpose state dict to this module's names.
 
@@ -255,11 +247,9 @@ def width_from_state_dict(sd: Mapping[str, torch.Tensor]) -> Tuple[int, int]:
 
 
 def match_checkpoint(sd: Mapping[str, torch.Tensor]):
-    """A 2D-registry :class:`~hotdemo.pose2d.registry.CheckpointInfo` for an HRNet heatmap state
-    dict (already converted), else None. The input size is not in the weights (fully
-    convolutional), so ``input_wh`` is None."""
-    from hotdemo.pose2d.registry import CheckpointInfo
-
+    """A :class:`~hotdemo.pose2d.spec.CheckpointInfo` for an HRNet heatmap state dict (already
+    converted), else None. The input size is not in the weights (fully convolutional), so
+    ``input_wh`` is None."""
     if "transition1.0.0.weight" not in sd or "final_layer.weight" not in sd or "conv1.weight" not in sd:
         return None
     if any(k.startswith(("mlp_head", "transformer", "keypoint_token")) for k in sd):
@@ -285,17 +275,28 @@ def load_hrnet(path: Union[str, Path], *, trust_checkpoint: bool = False) -> HRN
         raw = safe_torch_load(path, trust=trust_checkpoint)
     except WeightsError as e:
         raise CheckpointError(f"cannot read HRNet checkpoint {e}") from None
-    sd = convert_state_dict(_unwrap(raw))
+    sd = convert_state_dict(unwrap_state_dict(raw, where=f"{path.name}: "))
     width, joints = width_from_state_dict(sd)
     model = HRNet(width, joints)
-    want = model.state_dict()
-    missing = [k for k in want if k not in sd and not k.endswith("num_batches_tracked")]
-    if missing:
-        raise CheckpointError(
-            f"{path.name}: not an HRNet-W{width} pose checkpoint; {len(missing)} keys missing, e.g. {missing[0]}")
-    bad = [k for k in want if k in sd and tuple(sd[k].shape) != tuple(want[k].shape)]
-    if bad:
-        raise CheckpointError(
-            f"{path.name}: shape mismatch for {bad[0]}: {tuple(sd[bad[0]].shape)} vs {tuple(want[bad[0]].shape)}")
-    model.load_state_dict({k: sd[k] for k in want if k in sd}, strict=False)
+    load_state_dict_strict(model, sd, where=f"{path.name}: ", what=f"an HRNet-W{width} pose network",
+                           allow_unexpected=True, optional=_is_counter)
     return model.eval()
+
+
+def _is_counter(key: str) -> bool:
+    return key.endswith("num_batches_tracked")
+
+
+#: the family: HRNet heatmaps, and the built-in ``hrnet_w32_coco_256x192``
+FAMILY = Pose2DFamily(
+    name="hrnet", match=match_checkpoint, build=build_from_arch, convert=convert_state_dict,
+    layout=("HRNet heatmaps (HRNet authors' pose_hrnet or mmpose td-hm_hrnet: conv1, transition1-3, "
+            "stage2-4, final_layer)"),
+    default_input_wh=(192, 256),
+    presets=(Pose2DSpec(
+        name="hrnet_w32_coco_256x192", family="hrnet", input_wh=(192, 256), arch={"width": 32},
+        weights="hrnet_w32_coco_256x192",
+        url=("https://download.openmmlab.com/mmpose/v1/body_2d_keypoint/topdown_heatmap/coco/"
+             "td-hm_hrnet-w32_8xb64-210e_coco-256x192-81c58e40_20220909.pth"),
+        sha256="81c58e40", description="HRNet-W32 COCO-17 heatmaps, 256x192 (mmpose, COCO val AP 0.749)"),),
+)

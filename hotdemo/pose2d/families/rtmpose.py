@@ -39,10 +39,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from hotdemo.io.files import safe_torch_load
+from hotdemo.io.torchfile import load_state_dict_strict, safe_torch_load, unwrap_state_dict
+from hotdemo.pose2d.spec import CheckpointInfo, Pose2DFamily, Pose2DSpec
 
 __all__ = ["RTMPoseConfig", "RTMPose", "RTMPOSE_SIZES", "build_rtmpose", "load_rtmpose",
-           "export_rtmpose_onnx", "random_rtmpose_onnx", "RTMPOSE_MEAN", "RTMPOSE_STD"]
+           "export_rtmpose_onnx", "random_rtmpose_onnx", "RTMPOSE_MEAN", "RTMPOSE_STD", "FAMILY"]
 
 RTMPOSE_MEAN = (123.675, 116.28, 103.53)
 RTMPOSE_STD = (58.395, 57.12, 57.375)
@@ -296,11 +297,9 @@ def _infer_config(sd: Dict[str, torch.Tensor]) -> RTMPoseConfig:
 def load_rtmpose(path) -> RTMPose:
     """An mmpose RTMPose ``.pth`` (``{'state_dict': {'backbone.*', 'head.*'}}`` or a bare state
     dict); size, input size, joints and split ratio come from the tensor shapes."""
-    ckpt = safe_torch_load(path)
-    sd = ckpt.get("state_dict", ckpt) if isinstance(ckpt, dict) else ckpt
-    sd = {k[len("module."):] if k.startswith("module.") else k: v for k, v in sd.items()}
+    sd = unwrap_state_dict(safe_torch_load(path), where=f"{Path(path).name}: ")
     model = RTMPose(_infer_config(sd))
-    model.load_state_dict(sd, strict=True)
+    load_state_dict_strict(model, sd, where=f"{Path(path).name}: ")
     return model.eval()
 
 
@@ -366,11 +365,9 @@ def convert_state_dict(sd):
 
 
 def match_checkpoint(sd):
-    """A 2D-registry :class:`~hotdemo.pose2d.registry.CheckpointInfo` for an RTMPose state dict
-    (CSPNeXt backbone + RTMCC head), else None. Size, input size, joints and split ratio come
-    from the tensor shapes."""
-    from hotdemo.pose2d.registry import CheckpointInfo
-
+    """A :class:`~hotdemo.pose2d.spec.CheckpointInfo` for an RTMPose state dict (CSPNeXt backbone
+    + RTMCC head), else None. Size, input size, joints and split ratio come from the tensor
+    shapes."""
     if "head.gau.uv.weight" not in sd or "backbone.stem.0.conv.weight" not in sd:
         return None
     try:
@@ -393,3 +390,28 @@ def build_from_arch(arch) -> RTMPose:
 #: how mmpose decodes RTMPose (``SimCCLabel.decode`` -> ``get_simcc_maximum``): raw logits, no
 #: softmax; location = argmax / split ratio, -1 where the score is <= 0; score = min of the maxima
 SIMCC_HEAD_OPTIONS = {"softmax": None, "score": "min", "invalid_at": -1.0}
+
+
+def _presets():
+    """RTMPose (body7, COCO-17) as openmmlab publishes it for its SDK: ``end2end.onnx`` in a zip
+    (weights manifest), run by ONNX Runtime. Pre-processing as mmpose's RTMPose pipeline: RGB
+    (``bgr_to_rgb=True``), :data:`RTMPOSE_MEAN` / :data:`RTMPOSE_STD`, box padded 1.25 to the
+    model's aspect, affine crop; decoding as :data:`SIMCC_HEAD_OPTIONS`."""
+    from hotdemo.io.weights import MANIFEST
+
+    for size, (h, w) in (("t", (256, 192)), ("s", (256, 192)), ("m", (256, 192)), ("l", (256, 192)),
+                         ("l", (384, 288)), ("x", (384, 288))):
+        name = f"rtmpose_{size}_body7_{h}x{w}"
+        ws = MANIFEST[name]
+        yield Pose2DSpec(
+            name=name, family="rtmpose", input_wh=(w, h), head="simcc", split_ratio=2.0, mean=RTMPOSE_MEAN,
+            std=RTMPOSE_STD, channel_order="rgb", head_options=dict(SIMCC_HEAD_OPTIONS), arch={"size": size},
+            weights=name, url=ws.url, sha256=ws.sha256, description=ws.description)
+
+
+#: the family: RTMPose checkpoints, and the built-in ``rtmpose_*_body7_*`` names (ONNX, by default)
+FAMILY = Pose2DFamily(
+    name="rtmpose", match=match_checkpoint, build=build_from_arch, convert=convert_state_dict,
+    layout=("RTMPose SimCC (mmpose rtmpose-t/s/m/l/x: backbone.stem/stage1-4 CSPNeXt, "
+            "head.final_layer/mlp/gau/cls_x/cls_y)"),
+    presets=tuple(_presets()))

@@ -19,9 +19,11 @@ from typing import Dict, Mapping, Optional, Tuple
 import torch
 from torch import nn
 
+from hotdemo.core.errors import CheckpointError
 from hotdemo.pose2d.families.hrnet import HRNet, convert_state_dict as _hrnet_convert, width_from_state_dict
+from hotdemo.pose2d.spec import CheckpointInfo, Pose2DFamily
 
-__all__ = ["SimDRHRNet", "convert_state_dict", "match_checkpoint", "build_from_arch", "size_from_heads"]
+__all__ = ["SimDRHRNet", "convert_state_dict", "match_checkpoint", "build_from_arch", "size_from_heads", "FAMILY"]
 
 
 class SimDRHRNet(HRNet):
@@ -62,8 +64,6 @@ def size_from_heads(wx: int, wy: int, head_input: int) -> Optional[Tuple[Tuple[i
 
 
 def match_checkpoint(sd: Mapping[str, torch.Tensor]):
-    from hotdemo.pose2d.registry import CheckpointInfo
-
     if "mlp_head_x.weight" not in sd or "mlp_head_y.weight" not in sd or "transition1.0.0.weight" not in sd:
         return None
     width, joints = width_from_state_dict(sd)
@@ -71,8 +71,6 @@ def match_checkpoint(sd: Mapping[str, torch.Tensor]):
     wy = sd["mlp_head_y.weight"].shape[0]
     found = size_from_heads(int(wx), int(wy), int(n))
     if found is None:
-        from hotdemo.core.errors import CheckpointError
-
         raise CheckpointError(f"SimDR heads of sizes {wx}, {wy} on {n} inputs match no input size and split ratio")
     wh, k = found
     return CheckpointInfo(
@@ -88,3 +86,9 @@ def match_checkpoint(sd: Mapping[str, torch.Tensor]):
 def build_from_arch(arch: Mapping) -> SimDRHRNet:
     return SimDRHRNet(int(arch.get("width", 48)), int(arch.get("num_joints", 17)),
                       tuple(arch.get("input_wh", (288, 384))), float(arch.get("split_ratio", 1.5)))
+
+
+#: the family (no built-in names: give a checkpoint)
+FAMILY = Pose2DFamily(
+    name="simdr", match=match_checkpoint, build=build_from_arch, convert=convert_state_dict,
+    layout="SimDR / SA-SimDR HRNet (leeyegy/SimDR pose_hrnet: HRNet keys, final_layer, mlp_head_x, mlp_head_y)")

@@ -34,7 +34,9 @@ from typing import Dict, List, Mapping, Optional, Tuple
 import torch
 from torch import nn
 
+from hotdemo.core.errors import CheckpointError
 from hotdemo.pose2d.families.hrnet import HRModule, _transition, add_stem, stem_forward, through_stages
+from hotdemo.pose2d.spec import CheckpointInfo, Pose2DFamily
 
 __all__ = ["TokenPose", "HRNetStages23", "sine_position_embedding", "convert_state_dict", "match_checkpoint",
            "build_from_arch", "VARIANT_HEADS"]
@@ -302,8 +304,6 @@ def _is_sine(pos: torch.Tensor, geo, dim: int) -> bool:
 
 
 def match_checkpoint(sd: Mapping[str, torch.Tensor]):
-    from hotdemo.pose2d.registry import CheckpointInfo
-
     if "features.keypoint_token" in sd:
         variant, p = "S", "features."
     elif "transformer.keypoint_token" in sd and any(k.startswith("pre_feature.") for k in sd):
@@ -337,8 +337,6 @@ def match_checkpoint(sd: Mapping[str, torch.Tensor]):
         if learn is not None:
             geo, pos_type = learn, "learnable"
     if geo is None:
-        from hotdemo.core.errors import CheckpointError
-
         raise CheckpointError(f"TokenPose-{variant}: {pos.shape[1]} position embeddings, {patch_area}-pixel patches "
                               f"and {last.shape[0]}-pixel heatmaps fit no input size")
     (W, H), (pw, ph) = geo
@@ -355,3 +353,9 @@ def build_from_arch(arch: Mapping) -> TokenPose:
     a = dict(arch)
     return TokenPose(a.pop("variant", "B"), **{k: tuple(v) if isinstance(v, list) else v for k, v in a.items()})
 
+
+
+#: the family (no built-in names: give a checkpoint)
+FAMILY = Pose2DFamily(
+    name="tokenpose", match=match_checkpoint, build=build_from_arch, convert=convert_state_dict,
+    layout="TokenPose-S/B/L (leeyegy/TokenPose: features.* for S; pre_feature.* + transformer.* for B and L)")
