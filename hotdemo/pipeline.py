@@ -104,25 +104,38 @@ def batched(items: Iterable[T], n: int) -> Iterator[List[T]]:
 
 
 def _load_lifter(config: PipelineConfig, device: str):
-    """The lifter that ``config`` selects (see :func:`hotdemo.lift.lifter.load_lifter`)."""
+    """The lifter that ``config`` selects (see :func:`hotdemo.lift.lifter.load_lifter`); it only lifts,
+    :func:`_post_settings` says what the post step does after it."""
     from hotdemo.lift.lifter import load_lifter
-    from hotdemo.post.smooth import check_smooth
 
-    method, param = check_smooth(config.smooth_method if config.smooth else "none", config.smooth_param)
+    _post_settings(config)  # a bad --smooth / --smooth-param fails before the lifter is loaded
     return load_lifter(
         config.lifter, str(config.lifter_checkpoint) if config.lifter_checkpoint else None,
         device=device, allow_untrained=config.allow_untrained,
-        flip=config.flip, overlap=config.overlap, smooth=param if method == "gaussian" else False,
-        bones=config.bone_lengths, reproject=config.reproject, tokens=config.tokens,
+        flip=config.flip, overlap=config.overlap, tokens=config.tokens,
     )
 
 
-def _post_filter(tracks3d: List[Track3D], config: PipelineConfig, fps: float) -> List[Track3D]:
-    """The causal filters that need the frame rate (one-euro); the lifter applies the Gaussian."""
-    from hotdemo.post.smooth import check_smooth, smooth_tracks
+def _post_settings(config: Optional[PipelineConfig]):
+    """The post step's :class:`hotdemo.post.refine.PostSettings` from ``config``'s ``smooth``,
+    ``smooth_method``, ``smooth_param``, ``bone_lengths`` and ``reproject`` (None: the defaults)."""
+    from hotdemo.post.refine import PostSettings
 
-    method, param = check_smooth(config.smooth_method if config.smooth else "none", config.smooth_param)
-    return smooth_tracks(tracks3d, method, param, fps) if method == "one-euro" else tracks3d
+    if config is None:
+        return PostSettings()
+    return PostSettings.from_options(smooth=config.smooth_method if config.smooth else "none",
+                                     smooth_param=config.smooth_param if config.smooth else None,
+                                     bones=config.bone_lengths, reproject=config.reproject)
+
+
+def _post_filter(tracks3d: List[Track3D], post, fps: float) -> List[Track3D]:
+    """The filters that need the frame rate (one-euro), on the lifted tracks; ``post``: the
+    :class:`hotdemo.post.refine.PostSettings` (the Gaussian ran in the post step itself)."""
+    from hotdemo.post.smooth import smooth_tracks
+
+    if post.smooth_method != "one-euro":
+        return tracks3d
+    return smooth_tracks(tracks3d, post.smooth_method, post.smooth_param, fps)
 
 
 class _Progress:
@@ -186,13 +199,15 @@ def lift_to_scene(lifter, tracks2d: Sequence[Track2D], info: VideoInfo,
     frames. A lifter output that is not finite is an :class:`InputError` (raised before any export
     is written)."""
     from hotdemo.detect.track import to_h36m
+    from hotdemo.post.refine import lift_track
     from hotdemo.post.world import estimate_world_rotation, to_world
 
+    post = _post_settings(config)
     tick = (progress or _Progress(False)).task("3D", sum(len(t) for t in tracks2d))
     out, h36 = [], []
     for t in tracks2d:
         th = to_h36m(t)
-        t3 = lifter(th, info.width, info.height, progress=tick)
+        t3 = lift_track(lifter, th, info.width, info.height, post, progress=tick)
         bad = ~np.isfinite(t3.joints_cam).all(axis=(1, 2))
         if bad.any():
             raise InputError(f"track {t.track_id}: the lifter gave no valid 3D pose for {int(bad.sum())} of "
@@ -200,8 +215,7 @@ def lift_to_scene(lifter, tracks2d: Sequence[Track2D], info: VideoInfo,
                              f"{info.width} x {info.height} frame")
         out.append(t3)
         h36.append(th)
-    if config is not None:
-        out = _post_filter(out, config, float(info.fps or 0.0))
+    out = _post_filter(out, post, float(info.fps or 0.0))
     if not out:
         return out, None
     mode = config.trajectory if config is not None else "camera"

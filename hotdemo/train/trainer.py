@@ -42,6 +42,7 @@ from hotdemo.core.errors import InputError
 from hotdemo.io.files import atomic_torch_save, atomic_write_json
 from hotdemo.lift.lifter import Lifter
 from hotdemo.lift.registry import build_model, get_spec, model_config
+from hotdemo.post.refine import PostSettings
 from hotdemo.train.augment import AugmentConfig, make_batch
 from hotdemo.train.data import TEST_SUBJECTS, TRAIN_SUBJECTS, MotionData, load_motion
 from hotdemo.train.evaluate import DISCLAIMER, evaluate
@@ -142,6 +143,8 @@ def _append_csv(path: Path, row: Dict[str, float]) -> None:
 
 #: how hotdemo-trained weights are to be read: the loss sees root-subtracted predictions in metres
 TRAINED_ROOT, TRAINED_UNITS = "subtract", "metres"
+#: the validation's post step: that of ``hotdemo eval`` without the smoothing
+VALIDATION_POST = PostSettings.from_options(smooth=False)
 
 
 def model_step(model, spec, x: torch.Tensor, y: torch.Tensor, loss_fn):
@@ -264,9 +267,9 @@ def train(
 
     def validate() -> float:
         nonlocal best
-        lifter = Lifter(model, device=str(dev), flip=False, smooth=False, half=False, root=TRAINED_ROOT,
-                        output=TRAINED_UNITS)
-        res = evaluate(lifter, data, cameras, subjects=cfg.val_subjects, max_sequences=cfg.val_sequences)
+        lifter = Lifter(model, device=str(dev), flip=False, half=False, root=TRAINED_ROOT, output=TRAINED_UNITS)
+        res = evaluate(lifter, data, cameras, subjects=cfg.val_subjects, max_sequences=cfg.val_sequences,
+                       post=VALIDATION_POST)
         model.train()
         if not res.rows:
             return float("nan")
