@@ -130,13 +130,15 @@ def normalize_screen_coordinates(x: np.ndarray, w: ArrayLike, h: ArrayLike) -> n
     """Pixels (..., 2) -> screen-normalised (..., 2): ``x / w * 2 - [1, h / w]``.
 
     ``w``/``h``: scalars or arrays broadcastable to ``x.shape[:-1]`` (e.g. (B, 1, 1) for
-    (B, T, J, 2)). The image's x range maps to [-1, 1], y to [-h/w, h/w] (aspect kept).
+    (B, T, J, 2)). The image's x range maps to [-1, 1], y to [-h/w, h/w] (aspect kept). Computed
+    in float64 for float64 pixels (as the official demo does), else in float32.
     """
     x = np.asarray(x)
     if x.shape[-1] != 2:
         raise ValueError(f"expected (..., 2) pixel coordinates, got {x.shape}")
-    w = np.asarray(w, dtype=np.float32)
-    h = np.asarray(h, dtype=np.float32)
+    dtype = np.float64 if x.dtype == np.float64 else np.float32
+    w = np.asarray(w, dtype=dtype)
+    h = np.asarray(h, dtype=dtype)
     return np.stack([x[..., 0] / w * 2.0 - 1.0, x[..., 1] / w * 2.0 - h / w], axis=-1)
 
 
