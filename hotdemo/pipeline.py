@@ -189,9 +189,10 @@ def lift_to_world(lifter, tracks2d: Sequence[Track2D], info: VideoInfo,
 def lift_to_scene(lifter, tracks2d: Sequence[Track2D], info: VideoInfo,
                   progress: Optional[_Progress] = None, config: Optional[PipelineConfig] = None,
                   static_camera: Optional[bool] = None):
-    """Lift every track (converted to Human3.6M-17 with missing / low-score joints repaired,
-    :func:`hotdemo.detect.track.to_h36m`), apply ``config``'s frame-rate filters (one-euro smoothing)
-    and put them all in one world frame. With ``config.trajectory == "camera"`` (the default) and a
+    """Lift and post-process every track (converted to Human3.6M-17 with missing / low-score joints
+    repaired, :func:`hotdemo.detect.track.to_h36m`) with ``config``'s post settings
+    (:func:`hotdemo.post.refine.lift_track`, :func:`_post_settings`; None: the defaults), apply the
+    frame-rate filters (one-euro smoothing) and put them all in one world frame. With ``config.trajectory == "camera"`` (the default) and a
     camera that is not known to move (``static_camera`` False: :class:`hotdemo.post.trajectory.BackgroundMotion`
     saw the background move), every person's root trajectory, feet contacts and the fitted camera
     (:func:`hotdemo.post.trajectory.fit_scene`); otherwise people in place (:func:`hotdemo.post.world.to_world`).
@@ -246,7 +247,7 @@ def lift_and_export(lifter, tracks2d: Sequence[Track2D], info: VideoInfo, out_di
                     stage: Optional[Dict[str, float]] = None,
                     config: Optional[PipelineConfig] = None,
                     static_camera: Optional[bool] = None) -> Tuple[List[Track3D], List[Path]]:
-    """The tail that ``run`` and ``lift`` share: lift -> world frame -> exports.
+    """The tail that ``run`` and ``lift`` share: lift -> post -> world frame -> exports.
 
     Returns the world-frame 3D tracks and the written paths; ``stage`` (if given) gets the
     seconds of "3d" and "export".

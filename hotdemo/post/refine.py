@@ -69,7 +69,7 @@ class PostSettings:
     #: (:func:`debias`); False: one model run, the alignment only
     debias_2d: bool = True
     #: :func:`debias` weighs the bias removal by ``1 -`` the median over frames of the
-    #: low-frequency trust (True), or by ``1 -`` the jitter trust (False, session 13)
+    #: low-frequency trust (True), or by ``1 -`` the jitter trust (False, the older rule)
     debias_residual: bool = True
     #: the residual (metres) at which that removal's trust is 1/2 (None: ``trust_residual``)
     debias_residual_at: Optional[float] = _rp.DEFAULT_DEBIAS_RESIDUAL

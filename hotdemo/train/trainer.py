@@ -77,8 +77,8 @@ class TrainConfig:
     seed: int = 1126
     threads: int = 2
     device: str = "auto"  # "auto" (CUDA when available, else CPU), "cpu", "cuda", "cuda:1", ...
-    sdpa_math: Optional[bool] = None  # force SDPA's plain math kernel; None: on the CPU only (0.83x a step there)
-    autocast: Optional[str] = None  # "bf16": forward in bfloat16 autocast (9.5x slower on the CPU; for GPUs)
+    sdpa_math: Optional[bool] = None  # force SDPA's plain math kernel; None: on the CPU only (faster there)
+    autocast: Optional[str] = None  # "bf16": forward in bfloat16 autocast (for GPUs; slow on the CPU)
     max_minutes: Optional[float] = None  # stop (resumably) after this much wall-clock time
     budget_minutes: Optional[float] = None  # time-based schedule: cosine over this much training time, then stop
     init_from: Optional[str] = None  # start a new run from these weights (a last.pt / best.pt / shipped file)
@@ -163,7 +163,7 @@ def model_step(model, spec, x: torch.Tensor, y: torch.Tensor, loss_fn):
 def attention_kernel(dev: torch.device, sdpa_math: Optional[bool]):
     """The context the training steps run in: SDPA forced to its math kernel when ``sdpa_math``
     (None: on the CPU, where it is faster for training than the fused CPU kernel; measured by
-    ``benchmarks/train_step.py``: 0.83x a step at 81 frames, 0.87x at 27), else no change."""
+    ``benchmarks/train_step.py``), else no change."""
     if sdpa_math is None:
         sdpa_math = dev.type == "cpu"
     if not sdpa_math:
