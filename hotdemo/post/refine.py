@@ -106,8 +106,15 @@ class PostSettings:
 
     @property
     def smooth_sigma(self) -> float:
-        """The Gaussian's sigma in frames (0 when the method is not the Gaussian)."""
+        """The Gaussian's sigma in frames (0 when the method is not the Gaussian); setting it picks
+        the Gaussian with that sigma (0: no smoothing)."""
         return self.smooth_param if self.smooth_method == "gaussian" else 0.0
+
+    @smooth_sigma.setter
+    def smooth_sigma(self, sigma: float) -> None:
+        sigma = float(sigma or 0.0)
+        self.smooth_method, self.smooth_param = check_smooth("gaussian" if sigma > 0 else "none",
+                                                             sigma if sigma > 0 else None)
 
     def replace(self, **changes) -> "PostSettings":
         return dataclasses.replace(self, **changes)
