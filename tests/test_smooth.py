@@ -64,6 +64,21 @@ def test_gaussian_lives_here_and_the_dispatcher_runs_it():
     assert gaussian_smooth(x, 0) is x
 
 
+def test_post_settings_take_the_smoothing_as_the_lifter_did():
+    from hotdemo.post.refine import PostSettings
+
+    assert PostSettings().smooth_sigma == 1.0 and PostSettings.from_options(smooth=2.5).smooth_sigma == 2.5
+    assert PostSettings.from_options(smooth=False).smooth_method == "none"
+    assert PostSettings.from_options(smooth="one-euro").smooth_param == 2.0
+    s = PostSettings()
+    s.smooth_sigma = 0.0
+    assert s.smooth_method == "none" and s.smooth_sigma == 0.0
+    s.smooth_sigma = 3.0
+    assert (s.smooth_method, s.smooth_param) == ("gaussian", 3.0)
+    with pytest.raises(InputError):
+        PostSettings(smooth_method="kalman")
+
+
 def test_pipeline_applies_the_chosen_filter(tmp_path, monkeypatch):
     import hotdemo.lift.lifter
     from hotdemo.pipeline import PipelineConfig, _load_lifter, _post_settings, lift_keypoints_file
