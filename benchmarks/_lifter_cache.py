@@ -2,8 +2,8 @@
 
 :func:`memoize_model_output` replaces ``lifter.model_output`` on that one object with a cached
 version keyed by the exact input, so the settings of the post-processing (which run after the
-model, or feed it a corrected 2D) can be compared on the same model outputs, through the lifter's
-own :meth:`~hotdemo.lift.lifter.Lifter.lift_sequence` as ``hotdemo eval`` runs it.
+model, or feed it a corrected 2D) can be compared on the same model outputs, through
+:func:`hotdemo.post.refine.lift_and_refine` as ``hotdemo eval`` runs it.
 """
 
 from __future__ import annotations

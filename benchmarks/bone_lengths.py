@@ -5,7 +5,7 @@
 
 Each S9/S11 (``--subjects``) sequence of the ``hotdemo eval`` protocol (every k-th one so that at most
 ``--max-sequences`` are used; 4 real cameras; clean projected 2D and the fixed detector-like
-noise) is lifted by the shipped lifter's :meth:`hotdemo.lift.lifter.Lifter.lift_sequence`, its model runs
+noise) is lifted by the shipped lifter and post-processed (:func:`hotdemo.post.refine.lift_and_refine`), its model runs
 cached (``benchmarks/_lifter_cache.py``), so every setting post-processes the same model output
 (agreement with the 2D unless ``--no-reproject``, bone fit, the default Gaussian smoothing) and is scored by :func:`hotdemo.train.evaluate.evaluate`, as ``hotdemo eval`` scores
 it. ``off`` is the lifter without the fit; ``weight w, sign margin m`` fits with depth weight
@@ -44,12 +44,14 @@ def main() -> None:
     args = ap.parse_args()
     import torch
 
+    from hotdemo.post.refine import PostSettings, finish
     from hotdemo.train.evaluate import evaluate
 
     torch.set_num_threads(args.threads)
     motion, cams = load_h36m_or_exit()
     t0 = time.perf_counter()
-    lifter = load_lifter(None, device="cpu", reproject=not args.no_reproject)
+    lifter = load_lifter(None, device="cpu")
+    post = PostSettings(reproject=not args.no_reproject)
     fin = memoize_model_output(lifter)
     subjects = [x.strip() for x in args.subjects.split(",") if x.strip()]
     settings = [("off", 0.0, 0.0)] + [(f"weight {float(w):g}, sign margin {float(m):g}", float(w), float(m))
@@ -59,18 +61,18 @@ def main() -> None:
     print("| constant bone lengths | clean MPJPE | P-MPJPE | MPJVE | noisy MPJPE | P-MPJPE | MPJVE |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for name, w, m in settings:
-        lifter.bone_depth_weight, lifter.bone_sign_margin = w, m
+        post.bone_depth_weight, post.bone_sign_margin = w, m
         row = []
         for noisy in (False, True):
             a = evaluate(fin, motion, cams, noise=noisy, max_sequences=args.max_sequences,
-                         subjects=subjects).average
+                         subjects=subjects, post=post).average
             row += [f"{a['mpjpe']:.2f}", f"{a['p_mpjpe']:.2f}", f"{a['mpjve']:.2f}"]
         print(f"| {name} | " + " | ".join(row) + " |", flush=True)
     # speed of the fit alone: one 18,000-frame track (10 minutes at 30 fps), best of 3
     from hotdemo.post.bones import fit_bone_lengths
     from hotdemo.core.skeletons import H36M17
 
-    track = lifter.finish(next(iter(lifter.model_output_cache.values())))
+    track = finish(lifter, next(iter(lifter.model_output_cache.values())), settings=post)
     track = np.resize(track, (18000,) + track.shape[1:])
     best = best_of(lambda: fit_bone_lengths(track, H36M17.parents))  # the defaults
     print(f"\nfit of one 18,000-frame track: {best:.2f} s ({best / 18 * 1000:.0f} ms per 1,000 frames), "

@@ -8,8 +8,8 @@ Clips: every k-th ``--subjects`` sequence (at most ``--max-sequences``), one rea
 (sequence i through camera i mod 4), its middle ``--max-frames`` frames (50 fps). Each clip's
 projected 2D is corrupted by each ``--noise`` setting exactly as ``hotdemo eval --noise NAME``
 corrupts it (:func:`hotdemo.train.evaluate.corrupt_2d`, the same seeds for a sequence and camera
-index) and lifted by the shipped lifter's :meth:`hotdemo.lift.lifter.Lifter.lift_sequence` (the one
-lifting path; flip on), with the post-processing steps switched on and off:
+index) and lifted by the shipped lifter and post-processed (:func:`hotdemo.post.refine.lift_and_refine`,
+the one lifting path; flip on), with the post-processing steps switched on and off:
 
 * ``raw`` - the model's output alone (windows blended, flip), no step;
 * ``smooth`` - only the Gaussian output smoothing (sigma 1 frame);
@@ -23,9 +23,9 @@ lifting path; flip on), with the post-processing steps switched on and off:
 residual at weight 1/2 in metres (:func:`hotdemo.post.reproject.residual_trust`; 0: off, the
 jitter-only trust of earlier sessions), ``rs`` and ``rl`` its low-pass sigmas (frames) of the
 residual vectors and of their lengths, ``db`` 0/1 the static
-bias removal and second model run (:meth:`hotdemo.lift.lifter.Lifter.debias`), ``dbr`` 0/1 whether that
-removal is weighed by the low-frequency trust instead of the jitter (``Lifter.debias_residual``),
-``rd`` that trust's residual at weight 1/2 (``Lifter.debias_residual_at``; default ``r``), ``dw`` the bone fit's
+bias removal and second model run (:func:`hotdemo.post.refine.debias`), ``dbr`` 0/1 whether that
+removal is weighed by the low-frequency trust instead of the jitter (``PostSettings.debias_residual``),
+``rd`` that trust's residual at weight 1/2 (``PostSettings.debias_residual_at``; default ``r``), ``dw`` the bone fit's
 depth weight, ``sm`` its sign margin (e.g. ``agree:r=0.01:db=0``, ``bones:dw=0.5``).
 
 The model's runs are cached (in memory, and on disk with ``--cache-dir``, keyed by the weights
@@ -170,9 +170,12 @@ def main() -> None:
     ckpt = Path(args.checkpoint) if args.checkpoint else default_weights_path()
     st = ckpt.stat()
     tag = f"{ckpt.resolve()}:{st.st_size}:{st.st_mtime_ns}"
+    from hotdemo.post.refine import PostSettings, debias, finish, lift_and_refine
+
     lifter = disk_cached_model_output(load_lifter(None, str(ckpt), device="cpu"), args.cache_dir, tag)
-    defaults = {k: getattr(lifter, a) for k, a in KEYS.items()}
-    defaults.update(smooth=lifter.smooth_sigma, reproject=lifter.reproject)
+    ps = PostSettings()  # the post step's settings, changed per variant
+    defaults = {k: getattr(ps, a) for k, a in KEYS.items()}
+    defaults.update(smooth=ps.smooth_sigma, reproject=ps.reproject)
     print("lifter defaults: " + ", ".join(f"{k} ({KEYS[k]}) {defaults[k]}" for k in KEYS))
     cl = clips(motion, cams, subjects, args.max_sequences, args.max_frames)
     if args.time:
@@ -183,11 +186,11 @@ def main() -> None:
         out = np.resize(lifter.model_output(kp1, cam.width, cam.height), (18000, 17, 3))
         kp = np.resize(kp1, (18000, 17, 2))
         for v in variants:
-            apply_variant(lifter, v, defaults)
+            apply_variant(ps, v, defaults)
 
             def post():
-                kp2 = lifter.debias(out, kp, cam.width, cam.height) if lifter.reproject and lifter.debias_2d else kp
-                lifter.finish(out, kp2, cam.width, cam.height)
+                kp2 = debias(out, kp, cam.width, cam.height, ps) if ps.reproject and ps.debias_2d else kp
+                finish(lifter, out, kp2, cam.width, cam.height, settings=ps)
 
             print(f"{v}: {best_of(post):.2f} s post-processing per 18,000-frame track (model runs excluded; "
                   f"where the bias removal acts the model also runs a second time)", flush=True)
@@ -203,8 +206,8 @@ def main() -> None:
         inputs = [(corrupt_2d(noise, px, 0, si, ci, cam.width, cam.height).astype(np.float32), cam, gt)
                   for si, ci, cam, gt, px, _ in cl]
         for v in variants:
-            apply_variant(lifter, v, defaults)
-            pg = [(lifter.lift_sequence(kp, cam.width, cam.height).astype(np.float64), gt) for kp, cam, gt in inputs]
+            apply_variant(ps, v, defaults)
+            pg = [(lift_and_refine(lifter, kp, cam.width, cam.height, ps).astype(np.float64), gt) for kp, cam, gt in inputs]
             r = res.setdefault(noise, {})[v] = score(pg)
             print(f"| {noise} | {v} | {r['mpjpe']:.2f} | {r['p_mpjpe']:.2f} | {r['mpjve']:.2f} | {r['accel']:.2f} |",
                   flush=True)

@@ -5,7 +5,7 @@
 
 Reads the 2D of ``hotdemo run --export npz`` files (the offline test models' keypoints, COCO-17),
 converts each track as ``hotdemo run`` does (:func:`hotdemo.detect.assemble.to_h36m`) and lifts it with the
-shipped lifter's :meth:`hotdemo.lift.lifter.Lifter.__call__` (the one lifting path) with the steps of
+shipped lifter through :func:`hotdemo.post.refine.lift_track` (the one lifting path) with the steps of
 ``benchmarks/noise_models.py`` switched on and off (same variant names and ``:key=value``
 settings). There is no ground truth: per track it prints the mean joint acceleration
 (``||x_{t+1} - 2 x_t + x_{t-1}||``, mm per frame squared at the video's frame rate), the bone-length
@@ -65,9 +65,12 @@ def main() -> None:
     from hotdemo.lift.lifter import load_lifter
 
     torch.set_num_threads(args.threads)
+    from hotdemo.post.refine import PostSettings, lift_track
+
     lifter = memoize_model_output(load_lifter(None, device="cpu"))
-    defaults = {k: getattr(lifter, a) for k, a in KEYS.items()}
-    defaults.update(smooth=lifter.smooth_sigma)
+    ps = PostSettings()  # the post step's settings, changed per variant
+    defaults = {k: getattr(ps, a) for k, a in KEYS.items()}
+    defaults.update(smooth=ps.smooth_sigma)
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     print("| clip, track | frames | variant | mean acceleration (mm/frame^2) | bone-length spread (%) | mean 2D weight |")
     print("| --- | --- | --- | --- | --- | --- |")
@@ -77,16 +80,16 @@ def main() -> None:
             if len(tr) < rp.MIN_FRAMES:
                 continue
             for v in variants:
-                cfg = apply_variant(lifter, v, defaults)
-                j3d = lifter(tr, w, h).joints_cam.astype(np.float64)
+                cfg = apply_variant(ps, v, defaults)
+                j3d = lift_track(lifter, tr, w, h, ps).joints_cam.astype(np.float64)
                 acc, spread = figures(j3d)
                 weight = "-"
                 if cfg["reproject"]:
                     out = lifter.model_output(tr.keypoints, w, h)
                     out = out - out[:, :1]
-                    wt = rp.trust_2d(tr.keypoints, lifter.trust_jitter)[None] * rp.residual_trust(
-                        out, tr.keypoints, w, h, lifter.trust_residual, lifter.trust_residual_sigma,
-                        lifter.trust_residual_length_sigma)
+                    wt = rp.trust_2d(tr.keypoints, ps.trust_jitter)[None] * rp.residual_trust(
+                        out, tr.keypoints, w, h, ps.trust_residual, ps.trust_residual_sigma,
+                        ps.trust_residual_length_sigma)
                     weight = f"{wt[:, 1:].mean():.2f}"
                 print(f"| {os.path.basename(path)}, {tr.track_id} | {len(tr)} | {v} | {acc:.2f} | {spread:.1f} | {weight} |",
                       flush=True)

@@ -5,7 +5,7 @@
 
 Each ``--subjects`` sequence of the ``hotdemo eval`` protocol (every k-th one so that at most
 ``--max-sequences`` are used; 4 real cameras; clean projected 2D and the fixed detector-like
-noise) is lifted by the shipped lifter's :meth:`hotdemo.lift.lifter.Lifter.lift_sequence` with its
+noise) is lifted by the shipped lifter and post-processed (:func:`hotdemo.post.refine.lift_and_refine`) with its
 defaults (flip, constant bone lengths, Gaussian smoothing), its model runs cached
 (``benchmarks/_lifter_cache.py``) so that the settings share them, and scored by
 :func:`hotdemo.train.evaluate.evaluate` as ``hotdemo eval`` scores it. ``off``: without the
@@ -43,6 +43,7 @@ def main() -> None:
     args = ap.parse_args()
     import torch
 
+    from hotdemo.post.refine import PostSettings, debias, finish
     from hotdemo.post.reproject import DEFAULT_TRUST_JITTER, jitter
     from hotdemo.train.evaluate import evaluate
 
@@ -50,6 +51,7 @@ def main() -> None:
     motion, cams = load_h36m_or_exit()
     t0 = time.perf_counter()
     lifter = memoize_model_output(load_lifter(None, device="cpu"))
+    post_settings = PostSettings()
     subjects = [x.strip() for x in args.subjects.split(",") if x.strip()]
     settings = [("off", None)] + [(f"trust jitter {float(j):g}", float(j)) for j in args.trust_jitter.split(",")]
     print(f"shipped lifter, every k-th {'/'.join(subjects)} sequence (at most {args.max_sequences}), 4 cameras, "
@@ -58,9 +60,9 @@ def main() -> None:
     print("| --- | --- | --- | --- | --- | --- | --- |")
     jit, calls, last = {}, {}, {}
     for name, j in settings:
-        lifter.reproject = j is not None
+        post_settings.reproject = j is not None
         if j is not None:
-            lifter.trust_jitter = j
+            post_settings.trust_jitter = j
         row = []
         for noisy in (False, True):
             seen = []
@@ -72,7 +74,7 @@ def main() -> None:
 
             lifter.model_output = spy
             res = evaluate(lifter, motion, cams, noise=noisy, max_sequences=args.max_sequences,
-                           subjects=subjects)
+                           subjects=subjects, post=post_settings)
             lifter.model_output = orig
             a = res.average
             calls[(name, noisy)] = len(seen)
@@ -90,13 +92,13 @@ def main() -> None:
     kp1, w1, h1 = last[True]
     out = np.resize(lifter.model_output(kp1, w1, h1), (18000, 17, 3))
     kp = np.resize(kp1, (18000, 17, 2))
-    lifter.trust_jitter = DEFAULT_TRUST_JITTER
+    post_settings.trust_jitter = DEFAULT_TRUST_JITTER
     for name, on in (("off", False), ("on", True)):
-        lifter.reproject = on
+        post_settings.reproject = on
 
         def post():
-            kp2 = lifter.debias(out, kp, w1, h1) if on else kp
-            lifter.finish(out, kp2, w1, h1)
+            kp2 = debias(out, kp, w1, h1, post_settings) if on else kp
+            finish(lifter, out, kp2, w1, h1, settings=post_settings)
 
         best = best_of(post)
         print(f"post-processing of one 18,000-frame track, agreement {name}: {best:.2f} s "

@@ -30,6 +30,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from hotdemo.lift.lifter import load_lifter  # noqa: E402
+from hotdemo.post.refine import PostSettings, lift_and_refine  # noqa: E402
 from hotdemo.post.smooth import smooth_joints  # noqa: E402
 
 SETTINGS = [("none", None), ("gaussian", 1.0), ("gaussian", 2.0), ("gaussian", 3.0),
@@ -56,7 +57,8 @@ def metrics(pred: np.ndarray, gt: np.ndarray, fps: float) -> dict:
 
 def evaluate(cases, lifter) -> dict:
     """cases: list of (pixels (T,17,2), width, height, fps, gt (T,17,3)); returns {setting: metrics}."""
-    raw = [(lifter.lift_sequence(px, w, h).astype(np.float64), fps, gt) for px, w, h, fps, gt in cases]
+    post = PostSettings.from_options(smooth=False)  # the filters below run on the unsmoothed output
+    raw = [(lift_and_refine(lifter, px, w, h, post).astype(np.float64), fps, gt) for px, w, h, fps, gt in cases]
     out = {}
     for method, param in SETTINGS:
         rows = []
@@ -123,7 +125,7 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
-    lifter = load_lifter(None, device="cpu", smooth=False)
+    lifter = load_lifter(None, device="cpu")
     print(table(f"synthetic walker ({args.synthetic_frames} frames, 30 fps, 2 px 2D noise)",
                 evaluate(synthetic_cases(args.synthetic_frames), lifter)))
     h = h36m_cases(args.h36m_sequences)

@@ -5,7 +5,7 @@ kept after pruning (``--tokens N``), for the shipped lifter, without retraining.
                                 [--time-frames 2000] [--threads 1]
 
 Accuracy: ``hotdemo.train.evaluate.evaluate`` on S9/S11 (every k-th sequence so that at most
-``--max-sequences`` are used, 4 cameras each) through ``Lifter.lift_sequence``, the path of
+``--max-sequences`` are used, 4 cameras each) through ``hotdemo.post.refine.lift_and_refine``, the path of
 ``hotdemo eval`` / ``lift``, with the default post-processing. Time: the model alone
 (``Lifter.model_output``, windows + flip) on ``--time-frames`` frames of one person, every token
 count timed in turn in rounds (median of the rounds), in one process. Errors are on our

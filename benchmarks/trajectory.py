@@ -5,7 +5,7 @@ GVHMR), foot skating and jitter.
     python benchmarks/trajectory.py [--max-sequences 12] [--cameras 4] [--max-frames 1000]
                                     [--noise clean,noisy] [--fov-known]
 
-Each sequence x camera: the shipped lifter lifts the projected 2D (``Lifter.lift_sequence``, as
+Each sequence x camera: the shipped lifter lifts the projected 2D (``hotdemo.post.refine.lift_and_refine``, as
 ``hotdemo lift`` does), then ``hotdemo.post.trajectory.fit_scene`` places the person (focal length
 fitted, or the camera's true one with ``--fov-known``), and ``hotdemo.post.world.to_world`` gives the
 in-place baseline (root fixed, lowest joint on the floor each frame). Errors in mm against the
@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from _lifter_cache import load_h36m_or_exit  # noqa: E402
 
 from hotdemo.lift.lifter import load_lifter  # noqa: E402
+from hotdemo.post.refine import lift_and_refine  # noqa: E402
 from hotdemo.post.trajectory import fit_scene, foot_skate_mm, w_mpjpe  # noqa: E402
 from hotdemo.core.types import Track3D  # noqa: E402
 from hotdemo.post.world import estimate_world_rotation, to_world  # noqa: E402
@@ -91,7 +92,7 @@ def main() -> int:
             for ci, cam in enumerate(cams[info.subject][: a.cameras]):
                 xc = cam.world_to_camera(world)
                 px = corrupt(cam.project(xc.astype(np.float32)), noise, si, ci, cam.width, cam.height)
-                pose = lifter.lift_sequence(px, cam.width, cam.height)
+                pose = lift_and_refine(lifter, px, cam.width, cam.height)
                 focal = float(cam.focal[0]) if a.fov_known else None
                 (p,), sc = fit_scene([pose], [px], [None], cam.width, cam.height, fps, focal_px=focal,
                                      focal_source="given" if focal else "fitted")

@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from hotdemo.lift.lifter import load_lifter  # noqa: E402
+from hotdemo.post.refine import lift_track  # noqa: E402
 from hotdemo.core.synthetic import synthetic_scene  # noqa: E402
 from hotdemo.detect.assemble import to_h36m  # noqa: E402
 from hotdemo.io.formats.viewer import write_html  # noqa: E402
@@ -39,7 +40,7 @@ def main() -> None:
         sys.exit("error: no chromium found (apt-get install chromium)")
     info, t2, _, _, _ = synthetic_scene(3, 120, noise_px=1.0)
     lifter = load_lifter(None, None, device="cpu")
-    t3 = [lifter(to_h36m(t), info.width, info.height) for t in t2]
+    t3 = [lift_track(lifter, to_h36m(t), info.width, info.height) for t in t2]
     t3 = to_world(t3, estimate_world_rotation(t3), t2, info)
     with tempfile.TemporaryDirectory() as tmp:
         page = write_html(Path(tmp) / "synthetic_walkers.html", info, t3)

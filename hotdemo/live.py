@@ -195,9 +195,6 @@ class CausalLifter:
         t.last_index = index
 
     def update(self, index: int, poses: FramePoses2D) -> Tuple[List[Track2D], List[Track3D]]:
-        import torch
-
-        from hotdemo.core.camera import normalize_screen_coordinates
         from hotdemo.post.world import estimate_world_rotation, to_world
 
         seen, coco = [], {}
@@ -231,12 +228,7 @@ class CausalLifter:
                 sc = np.concatenate([np.repeat(sc[:1], pad, 0), sc])
             wins.append(kp)
             confs.append(sc)
-        x = normalize_screen_coordinates(np.stack(wins).astype(np.float64), self.info.width,
-                                         self.info.height).astype(np.float32)
-        if L.channels == 3:
-            x = np.concatenate([x, np.clip(np.stack(confs), 0, 1)[..., None]], -1)
-        with torch.no_grad():
-            y = L._forward(torch.from_numpy(x).to(L.device)).cpu().numpy()  # (N, F, 17, 3)
+        y = L.lift_windows(np.stack(wins), self.info.width, self.info.height, np.stack(confs))  # (N, F, 17, 3)
         t2, t3 = [], []
         for n, tid in enumerate(seen):
             t = self.tracks[tid]

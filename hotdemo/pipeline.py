@@ -65,25 +65,36 @@ def batched(items: Iterable[T], n: int) -> Iterator[List[T]]:
 
 
 def _load_lifter(config: PipelineConfig, device: str):
-    """The lifter that ``config`` selects (see :func:`hotdemo.lift.lifter.load_lifter`)."""
+    """The lifter that ``config`` selects (see :func:`hotdemo.lift.lifter.load_lifter`); it only lifts,
+    :func:`_post_settings` says what the post step does after it."""
     from hotdemo.lift.lifter import load_lifter
-    from hotdemo.post.smooth import check_smooth
 
-    method, param = check_smooth(config.smooth_method if config.smooth else "none", config.smooth_param)
-    return load_lifter(
-        config.lifter, str(config.lifter_checkpoint) if config.lifter_checkpoint else None,
-        device=device, allow_untrained=config.allow_untrained,
-        flip=config.flip, overlap=config.overlap, smooth=param if method == "gaussian" else False,
-        bones=config.bone_lengths, reproject=config.reproject, tokens=config.tokens,
-    )
+    _post_settings(config)  # a bad --smooth / --smooth-param fails before the lifter is loaded
+    lift = config.lift
+    return load_lifter(lift.lifter, str(lift.checkpoint) if lift.checkpoint else None, device=device,
+                       allow_untrained=lift.allow_untrained, flip=lift.flip, overlap=lift.overlap, tokens=lift.tokens)
 
 
-def _post_filter(tracks3d: List[Track3D], config: PipelineConfig, fps: float) -> List[Track3D]:
-    """The causal filters that need the frame rate (one-euro); the lifter applies the Gaussian."""
-    from hotdemo.post.smooth import check_smooth, smooth_tracks
+def _post_settings(config: Optional[PipelineConfig]):
+    """The post step's :class:`hotdemo.post.refine.PostSettings` from ``config.post`` (its
+    ``smooth``, ``smooth_param``, ``bones`` and ``reproject``; None: the defaults)."""
+    from hotdemo.post.refine import PostSettings
 
-    method, param = check_smooth(config.smooth_method if config.smooth else "none", config.smooth_param)
-    return smooth_tracks(tracks3d, method, param, fps) if method == "one-euro" else tracks3d
+    if config is None:
+        return PostSettings()
+    post = config.post
+    return PostSettings.from_options(smooth=post.smooth, smooth_param=post.smooth_param if post.smooth != "none" else None,
+                                     bones=post.bones, reproject=post.reproject)
+
+
+def _post_filter(tracks3d: List[Track3D], post, fps: float) -> List[Track3D]:
+    """The filters that need the frame rate (one-euro), on the lifted tracks; ``post``: the
+    :class:`hotdemo.post.refine.PostSettings` (the Gaussian ran in the post step itself)."""
+    from hotdemo.post.smooth import smooth_tracks
+
+    if post.smooth_method != "one-euro":
+        return tracks3d
+    return smooth_tracks(tracks3d, post.smooth_method, post.smooth_param, fps)
 
 
 class _Progress:
@@ -135,9 +146,10 @@ def lift_to_world(lifter, tracks2d: Sequence[Track2D], info: VideoInfo,
 def lift_to_scene(lifter, tracks2d: Sequence[Track2D], info: VideoInfo,
                   progress: Optional[_Progress] = None, config: Optional[PipelineConfig] = None,
                   static_camera: Optional[bool] = None):
-    """Lift every track (converted to Human3.6M-17 with missing / low-score joints repaired,
-    :func:`hotdemo.detect.track.to_h36m`), apply ``config``'s frame-rate filters (one-euro smoothing)
-    and put them all in one world frame. With ``config.trajectory == "camera"`` (the default) and a
+    """Lift and post-process every track (converted to Human3.6M-17 with missing / low-score joints
+    repaired, :func:`hotdemo.detect.assemble.to_h36m`) with ``config``'s post settings
+    (:func:`hotdemo.post.refine.lift_track`, :func:`_post_settings`; None: the defaults), apply the
+    frame-rate filters (one-euro smoothing) and put them all in one world frame. With ``config.post.trajectory == "camera"`` (the default) and a
     camera that is not known to move (``static_camera`` False: :class:`hotdemo.post.trajectory.BackgroundMotion`
     saw the background move), every person's root trajectory, feet contacts and the fitted camera
     (:func:`hotdemo.post.trajectory.fit_scene`); otherwise people in place (:func:`hotdemo.post.world.to_world`).
@@ -145,13 +157,15 @@ def lift_to_scene(lifter, tracks2d: Sequence[Track2D], info: VideoInfo,
     frames. A lifter output that is not finite is an :class:`InputError` (raised before any export
     is written)."""
     from hotdemo.detect.assemble import to_h36m
+    from hotdemo.post.refine import lift_track
     from hotdemo.post.world import estimate_world_rotation, to_world
 
+    post = _post_settings(config)
     tick = (progress or _Progress(False)).task("3D", sum(len(t) for t in tracks2d))
     out, h36 = [], []
     for t in tracks2d:
         th = to_h36m(t)
-        t3 = lifter(th, info.width, info.height, progress=tick)
+        t3 = lift_track(lifter, th, info.width, info.height, post, progress=tick)
         bad = ~np.isfinite(t3.joints_cam).all(axis=(1, 2))
         if bad.any():
             raise InputError(f"track {t.track_id}: the lifter gave no valid 3D pose for {int(bad.sum())} of "
@@ -159,11 +173,10 @@ def lift_to_scene(lifter, tracks2d: Sequence[Track2D], info: VideoInfo,
                              f"{info.width} x {info.height} frame")
         out.append(t3)
         h36.append(th)
-    if config is not None:
-        out = _post_filter(out, config, float(info.fps or 0.0))
+    out = _post_filter(out, post, float(info.fps or 0.0))
     if not out:
         return out, None
-    mode = config.trajectory if config is not None else "camera"
+    mode = config.post.trajectory if config is not None else "camera"
     if mode not in TRAJECTORIES:
         raise InputError(f"unknown --trajectory {mode!r}; choose from {', '.join(TRAJECTORIES)}")
     if mode == "camera" and static_camera is not False:
@@ -171,7 +184,7 @@ def lift_to_scene(lifter, tracks2d: Sequence[Track2D], info: VideoInfo,
 
         from hotdemo.post.trajectory import fit_scene, focal_from_35mm, focal_from_fov
 
-        fov = config.fov if config is not None else None
+        fov = config.post.fov if config is not None else None
         if fov is not None:
             focal, source = focal_from_fov(float(fov), info.width), "fov"
         elif getattr(info, "focal_35mm", 0):
@@ -191,7 +204,7 @@ def lift_and_export(lifter, tracks2d: Sequence[Track2D], info: VideoInfo, out_di
                     stage: Optional[Dict[str, float]] = None,
                     config: Optional[PipelineConfig] = None,
                     static_camera: Optional[bool] = None) -> Tuple[List[Track3D], List[Path]]:
-    """The tail that ``run`` and ``lift`` share: lift -> world frame -> exports.
+    """The tail that ``run`` and ``lift`` share: lift -> post -> world frame -> exports.
 
     Returns the world-frame 3D tracks and the written paths; ``stage`` (if given) gets the
     seconds of "3d" and "export".

@@ -136,33 +136,33 @@ def test_fit_checks_its_input():
 
 def test_lifter_applies_the_fit_by_default_and_not_when_turned_off():
     from hotdemo.lift.lifter import load_lifter
+    from hotdemo.post.refine import PostSettings, lift_and_refine
 
     from hotdemo.core.paths import REPO_DIR
     from hotdemo.core.skeletons import coco_to_h36m
 
     d = np.load(REPO_DIR / "samples" / "walk_coco2d.npz")  # a synthetic walker's 2D keypoints
     kp = coco_to_h36m(d["keypoints"], d["scores"])[0][:120].astype(np.float32)
-    on = load_lifter(None, device="cpu", smooth=False, reproject=False)
-    off = load_lifter(None, device="cpu", smooth=False, bones=False, reproject=False)
-    raw = off.model_output(kp, int(d["width"]), int(d["height"]))
+    lifter = load_lifter(None, device="cpu")
+    on = PostSettings.from_options(smooth=False, reproject=False)
+    off = PostSettings.from_options(smooth=False, bones=False, reproject=False)
+    raw = lifter.model_output(kp, int(d["width"]), int(d["height"]))
     w, h = int(d["width"]), int(d["height"])
-    a, b = on.lift_sequence(kp, w, h), off.lift_sequence(kp, w, h)
+    a, b = lift_and_refine(lifter, kp, w, h, on), lift_and_refine(lifter, kp, w, h, off)
     np.testing.assert_allclose(b, raw - raw[:, :1], atol=1e-6)  # off: the model's output, root-relative
     np.testing.assert_allclose(a, fit_bone_lengths(b, PARENTS), atol=1e-6)  # on: the default fit of that
     la = np.linalg.norm(bone_vectors(a.astype(np.float64), PARENTS), axis=-1)[:, 1:]
     lb = np.linalg.norm(bone_vectors(b.astype(np.float64), PARENTS), axis=-1)[:, 1:]
     assert la.std(axis=0).mean() < 0.5 * lb.std(axis=0).mean()  # bone lengths vary far less
     with pytest.raises(ValueError):
-        load_lifter(None, device="cpu", bones=1.5)
+        PostSettings.from_options(bones=1.5)
+    with pytest.raises(ValueError):
+        PostSettings(bone_depth_weight=1.5)
 
 
-def test_no_bone_lengths_reaches_the_lifter(monkeypatch):
-    import hotdemo.lift.lifter
-    from hotdemo.pipeline import PipelineConfig, _load_lifter
+def test_no_bone_lengths_reaches_the_post_step():
+    from hotdemo.pipeline import PipelineConfig, _post_settings
+    from hotdemo.post.bones import DEFAULT_DEPTH_WEIGHT
 
-    got = {}
-    monkeypatch.setattr(hotdemo.lift.lifter, "load_lifter", lambda *a, **kw: got.update(kw))
-    _load_lifter(PipelineConfig(), "cpu")
-    assert got["bones"] is True
-    _load_lifter(PipelineConfig(bone_lengths=False), "cpu")
-    assert got["bones"] is False
+    assert _post_settings(PipelineConfig()).bone_depth_weight == DEFAULT_DEPTH_WEIGHT
+    assert _post_settings(PipelineConfig(bone_lengths=False)).bone_depth_weight == 0.0

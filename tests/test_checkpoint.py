@@ -206,10 +206,10 @@ def test_old_trainer_last_pt_reads_its_config_not_reinferred(tmp_path):
     ck = read_lifter_checkpoint(tmp_path / "last.pt")
     assert (ck.family, ck.kind, ck.root, ck.output) == ("hot_mixste", "trainer", "subtract", "metres")
     assert ck.config == src.cfg.to_dict() and ck.meta["step"] == 3
-    lifter = load_lifter(str(tmp_path / "last.pt"), device="cpu", smooth=False, bones=False, reproject=False)
+    lifter = load_lifter(str(tmp_path / "last.pt"), device="cpu")
     assert lifter.root == "subtract" and lifter.model.cfg.layer_index == 1
     kp = np.random.default_rng(0).uniform(100, 500, (20, 17, 2)).astype(np.float32)
-    want = Lifter(src, device="cpu", smooth=False, bones=False, reproject=False, root="subtract").lift_sequence(kp, 1000, 600)
+    want = Lifter(src, device="cpu", root="subtract").lift_sequence(kp, 1000, 600)
     np.testing.assert_array_equal(lifter.lift_sequence(kp, 1000, 600), want)
 
 
@@ -221,12 +221,12 @@ def test_old_trainer_best_pt_runs_with_subtract_root(tmp_path):
     src = randomized(build_model("hot_mixste", frames=9, dim=16, depth=2, heads=2, token_num=3, layer_index=1))
     save_checkpoint(tmp_path / "best.pt", src, extra={"step": 3, "val_mpjpe_mm": 9.0, "note": "x",
                                                        "train_config": _train_config(model="hot_mixste")})
-    lifter = load_lifter(str(tmp_path / "best.pt"), device="cpu", smooth=False, bones=False, reproject=False)
+    lifter = load_lifter(str(tmp_path / "best.pt"), device="cpu")
     assert lifter.root == "subtract"
     kp = np.random.default_rng(1).uniform(100, 500, (20, 17, 2)).astype(np.float32)
     got = lifter.lift_sequence(kp, 1000, 600)
-    zero = Lifter(src, device="cpu", smooth=False, bones=False, reproject=False, root="zero").lift_sequence(kp, 1000, 600)
-    sub = Lifter(src, device="cpu", smooth=False, bones=False, reproject=False, root="subtract").lift_sequence(kp, 1000, 600)
+    zero = Lifter(src, device="cpu", root="zero").lift_sequence(kp, 1000, 600)
+    sub = Lifter(src, device="cpu", root="subtract").lift_sequence(kp, 1000, 600)
     np.testing.assert_array_equal(got, sub)
     assert np.abs(got - zero).max() > 1e-3  # the two handlings differ on these weights
 

@@ -10,7 +10,9 @@ import torch.nn as nn
 
 from hotdemo.core.errors import InputError, WeightsError
 from hotdemo.io.formats.keypoints import load_keypoints
-from hotdemo.lift.lifter import Lifter, load_lifter, window_starts
+from hotdemo.lift.lifter import Lifter, load_lifter
+from hotdemo.lift.windows import window_starts
+from hotdemo.post.refine import PostSettings, lift_and_refine, lift_track
 from hotdemo.lift.registry import build_model
 from hotdemo.core.skeletons import H36M17
 from hotdemo.detect.assemble import to_h36m
@@ -153,7 +155,7 @@ def test_equals_official_demo_computation_to_1e4():
     kp = walking_keypoints(243)
     ref = reference_demo(lambda x: reference_hot_mixste(sd, x, depth=4, heads=4, layer_index=3, token_num=81),
                          kp, 243, 1000, 600)
-    got = Lifter(model, device="cpu", overlap=False, smooth=False, bones=False, reproject=False).lift_sequence(kp, 1000, 600)
+    got = Lifter(model, device="cpu", overlap=False).lift_sequence(kp, 1000, 600)
     assert got.shape == ref.shape == (243, 17, 3) and got.dtype == np.float32
     assert np.abs(ref).max() > 0.05  # not a degenerate output
     assert np.abs(got - ref).max() < 1e-4
@@ -196,7 +198,7 @@ def test_windowed_equals_single_pass_when_one_window_covers_the_clip():
         for overlap in (True, False, 0.25, 20):
             if overlap is False and T == 81:
                 continue  # official placement tiles an exact-length clip with two padded windows
-            got = Lifter(model, device="cpu", flip=False, overlap=overlap, smooth=False, bones=False, reproject=False).lift_sequence(kp, 1000, 600)
+            got = Lifter(model, device="cpu", flip=False, overlap=overlap).lift_sequence(kp, 1000, 600)
             assert got.shape == (T, 17, 3)
             np.testing.assert_allclose(got, want, atol=1e-5)
 
@@ -204,8 +206,8 @@ def test_windowed_equals_single_pass_when_one_window_covers_the_clip():
 def test_batch_size_does_not_change_the_result():
     model = small_hot()
     kp = walking_keypoints(300)
-    a = Lifter(model, device="cpu", batch_size=1).lift_sequence(kp, 1000, 600)
-    b = Lifter(model, device="cpu", batch_size=16).lift_sequence(kp, 1000, 600)
+    a = lift_and_refine(Lifter(model, device="cpu", batch_size=1), kp, 1000, 600)
+    b = lift_and_refine(Lifter(model, device="cpu", batch_size=16), kp, 1000, 600)
     np.testing.assert_allclose(a, b, atol=1e-5)
 
 
@@ -225,7 +227,7 @@ class Echo2D(nn.Module):
 def test_flip_averaging_keeps_left_and_right_joints_where_they_belong():
     kp = walking_keypoints(40)
     kp[:, LEFT, 0] += 200  # left joints clearly to the right in the image, as when facing the camera
-    lifter = Lifter(Echo2D(27), device="cpu", flip=True, overlap=True, smooth=False, bones=False, reproject=False)
+    lifter = Lifter(Echo2D(27), device="cpu", flip=True, overlap=True)
     out = lifter.lift_sequence(kp, 1000, 600)
     norm = kp / 1000 * 2 - np.array([1, 0.6])
     want = norm.copy()
@@ -239,7 +241,7 @@ def test_flip_averaged_lifter_is_mirror_equivariant():
     torch.manual_seed(2)
     model = randomize_embeddings(build_model("mixste", frames=27, dim=32, depth=2, heads=4))
     kp = walking_keypoints(27)
-    lifter = Lifter(model, device="cpu", flip=True, overlap=True, smooth=False, bones=False, reproject=False)
+    lifter = Lifter(model, device="cpu", flip=True, overlap=True)
     y = lifter.lift_sequence(kp, 1000, 600)
     mirrored = kp[:, H36M17.flip_permutation].copy()
     mirrored[..., 0] = 1000 - mirrored[..., 0]
@@ -255,8 +257,8 @@ def test_deterministic_even_when_every_token_ties():
     model = build_model("hot_mixste", frames=81, dim=32, depth=3, heads=4, token_num=27, layer_index=1).eval()
     still = np.repeat(walking_keypoints(1), 120, axis=0)  # a motionless clip: all frames identical
     for kp in (still, walking_keypoints(120)):
-        a = Lifter(model, device="cpu").lift_sequence(kp, 1000, 600)
-        b = Lifter(model, device="cpu").lift_sequence(kp, 1000, 600)
+        a = lift_and_refine(Lifter(model, device="cpu"), kp, 1000, 600)
+        b = lift_and_refine(Lifter(model, device="cpu"), kp, 1000, 600)
         assert np.array_equal(a, b)
 
 
@@ -277,7 +279,7 @@ def smooth_embeddings(model):
 def test_long_sequence_has_no_seam_at_window_borders():
     model = smooth_embeddings(small_hot())
     kp = walking_keypoints(600)
-    lifter = Lifter(model, device="cpu", overlap=True, smooth=False, bones=False, reproject=False)
+    lifter = Lifter(model, device="cpu", overlap=True)
     out = lifter.lift_sequence(kp, 1000, 600)
     assert out.shape == (600, 17, 3) and np.isfinite(out).all()
     assert np.all(out[:, 0] == 0)
@@ -288,7 +290,7 @@ def test_long_sequence_has_no_seam_at_window_borders():
     inside = np.setdiff1d(np.arange(599), borders)
     assert jump[borders].max() <= jump[inside].max()
     # without blending the official tiling does jump at its borders: the check can fail
-    tiled = Lifter(model, device="cpu", overlap=False, smooth=False, bones=False, reproject=False).lift_sequence(kp, 1000, 600)
+    tiled = Lifter(model, device="cpu", overlap=False).lift_sequence(kp, 1000, 600)
     tjump = np.abs(np.diff(tiled, axis=0)).max(axis=(1, 2))
     tstarts, _ = window_starts(600, 81, False)
     tb = tstarts[1:] - 1
@@ -300,8 +302,8 @@ def test_long_sequence_has_no_seam_at_window_borders():
 def test_smoothing_reduces_jitter_and_keeps_shape():
     model = small_hot()
     kp = walking_keypoints(200)
-    raw = Lifter(model, device="cpu", smooth=False, bones=False, reproject=False).lift_sequence(kp, 1000, 600)
-    sm = Lifter(model, device="cpu", smooth=True).lift_sequence(kp, 1000, 600)
+    raw = Lifter(model, device="cpu").lift_sequence(kp, 1000, 600)
+    sm = lift_and_refine(Lifter(model, device="cpu"), kp, 1000, 600, PostSettings.from_options(smooth=True))
     assert sm.shape == raw.shape and np.all(sm[:, 0] == 0)
     assert np.abs(np.diff(sm, 2, axis=0)).mean() < np.abs(np.diff(raw, 2, axis=0)).mean()
 
@@ -311,7 +313,7 @@ def test_tpc_lifter_runs_one_centred_window_per_frame():
     model = randomize_embeddings(build_model("tpc_mixste", frames=27, dim=32, depth=3, heads=4,
                                              token_num=9, layer_index=1))
     kp = walking_keypoints(40)
-    out = Lifter(model, device="cpu", flip=False, smooth=False, bones=False, reproject=False).lift_sequence(kp, 1000, 600)
+    out = Lifter(model, device="cpu", flip=False).lift_sequence(kp, 1000, 600)
     assert out.shape == (40, 17, 3)
     for t in (0, 20, 39):
         idx = np.clip(np.arange(27) - 13 + t, 0, 39)
@@ -320,6 +322,30 @@ def test_tpc_lifter_runs_one_centred_window_per_frame():
             want = model(x)[0, 0].numpy()
         want[0] = 0
         np.testing.assert_allclose(out[t], want, atol=1e-5)
+
+
+def test_the_lifter_does_not_import_the_post_step():
+    """Data flows one way: lift -> post. Loading and running a lifter imports nothing of hotdemo.post."""
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np; from hotdemo.lift.lifter import load_lifter; "
+            "load_lifter(None, allow_untrained=True, device='cpu').lift_sequence(np.zeros((5, 17, 2)) + 50, 100, 100); "
+            "print(sorted(m for m in sys.modules if m.startswith('hotdemo.post')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_post_settings_defaults_are_the_lift_and_refine_defaults():
+    model = small_hot()
+    kp = walking_keypoints(60)
+    lifter = Lifter(model, device="cpu")
+    a = lift_and_refine(lifter, kp, 1000, 600)
+    b = lift_and_refine(lifter, kp, 1000, 600, PostSettings.from_options(smooth=True, bones=True, reproject=True))
+    assert np.array_equal(a, b)
+    raw = lift_and_refine(lifter, kp, 1000, 600, PostSettings.from_options(smooth=False, bones=False, reproject=False))
+    assert np.array_equal(raw, lifter.lift_sequence(kp, 1000, 600))  # no post step: the lifter's own output
+    assert not np.allclose(a, raw)
 
 
 def test_call_on_tracks():
@@ -354,11 +380,11 @@ def test_load_lifter(tmp_path, monkeypatch):
     kp = walking_keypoints(90)
 
     ours = save_checkpoint(tmp_path / "ours.pt", src)
-    a = load_lifter(str(ours), device="cpu", smooth=False, bones=False, reproject=False).lift_sequence(kp, 1000, 600)
-    b = Lifter(src, device="cpu", smooth=False, bones=False, reproject=False).lift_sequence(kp, 1000, 600)
+    a = load_lifter(str(ours), device="cpu").lift_sequence(kp, 1000, 600)
+    b = Lifter(src, device="cpu").lift_sequence(kp, 1000, 600)
     assert np.array_equal(a, b)
     monkeypatch.setattr(lift, "default_weights_path", lambda: ours)
-    c = load_lifter(None, device="cpu", smooth=False, bones=False, reproject=False).lift_sequence(kp, 1000, 600)
+    c = load_lifter(None, device="cpu").lift_sequence(kp, 1000, 600)
     assert np.array_equal(a, c)
 
 
@@ -368,9 +394,9 @@ def test_load_lifter_official_checkpoint(tmp_path):
     path = tmp_path / "official.pth"
     torch.save({"module." + k: v for k, v in src.state_dict().items()}, path)
     kp = walking_keypoints(40)
-    want = Lifter(src, device="cpu").lift_sequence(kp, 1000, 600)
+    want = lift_and_refine(Lifter(src, device="cpu"), kp, 1000, 600)
     for lifter in (load_lifter("hot_mixste", str(path), device="cpu"), load_lifter(str(path), device="cpu")):
-        assert np.array_equal(lifter.lift_sequence(kp, 1000, 600), want)
+        assert np.array_equal(lift_and_refine(lifter, kp, 1000, 600), want)
     mix = tmp_path / "mixste.pth"
     torch.save(build_model("mixste", frames=27, dim=32, depth=8).state_dict(), mix)
     with pytest.raises(WeightsError, match="mixste.pth: not a hot_mixste checkpoint: key pos_embed_token"):
@@ -468,7 +494,7 @@ def test_lift_treats_a_null_keypoint_as_a_missing_joint(tmp_path, null):
     t = t2[0]
     kp, sc = t.keypoints.copy(), t.scores.copy()
     sc[60, 9] = 0.0
-    ref = lifter(to_h36m(Track2D(t.track_id, t.frames, kp, sc, t.boxes)), info.width, info.height)
+    ref = lift_track(lifter, to_h36m(Track2D(t.track_id, t.frames, kp, sc, t.boxes)), info.width, info.height)
     np.testing.assert_allclose(t3.joints_cam, ref.joints_cam, atol=1e-4)
 
 
@@ -490,7 +516,7 @@ def test_every_family_lifts_through_the_lifter(family):
     seq2frame batching, confidence channel, root handling, units) and gives finite root-relative 3D."""
     from hotdemo.lift.lifter import load_lifter
 
-    lifter = load_lifter(family, allow_untrained=True, device="cpu", smooth=False, bones=False, reproject=False, batch_size=4)
+    lifter = load_lifter(family, allow_untrained=True, device="cpu", batch_size=4)
     kp = walking_keypoints(40)
     out = lifter.lift_sequence(kp, 1000, 600, scores=np.full((40, 17), 0.9, np.float32))
     assert out.shape == (40, 17, 3) and np.isfinite(out).all() and np.all(out[:, 0] == 0)

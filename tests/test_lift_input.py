@@ -123,12 +123,13 @@ def test_every_format_is_checked_before_any_is_written(tmp_path):
 
 
 def test_lifter_output_that_is_not_finite_fails_before_the_exports(tmp_path):
+    from hotdemo.lift.lifter import load_lifter
     from hotdemo.pipeline import lift_and_export
 
     info, t2, _, _, _ = synthetic_scene(1, 20)
 
-    def broken(track, w, h, progress=None):
-        return Track3D(track.track_id, track.frames, np.full((len(track), 17, 3), np.nan, np.float32))
+    broken = load_lifter(None, allow_untrained=True, device="cpu")  # a lifter whose model gives NaN
+    broken.model_output = lambda kp, *a, **k: np.full((len(kp), 17, 3), np.nan, np.float32)
 
     with pytest.raises(InputError, match="no valid 3D pose for 20 of 20 frames"):
         lift_and_export(broken, t2, info, tmp_path, "c", ("json",))

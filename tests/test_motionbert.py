@@ -214,7 +214,7 @@ def test_motionbert_lifter_uses_confidence_and_rescales_to_metres(tmp_path):
     sd = official_state_dict(dim=32, depth=1, mlp_hidden=64, dim_rep=32, frames=27, seed=5)
     torch.save({"model_pos": sd}, tmp_path / "mb.bin")
     model = load_lifter_model(tmp_path / "mb.bin", heads=4)
-    lifter = Lifter(model, device="cpu", smooth=False, bones=False, reproject=False)
+    lifter = Lifter(model, device="cpu")
     assert (lifter.root, lifter.output, lifter.channels) == ("zero", "normalised", 3)
     rng = np.random.default_rng(0)
     kp = rng.uniform(200, 600, (30, 17, 2)).astype(np.float32)

@@ -1,5 +1,5 @@
 """hotdemo.post.reproject: the pinhole fit, the alignment to the 2D, the jitter and bias estimates, and
-how the Lifter uses them."""
+how the post step after the lifter (hotdemo.post.refine) uses them."""
 
 import numpy as np
 import pytest
@@ -101,26 +101,27 @@ class _Count:
 def test_lifter_lifts_again_only_when_the_2d_is_noisy_and_reports_progress_once():
     """Session 13's bias removal (debias_residual off): weighed by the 2D's jitter."""
     from hotdemo.lift.lifter import load_lifter
+    from hotdemo.post.refine import PostSettings, debias, lift_and_refine
 
     kp = _scene(T=150, seed=9)[2].astype(np.float32)  # exact (noise-free) 2D
     w, h = int(W), int(H)
     size = R.person_size(kp)
     noisy = (kp + np.random.default_rng(0).normal(0, 0.01 * size, kp.shape)).astype(np.float32)
     lifter = load_lifter(None, device="cpu", allow_untrained=True)
-    lifter.debias_residual = False
+    post = PostSettings(debias_residual=False)
     runs = _Count(lifter)
     for x, want in ((kp, 1), (noisy, 2)):
         runs.n, told = 0, []
-        out = lifter.lift_sequence(x, w, h, progress=told.append)
+        out = lift_and_refine(lifter, x, w, h, post, progress=told.append)
         assert runs.n == want and sum(told) == len(x) and out.shape == (len(x), 17, 3)
-    assert lifter.debias(np.zeros((150, 17, 3)), kp, w, h) is kp  # trusted 2D: nothing to lift again
-    off = load_lifter(None, device="cpu", allow_untrained=True, reproject=False)
+    assert debias(np.zeros((150, 17, 3)), kp, w, h, post) is kp  # trusted 2D: nothing to lift again
+    off = load_lifter(None, device="cpu", allow_untrained=True)
     runs = _Count(off)
-    off.lift_sequence(noisy, w, h)
+    lift_and_refine(off, noisy, w, h, PostSettings(reproject=False))
     assert runs.n == 1
-    lifter.debias_2d = False  # the alignment without the bias removal: one model run
+    post.debias_2d = False  # the alignment without the bias removal: one model run
     runs = _Count(lifter)
-    lifter.lift_sequence(noisy, w, h)
+    lift_and_refine(lifter, noisy, w, h, post)
     assert runs.n == 1
 
 
@@ -128,34 +129,28 @@ def test_bias_removal_by_the_low_frequency_trust_sees_a_bias_without_jitter():
     """The default (debias_residual): a joint placed consistently off, with no jitter at all, is
     found from the persisting residual and removed from the 2D; agreeing 2D is left as it is,
     also when it is noisy."""
-    from hotdemo.lift.lifter import load_lifter
+    from hotdemo.post.refine import PostSettings, debias
 
     rel, _, px, _ = _scene(T=150, seed=13)
-    lifter = load_lifter(None, device="cpu", allow_untrained=True)
-    assert lifter.debias_residual
+    assert PostSettings().debias_residual
     kp = px.astype(np.float32)
-    assert lifter.debias(rel, kp, W, H) is kp  # the lifted pose agrees with the 2D
+    assert debias(rel, kp, W, H) is kp  # the lifted pose agrees with the 2D
     noisy = (kp + np.random.default_rng(1).normal(0, 0.01 * R.person_size(kp), kp.shape)).astype(np.float32)
-    assert np.abs(lifter.debias(rel, noisy, W, H) - noisy).max() < 0.5  # white noise is not a bias (px)
+    assert np.abs(debias(rel, noisy, W, H) - noisy).max() < 0.5  # white noise is not a bias (px)
     biased = kp.copy()
     biased[:, 12] += [40.0, 25.0]  # an elbow ~0.18 m off, constant: no jitter to see
     assert R.trust_2d(biased).min() > 0.99
-    fixed = lifter.debias(rel, biased, W, H)
+    fixed = debias(rel, biased, W, H)
     moved = (biased - fixed).mean(axis=0)  # (17, 2)
     assert np.linalg.norm(moved[12]) > 0.6 * np.linalg.norm([40.0, 25.0])
     assert np.abs(np.delete(moved, 12, axis=0)).max() < 2.0
 
 
-def test_no_reproject_reaches_the_lifter(monkeypatch):
-    import hotdemo.lift.lifter
-    from hotdemo.pipeline import PipelineConfig, _load_lifter
+def test_no_reproject_reaches_the_post_step():
+    from hotdemo.pipeline import PipelineConfig, _post_settings
 
-    got = {}
-    monkeypatch.setattr(hotdemo.lift.lifter, "load_lifter", lambda *a, **kw: got.update(kw))
-    _load_lifter(PipelineConfig(), "cpu")
-    assert got["reproject"] is True
-    _load_lifter(PipelineConfig(reproject=False), "cpu")
-    assert got["reproject"] is False
+    assert _post_settings(PipelineConfig()).reproject is True
+    assert _post_settings(PipelineConfig(reproject=False)).reproject is False
 
 
 def test_agree_with_2d_is_the_base_at_weight_0_and_does_not_pass_2d_noise_on():
@@ -217,6 +212,7 @@ def test_residual_trust_drops_where_a_slow_2d_error_persists_and_not_for_a_glitc
 
 def test_lifter_keeps_its_own_x_y_where_the_2d_is_biased():
     from hotdemo.lift.lifter import load_lifter
+    from hotdemo.post.refine import PostSettings, finish
 
     rel, _, px, _ = _scene(seed=12)
     lifted = rel.copy()
@@ -224,11 +220,11 @@ def test_lifter_keeps_its_own_x_y_where_the_2d_is_biased():
     lifted[:, 0] = 0
     bad = px.copy()
     bad[:, 15] += [45.0, -30.0]  # an elbow placed consistently off by ~0.2 m
-    lifter = load_lifter(None, device="cpu", allow_untrained=True, bones=False, smooth=False)
+    lifter = load_lifter(None, device="cpu", allow_untrained=True)
     err = {}
     for r in (None, 0.02):
-        lifter.trust_residual = r
-        out = lifter.finish(lifted, bad.astype(np.float32), W, H)
+        post = PostSettings.from_options(bones=False, smooth=False, trust_residual=r)
+        out = finish(lifter, lifted, bad.astype(np.float32), W, H, settings=post)
         err[r] = np.linalg.norm(out - rel, axis=-1)  # (T, J)
     assert err[0.02][:, 15].mean() < 0.5 * err[None][:, 15].mean()  # the bias is not followed
     assert err[0.02][:, 15].mean() <= np.linalg.norm(lifted - rel, axis=-1)[:, 15].mean() + 0.005

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from hotdemo.lift.lifter import default_weights_path, load_lifter
+from hotdemo.post.refine import PostSettings, lift_and_refine
 from hotdemo.core.paths import REPO_DIR
 from hotdemo.core.skeletons import H36M17, coco_to_h36m
 
@@ -17,7 +18,7 @@ def _unit(v):
 def test_default_lifter_stands_the_synthetic_walker_upright():
     d = np.load(REPO_DIR / "samples" / "walk_coco2d.npz")
     kp, _ = coco_to_h36m(d["keypoints"], d["scores"])
-    out = load_lifter(None, device="cpu").lift_sequence(kp, int(d["width"]), int(d["height"]))
+    out = lift_and_refine(load_lifter(None, device="cpu"), kp, int(d["width"]), int(d["height"]))
     assert out.shape == (len(kp), 17, 3)
     H = H36M17.index
     torso = _unit(out[:, H("thorax")] - out[:, H("pelvis")])
@@ -52,7 +53,8 @@ def test_default_lifter_error_on_test_subject(shared):
     px, gt, cam = _held_out_clip(shared, "S9", "walking", 300, 0)
     err = {}
     for bones in (True, False):
-        pred = load_lifter(None, device="cpu", bones=bones, reproject=False).lift_sequence(px, cam.width, cam.height)
+        post = PostSettings.from_options(bones=bones, reproject=False)
+        pred = lift_and_refine(load_lifter(None, device="cpu"), px, cam.width, cam.height, post)
         err[bones] = np.linalg.norm(pred - gt, axis=-1).mean() * 1000
     # the shipped weights give 30.8 mm here with the constant bone lengths, 33.2 mm without
     # (33.4 with the session-10 file, 38.2 with session 8's, both without)
@@ -72,9 +74,9 @@ def test_agreement_with_the_2d_lowers_the_error_with_clean_and_with_noisy_2d(sha
     noisy = detector_noise(np.random.default_rng(0), px[None], AugmentConfig(**EVAL_NOISE))[0]
     err, vel = {}, {}
     for on in (True, False):
-        lifter = load_lifter(None, device="cpu", reproject=on)
+        lifter, post = load_lifter(None, device="cpu"), PostSettings(reproject=on)
         for name, kp in (("clean", px), ("noisy", noisy)):
-            pred = lifter.lift_sequence(kp, cam.width, cam.height).astype(np.float64)
+            pred = lift_and_refine(lifter, kp, cam.width, cam.height, post).astype(np.float64)
             err[name, on] = np.linalg.norm(pred - gt, axis=-1).mean() * 1000
             vel[name, on] = mpjve(pred, gt) * 1000
     # measured with session 13's trust (jitter only, bone depth weight 0.15): clean 45.4 mm with,
@@ -100,12 +102,12 @@ def test_agreement_with_the_2d_does_not_follow_slow_2d_errors(shared):
     for name in ("bias", "drift-2s"):
         kp = apply_error_model(name, np.random.default_rng(3), px[None], image_size=size)[0]
         for on in (True, False):
-            pred = load_lifter(None, device="cpu", reproject=on).lift_sequence(kp, cam.width, cam.height)
+            pred = lift_and_refine(load_lifter(None, device="cpu"), kp, cam.width, cam.height, PostSettings(reproject=on))
             err[name, on] = np.linalg.norm(pred.astype(np.float64) - gt, axis=-1).mean() * 1000
-    old = load_lifter(None, device="cpu")
-    old.trust_residual, old.debias_residual = None, False  # session 13's agreement
+    old = PostSettings(trust_residual=None, debias_residual=False)  # session 13's agreement
     kp = apply_error_model("drift-2s", np.random.default_rng(3), px[None], image_size=size)[0]
-    err["drift-2s", "session 13"] = np.linalg.norm(old.lift_sequence(kp, cam.width, cam.height) - gt, axis=-1).mean() * 1000
+    pred = lift_and_refine(load_lifter(None, device="cpu"), kp, cam.width, cam.height, old)
+    err["drift-2s", "session 13"] = np.linalg.norm(pred - gt, axis=-1).mean() * 1000
     assert err["bias", True] < err["bias", False], err
     assert err["drift-2s", True] < err["drift-2s", False] + 0.5, err
     assert err["drift-2s", "session 13"] > err["drift-2s", False] + 2.0, err  # what the trust prevents

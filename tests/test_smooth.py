@@ -54,29 +54,49 @@ def test_smooth_joints_methods():
     assert _jitter(g) < 0.5 * _jitter(x) and _jitter(e) < 0.8 * _jitter(x)
 
 
+def test_gaussian_lives_here_and_the_dispatcher_runs_it():
+    from hotdemo.post.smooth import gaussian_smooth
+
+    x = np.cumsum(np.random.default_rng(2).normal(0, 0.01, (60, 17, 3)), axis=0).astype(np.float32)
+    g = gaussian_smooth(x, 1.5)
+    assert g.dtype == np.float32 and _jitter(g) < 0.5 * _jitter(x)
+    np.testing.assert_array_equal(smooth_joints(x, "gaussian", 1.5, 30.0), g)
+    assert gaussian_smooth(x, 0) is x
+
+
+def test_post_settings_take_the_smoothing_as_the_lifter_did():
+    from hotdemo.post.refine import PostSettings
+
+    assert PostSettings().smooth_sigma == 1.0 and PostSettings.from_options(smooth=2.5).smooth_sigma == 2.5
+    assert PostSettings.from_options(smooth=False).smooth_method == "none"
+    assert PostSettings.from_options(smooth="one-euro").smooth_param == 2.0
+    s = PostSettings()
+    s.smooth_sigma = 0.0
+    assert s.smooth_method == "none" and s.smooth_sigma == 0.0
+    s.smooth_sigma = 3.0
+    assert (s.smooth_method, s.smooth_param) == ("gaussian", 3.0)
+    with pytest.raises(InputError):
+        PostSettings(smooth_method="kalman")
+
+
 def test_pipeline_applies_the_chosen_filter(tmp_path, monkeypatch):
     import hotdemo.lift.lifter
-    from hotdemo.pipeline import PipelineConfig, _load_lifter, lift_keypoints_file
+    from hotdemo.pipeline import PipelineConfig, _load_lifter, _post_settings, lift_keypoints_file
     from hotdemo.core.synthetic import synthetic_scene
 
-    # the lifter gets the Gaussian's sigma, and no filter for none / one-euro
-    got = {}
-    monkeypatch.setattr(hotdemo.lift.lifter, "load_lifter", lambda *a, **kw: got.setdefault("smooth", kw["smooth"]))
-    for method, param, expect in (("gaussian", None, 1.0), ("gaussian", 2.5, 2.5), ("none", None, False),
-                                  ("one-euro", 2.0, False)):
-        got.clear()
-        _load_lifter(PipelineConfig(smooth_method=method, smooth_param=param), "cpu")
-        assert got["smooth"] == expect
-    got.clear()
-    _load_lifter(PipelineConfig(smooth=False), "cpu")  # lift --no-smooth
-    assert got["smooth"] is False
-    monkeypatch.undo()
+    # the post step gets the Gaussian's sigma, and no Gaussian for none / one-euro
+    for method, param, expect in (("gaussian", None, 1.0), ("gaussian", 2.5, 2.5), ("none", None, 0.0),
+                                  ("one-euro", 2.0, 0.0)):
+        assert _post_settings(PipelineConfig(smooth_method=method, smooth_param=param)).smooth_sigma == expect
+    assert _post_settings(PipelineConfig(smooth=False)).smooth_method == "none"  # lift --no-smooth
+    with pytest.raises(InputError):  # a bad filter fails before the lifter is loaded
+        _load_lifter(PipelineConfig(smooth_method="kalman"), "cpu")
 
     # one-euro runs after the lifter, at the clip's frame rate
     info, t2, _, _, _ = synthetic_scene(1, 60, noise_px=3.0)
     np.savez(tmp_path / "k.npz", keypoints=t2[0].keypoints, scores=t2[0].scores, width=info.width,
              height=info.height, fps=30.0)
-    lifter = hotdemo.lift.lifter.load_lifter(None, device="cpu", smooth=False)  # the shipped weights
+    lifter = hotdemo.lift.lifter.load_lifter(None, device="cpu")  # the shipped weights
     out = {}
     for method in ("none", "one-euro"):
         cfg = PipelineConfig(device="cpu", smooth_method=method, smooth_param=2.0, exports=("npz",))

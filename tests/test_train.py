@@ -229,6 +229,7 @@ def test_evaluation_lifts_through_the_lifter(motion):
     """hotdemo eval's figures are those of hotdemo.lift.lifter.Lifter on the projected pixels (one path)."""
     from hotdemo.lift.lifter import Lifter
     from hotdemo.lift.registry import build_model
+    from hotdemo.post.refine import lift_and_refine
     from hotdemo.train.evaluate import evaluate
 
     torch.manual_seed(0)
@@ -241,7 +242,7 @@ def test_evaluation_lifts_through_the_lifter(motion):
     errs, n = [], 0
     for cam in cams["S9"]:
         x_cam = cam.world_to_camera(world)
-        pred = lifter.lift_sequence(cam.project(x_cam).astype(np.float32), cam.width, cam.height)
+        pred = lift_and_refine(lifter, cam.project(x_cam).astype(np.float32), cam.width, cam.height)
         errs.append(mpjpe(pred.astype(np.float64), x_cam - x_cam[:, :1]) * len(x_cam))
         n += len(x_cam)
     (row,) = res.rows.values()

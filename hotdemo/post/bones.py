@@ -1,4 +1,4 @@
-"""Constant bone lengths for a lifted track (on by default in :class:`hotdemo.lift.lifter.Lifter`).
+"""Constant bone lengths for a lifted track (on by default in the post step, :mod:`hotdemo.post.refine`).
 
 A person's bones do not change length during a clip, but a lifter's output does: where a limb
 points towards or away from the camera its depth is ambiguous, and the lifter tends to shorten
@@ -23,13 +23,13 @@ image-plane components of each bone far better than its depth.
    depth|`` under ``sign_margin``), fades the change out towards the raw bone in proportion. A
    lifter that cannot tell whether a limb points towards or away from the camera predicts a
    depth near zero and a short bone; lengthening it would pick the sign from noise, which on
-   real video flips from frame to frame (forearms of small, fast players jumped 15-20 cm a
+   real video flips from frame to frame (forearms of small, fast players jumped from frame to
    frame without this);
 4. rebuilds the joints from the root outwards (parents before children), so the root stays put.
 
-Measured (``python benchmarks/bone_lengths.py``; README "Measured figures", model card): with
-the shipped lifter, lower MPJPE and P-MPJPE with clean and with noisy 2D, on the training and on
-the test subjects, with :data:`DEFAULT_DEPTH_WEIGHT` and :data:`DEFAULT_SIGN_MARGIN`.
+``python benchmarks/bone_lengths.py`` measures the fit's effect (MPJPE, P-MPJPE; clean and noisy
+2D) with the shipped lifter and the defaults :data:`DEFAULT_DEPTH_WEIGHT` and
+:data:`DEFAULT_SIGN_MARGIN`.
 """
 
 from __future__ import annotations
@@ -38,11 +38,9 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-#: cost of a depth change relative to an image-plane change in :func:`fit_bone_lengths`. Session 12
-#: chose 0.15 (benchmarks/bone_lengths.py, clean and detector-like noise, training subjects);
-#: issue #30 raised it to 0.5: with slowly drifting 2D, 0.15 made the fit alone up to 1.8 mm worse
-#: than the raw lifter, 0.5 keeps it within 0.43 mm on every 2D error model
-#: (benchmarks/noise_models.py, training subjects; model card)
+#: cost of a depth change relative to an image-plane change in :func:`fit_bone_lengths`; chosen
+#: with benchmarks/bone_lengths.py and benchmarks/noise_models.py on the training subjects (a
+#: smaller weight made the fit alone worse than the raw lifter with slowly drifting 2D)
 DEFAULT_DEPTH_WEIGHT = 0.5
 #: fade-out of the fit where a bone's raw depth is under this fraction of its fitted depth
 DEFAULT_SIGN_MARGIN = 0.5

@@ -1,8 +1,8 @@
-"""Agreement of a lifted track with its own 2D keypoints (on by default in :class:`hotdemo.lift.lifter.Lifter`).
+"""Agreement of a lifted track with its own 2D keypoints (on by default in the post step,
+:mod:`hotdemo.post.refine`).
 
 A lifter's root-relative output does not reproject exactly onto the 2D it was given: its image-
-plane components carry its own errors (8-10 mm per axis with exact 2D on Human3.6M), and where
-the 2D comes from a detector, the lifter partly follows the detector's errors. This module ties
+plane components carry its own errors (even with exact 2D), and where the 2D comes from a detector, the lifter partly follows the detector's errors. This module ties
 the two together with a pinhole camera whose principal point is the image centre ``c``, whose
 focal length ``f`` is unknown but fixed for the track, and whose distance to the pelvis ``Z_t``
 changes per frame. For joint ``j`` at root-relative camera position ``(x, y, z)_j`` and pixel
@@ -16,31 +16,29 @@ lifter's own ``x, y``; :func:`image_plane` then gives the 2D-consistent ``x, y``
 
 How much the 2D is trusted depends on how noisy it is, measured from the track itself
 (:func:`jitter`: a robust estimate of each joint's frame-to-frame noise, as a fraction of the
-person's size; exact 2D has ~0.0001, the evaluation's detector-like noise ~0.01, the shared
-videos' small offline 2D model 0.001-0.024). :func:`trust_2d` maps it to a weight in [0, 1]:
+person's size: near zero for exact 2D, larger the noisier the 2D). :func:`trust_2d` maps it to a weight in [0, 1]:
 
 * :func:`agree_with_2d` moves the lifter's ``x, y`` towards the 2D-consistent ones by that
   weight (:func:`align_to_2d`, the correction filtered in time) and fits the bone lengths again,
   which then fixes the depths (:mod:`hotdemo.post.bones`); twice in turn. The change this makes is
   smoothed in time before it is added: a bone nearly in the image plane gets its depth from its
-  2D length, which small 2D changes swing (unsmoothed, the shared videos' people moved with about
-  twice the frame-to-frame acceleration);
+  2D length, which small 2D changes swing (unsmoothed, that swing reaches the output as
+  frame-to-frame acceleration);
 * the detector's *static* bias (a joint placed consistently off, e.g. COCO hips against
   Human3.6M hips) is measured as the median over frames of the reprojection residual
   (:func:`static_offsets`), removed from the 2D in proportion to ``1 -`` the median
-  low-frequency trust (:func:`residual_trust` at :data:`DEFAULT_DEBIAS_RESIDUAL`; session 13
-  used ``1 -`` the jitter weight, which never sees a bias without jitter), and the track is
-  lifted again (:meth:`hotdemo.lift.lifter.Lifter.lift_sequence`).
+  low-frequency trust (:func:`residual_trust` at :data:`DEFAULT_DEBIAS_RESIDUAL`; the jitter
+  weight alone never sees a bias without jitter), and the track is lifted again
+  (:func:`hotdemo.post.refine.debias`, :func:`hotdemo.post.refine.lift_and_refine`).
 
 Since issue #30 the weight is the jitter trust times :func:`residual_trust`: slow and static 2D
 errors (drift, bias, a wrong scale) have little jitter, but the lifter follows them only partly,
 so they leave a residual that persists over many frames; where it is large the lifter's x, y
 are kept.
 
-Measured (``python benchmarks/noise_models.py``, every 2D error model of
-:mod:`hotdemo.train.errors2d`; model card): on the test subset the agreement alone helps on bias
-(-2.4 mm), clean 2D, outliers, dropouts, scale and the mixed model, and costs 0.3-0.6 mm on drift;
-session 13's figures (``benchmarks/reproject.py``, jitter trust alone) are in the README.
+``python benchmarks/noise_models.py`` measures the effect on every 2D error model of
+:mod:`hotdemo.train.errors2d` (``benchmarks/reproject.py``: the jitter trust alone); the figures
+are in the benchmarks documentation, not here.
 """
 
 from __future__ import annotations
@@ -67,7 +65,7 @@ DEFAULT_CHANGE_SIGMA = 4.0
 #: benchmarks/noise_models.py on the training subjects, as the two below and
 #: :data:`DEFAULT_DEBIAS_RESIDUAL`
 DEFAULT_TRUST_RESIDUAL: Optional[float] = 0.005
-#: the same for the static-bias removal (:meth:`hotdemo.lift.lifter.Lifter.debias`): it acts only where
+#: the same for the static-bias removal (:func:`hotdemo.post.refine.debias`): it acts only where
 #: the residual is larger (a removal driven by the lifter's own error hurts)
 DEFAULT_DEBIAS_RESIDUAL = 0.035
 #: in :func:`residual_trust`, sigma (frames) of the Gaussian low-pass of the residual vectors (the

@@ -1,18 +1,19 @@
 """Temporal filters for the lifted 3D poses (``--smooth none|gaussian|one-euro``, ``--smooth-param``).
 
 * ``gaussian`` (default, sigma = 1 frame): a zero-phase Gaussian over time, edge-reflecting
-  (:func:`hotdemo.lift.lifter.gaussian_smooth`). Needs the whole track (offline); no lag. The
-  parameter is sigma in frames.
+  (:func:`gaussian_smooth`). Needs the whole track (offline); no lag. The parameter is sigma in
+  frames; it runs in the post step (:func:`hotdemo.post.refine.refine`).
 * ``one-euro``: the 1-euro filter (Casiez, Roussel and Vogel, CHI 2012): an exponential
   smoother whose cut-off frequency rises with the signal's speed, so slow motion is smoothed
   hard and fast motion follows with little lag. Causal (usable live), per coordinate. The
   parameter is the minimum cut-off frequency in Hz (default 2.0; lower = smoother, more lag);
   the speed coefficient is :data:`ONE_EURO_BETA` (per m/s) and the derivative cut-off
-  :data:`ONE_EURO_DCUTOFF` Hz.
+  :data:`ONE_EURO_DCUTOFF` Hz. It needs the frame rate and runs on the lifted tracks
+  (:func:`smooth_tracks`).
 * ``none``: the lifter's raw output.
 
-Measured jitter (MPJVE) and lag of each: ``python benchmarks/smoothing.py`` (README).
-The filters run on the root-relative camera-frame joints of each track, before the world
+:func:`smooth_joints` is the one dispatcher. ``python benchmarks/smoothing.py`` measures the
+jitter (MPJVE) and lag of each. The filters run on the root-relative camera-frame joints of each track, before the world
 alignment, and are linear in the joints for ``gaussian`` (the pelvis stays at 0).
 """
 
@@ -22,6 +23,7 @@ import dataclasses
 from typing import List, Optional, Sequence
 
 import numpy as np
+import torch
 
 from hotdemo.core.errors import InputError
 from hotdemo.core.types import Track3D
@@ -46,6 +48,20 @@ def check_smooth(method: str, param: Optional[float] = None) -> tuple:
         raise InputError(f"--smooth-param must be positive for {m} (sigma in frames for gaussian, "
                          f"minimum cut-off in Hz for one-euro), got {param}")
     return m, p
+
+
+def gaussian_smooth(x: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian filter along axis 0 (time) with edge-reflecting padding; ``sigma`` in frames."""
+    if sigma <= 0 or len(x) < 2:
+        return x
+    r = max(1, int(round(3 * sigma)))
+    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
+    k /= k.sum()
+    flat = torch.from_numpy(np.ascontiguousarray(x.reshape(len(x), -1).T, dtype=np.float64))[:, None]
+    pad_mode = "reflect" if len(x) > r else "replicate"
+    flat = torch.nn.functional.pad(flat, (r, r), mode=pad_mode)
+    out = torch.nn.functional.conv1d(flat, torch.from_numpy(k)[None, None])[:, 0]
+    return out.T.numpy().reshape(x.shape).astype(x.dtype)
 
 
 def one_euro(x: np.ndarray, fps: float, min_cutoff: float = 1.0, beta: float = ONE_EURO_BETA,
@@ -82,8 +98,6 @@ def smooth_joints(joints: np.ndarray, method: str, param: Optional[float], fps: 
     if method == "none" or len(j) < 2:
         return j.astype(np.float32)
     if method == "gaussian":
-        from hotdemo.lift.lifter import gaussian_smooth
-
         return gaussian_smooth(j.astype(np.float64), param).astype(np.float32)
     return one_euro(j, fps, min_cutoff=param).astype(np.float32)
 

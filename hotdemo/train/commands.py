@@ -140,7 +140,10 @@ def run_evaluation(
     from hotdemo.lift.lifter import default_weights_path, load_lifter
 
     ckpt = Path(checkpoint) if checkpoint else default_weights_path()
-    lift = load_lifter(lifter, str(ckpt), device=dev, flip=flip, smooth=smooth, bones=bones, reproject=reproject)
+    from hotdemo.post.refine import PostSettings
+
+    lift = load_lifter(lifter, str(ckpt), device=dev, flip=flip)
+    post = PostSettings.from_options(smooth=smooth, bones=bones, reproject=reproject)
     lift.model.float()
     dp, cp = resolve_inputs(data, cameras)
     motion = load_motion(dp, cache_dir)
@@ -152,7 +155,8 @@ def run_evaluation(
     for setting in settings:
         log(f"evaluating {ckpt.name} ({lift.spec.name}, root {lift.root}, output {lift.output}) on "
             f"{', '.join(subjects)} ({setting_label(setting)}) ...")
-        results.append(evaluate(lift, motion, cams, subjects=subjects, noise=setting, max_sequences=max_sequences))
+        results.append(evaluate(lift, motion, cams, subjects=subjects, noise=setting, max_sequences=max_sequences,
+                                post=post))
     table = format_table(results)
     log(f"\n{ckpt}: MPJPE (P1), P-MPJPE (P2) in mm, MPJVE in mm/frame at 50 fps; subjects {', '.join(subjects)}, "
         f"4 cameras, flip {'on' if flip else 'off'}\n")

@@ -11,9 +11,11 @@ Metrics (all on root-relative camera-frame poses, millimetres):
   fps), the jitter measure of the 3D pose literature; in the JSON records (``accel``), not in the
   printed table.
 
-Every sequence is lifted by a :class:`hotdemo.lift.lifter.Lifter` from its projected pixels, exactly as
-``hotdemo run`` / ``hotdemo lift`` lift a video's keypoints (normalisation, windows and their
-blending, flip, root handling, output units, smoothing): the figures measure what users get.
+Every sequence is lifted by a :class:`hotdemo.lift.lifter.Lifter` from its projected pixels and
+post-processed, through the function ``hotdemo run`` / ``hotdemo lift`` use for a video's keypoints
+(:func:`hotdemo.post.refine.lift_and_refine`: normalisation, windows and their blending, flip, root
+handling, output units, then agreement with the 2D, bone lengths, smoothing): the figures measure
+what users get.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from hotdemo.train.data import TEST_SUBJECTS, MotionData, SequenceInfo
 
 if TYPE_CHECKING:
     from hotdemo.lift.lifter import Lifter
+    from hotdemo.post.refine import PostSettings
 
 DISCLAIMER = (
     "These numbers are on hotdemo's reconstruction of Human3.6M motion (forward kinematics from the "
@@ -182,9 +185,12 @@ def evaluate(
     seed: int = 0,
     max_sequences: Optional[int] = None,
     progress=None,
+    post: Optional["PostSettings"] = None,
 ) -> EvalResult:
     """MPJPE / P-MPJPE / MPJVE per action on ``subjects`` through their 4 real cameras, lifted by
-    ``lifter`` (:class:`hotdemo.lift.lifter.Lifter`: its flip, windows, root handling and smoothing).
+    ``lifter`` (:class:`hotdemo.lift.lifter.Lifter`: its flip, windows, root handling) and
+    post-processed by ``post`` (:class:`hotdemo.post.refine.PostSettings`; None: the defaults, as
+    ``hotdemo run``), both through :func:`hotdemo.post.refine.lift_and_refine`.
 
     ``noise``: the 2D setting: "clean" (projected 2D; also False), "noisy" (the fixed detector-like
     noise ``EVAL_NOISE``; also True), or the name of a 2D error model of
@@ -193,6 +199,8 @@ def evaluate(
     ``max_sequences``: evaluate only every k-th sequence so that at most this many are used
     (quick checks during training). ``progress``: optional callable(done, total).
     """
+    from hotdemo.post.refine import lift_and_refine
+
     seqs: List[SequenceInfo] = [s for s in data.subset(subjects) if s.subject in cameras]
     if max_sequences is not None and len(seqs) > max_sequences:
         seqs = seqs[:: int(np.ceil(len(seqs) / max_sequences))]
@@ -209,7 +217,7 @@ def evaluate(
             px = cam.project(x_cam).astype(np.float32)
             px = corrupt_2d(noise, px, seed, si, ci, cam.width, cam.height).astype(np.float32)
             gt = (x_cam - x_cam[:, :1]).astype(np.float64)
-            pred = lifter.lift_sequence(px, cam.width, cam.height).astype(np.float64)
+            pred = lift_and_refine(lifter, px, cam.width, cam.height, post).astype(np.float64)
             n = len(gt)
             s = sums.setdefault(info.action, np.zeros(6))
             s += np.array([mpjpe(pred, gt) * n, p_mpjpe(pred, gt) * n, mpjve(pred, gt) * (n - 1), n,

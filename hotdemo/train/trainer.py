@@ -42,6 +42,7 @@ from hotdemo.core.errors import InputError
 from hotdemo.io.files import atomic_torch_save, atomic_write_json
 from hotdemo.lift.lifter import Lifter
 from hotdemo.lift.registry import build_model, get_spec, model_config
+from hotdemo.post.refine import PostSettings
 from hotdemo.train.augment import AugmentConfig, make_batch
 from hotdemo.train.data import TEST_SUBJECTS, TRAIN_SUBJECTS, MotionData, load_motion
 from hotdemo.train.evaluate import DISCLAIMER, evaluate
@@ -76,8 +77,8 @@ class TrainConfig:
     seed: int = 1126
     threads: int = 2
     device: str = "auto"  # "auto" (CUDA when available, else CPU), "cpu", "cuda", "cuda:1", ...
-    sdpa_math: Optional[bool] = None  # force SDPA's plain math kernel; None: on the CPU only (0.83x a step there)
-    autocast: Optional[str] = None  # "bf16": forward in bfloat16 autocast (9.5x slower on the CPU; for GPUs)
+    sdpa_math: Optional[bool] = None  # force SDPA's plain math kernel; None: on the CPU only (faster there)
+    autocast: Optional[str] = None  # "bf16": forward in bfloat16 autocast (for GPUs; slow on the CPU)
     max_minutes: Optional[float] = None  # stop (resumably) after this much wall-clock time
     budget_minutes: Optional[float] = None  # time-based schedule: cosine over this much training time, then stop
     init_from: Optional[str] = None  # start a new run from these weights (a last.pt / best.pt / shipped file)
@@ -142,6 +143,8 @@ def _append_csv(path: Path, row: Dict[str, float]) -> None:
 
 #: how hotdemo-trained weights are to be read: the loss sees root-subtracted predictions in metres
 TRAINED_ROOT, TRAINED_UNITS = "subtract", "metres"
+#: the validation's post step: that of ``hotdemo eval`` without the smoothing
+VALIDATION_POST = PostSettings.from_options(smooth=False)
 
 
 def model_step(model, spec, x: torch.Tensor, y: torch.Tensor, loss_fn):
@@ -160,7 +163,7 @@ def model_step(model, spec, x: torch.Tensor, y: torch.Tensor, loss_fn):
 def attention_kernel(dev: torch.device, sdpa_math: Optional[bool]):
     """The context the training steps run in: SDPA forced to its math kernel when ``sdpa_math``
     (None: on the CPU, where it is faster for training than the fused CPU kernel; measured by
-    ``benchmarks/train_step.py``: 0.83x a step at 81 frames, 0.87x at 27), else no change."""
+    ``benchmarks/train_step.py``), else no change."""
     if sdpa_math is None:
         sdpa_math = dev.type == "cpu"
     if not sdpa_math:
@@ -264,9 +267,9 @@ def train(
 
     def validate() -> float:
         nonlocal best
-        lifter = Lifter(model, device=str(dev), flip=False, smooth=False, half=False, root=TRAINED_ROOT,
-                        output=TRAINED_UNITS)
-        res = evaluate(lifter, data, cameras, subjects=cfg.val_subjects, max_sequences=cfg.val_sequences)
+        lifter = Lifter(model, device=str(dev), flip=False, half=False, root=TRAINED_ROOT, output=TRAINED_UNITS)
+        res = evaluate(lifter, data, cameras, subjects=cfg.val_subjects, max_sequences=cfg.val_sequences,
+                       post=VALIDATION_POST)
         model.train()
         if not res.rows:
             return float("nan")
