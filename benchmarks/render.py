@@ -24,7 +24,7 @@ looped, else ffmpeg's test pattern) with ``--pass-people`` synthetic people, ms 
 its parts alone: decode (ffmpeg + the prefetch thread), draw (:meth:`Renderer.render`, frames
 in memory), encode (pipe + libx264, rendered frames from memory), each with the rgb24 pipes
 (ffmpeg converts between RGB and yuv420p) and the yuv420p pipes (OpenCV converts, the default);
-and of the whole pass (:func:`hotdemo.pipeline.render_video`): plain veryfast with rgb24 pipes
+and of the whole pass (:func:`hotdemo.render.render_video`): plain veryfast with rgb24 pipes
 (the first version), veryfast + ``hotdemo.io.video.X264_PARAMS`` with rgb24 pipes (before), and
 with yuv420p pipes (now), alternating ``--pass-rounds`` times, median. ``--pass-quality``: file size, SSIM and luma PSNR against the drawn frames, and
 encoder CPU, of plain veryfast vs veryfast + X264_PARAMS and of the rgb24 vs the yuv420p pipe on
@@ -217,7 +217,7 @@ def render_pass(frames: int, people_list, rounds: int, quality: bool = False):
     from dataclasses import replace
     from pathlib import Path
 
-    from hotdemo.pipeline import render_video
+    from hotdemo.render import render_video
     from hotdemo.io.video import Prefetcher, VideoWriter, iter_frames, probe
 
     rows = []

@@ -341,35 +341,12 @@ class Pipeline:
 
     def render(self, video: Path, info: VideoInfo, tracks2d, tracks3d, out_dir: Path, n_frames: int,
                progress: _Progress) -> Path:
-        from hotdemo.render import Renderer
+        from hotdemo.render import Renderer, render_video
 
         out = self.config.output
         renderer = Renderer(info, tracks2d, tracks3d, deg_per_s=out.deg_per_s, view=out.view)
         path = out_dir / f"{video.stem}_hotdemo.mp4"
         return render_video(video, info, renderer, path, tick=progress.task("render", n_frames))
-
-
-def render_video(video: Path, info: VideoInfo, renderer, path: Path, *, tick=None,
-                 x264_params: Optional[str] = None, pipe: str = "auto") -> Path:
-    """The render pass: decode ``video`` again, draw each frame with ``renderer`` and encode
-    the result to ``path`` (H.264, with the input's audio).
-
-    Decoding runs ahead in ffmpeg and a prefetch thread, and ffmpeg encodes in its own
-    threads with frames queued in its pipe, so drawing in this thread overlaps both.
-    ``x264_params`` overrides :data:`hotdemo.io.video.X264_PARAMS` ("" = plain veryfast) and
-    ``pipe`` the raw pipe format of both ffmpeg processes (:data:`hotdemo.io.video.PIPE_FORMATS`):
-    they are for benchmarks/render.py's before / after comparisons.
-    """
-    from hotdemo.io.video import X264_PARAMS, Prefetcher, VideoWriter, iter_frames
-
-    params = X264_PARAMS if x264_params is None else x264_params
-    with VideoWriter(path, info.fps, renderer.output_size, audio_from=video, x264_params=params,
-                     pipe=pipe) as w:
-        for i, frame in enumerate(Prefetcher(iter_frames(video, info, warn_truncated=False, pipe=pipe), maxsize=8)):
-            w.write(renderer.render(frame, i))
-            if tick is not None:
-                tick()
-    return path
 
 
 def check_job(path, out_dir, *, overwrite: bool = False, keypoints: bool = False) -> None:

@@ -200,9 +200,9 @@ def test_unknown_view_is_rejected():
 
 
 def test_render_pass_yuv_pipes_give_the_rgb_pipes_video_in_order(tmp_path):
-    """pipeline.render_video with the default yuv420p pipes (OpenCV converts) is as faithful to
+    """render_video with the default yuv420p pipes (OpenCV converts) is as faithful to
     the drawn frames as with rgb24 pipes (ffmpeg converts), every frame, in order."""
-    from hotdemo.pipeline import render_video
+    from hotdemo.render import render_video
     from hotdemo.io.video import ffmpeg_exe, iter_frames, probe
 
     clip = tmp_path / "in.mp4"
