@@ -64,7 +64,7 @@ DEFAULT_CHANGE_SIGMA = 4.0
 #: the alignment; None: the low-frequency trust is off (the session-13 behaviour). Chosen with
 #: benchmarks/noise_models.py on the training subjects, as the two below and
 #: :data:`DEFAULT_DEBIAS_RESIDUAL`
-DEFAULT_TRUST_RESIDUAL: Optional[float] = 0.005
+DEFAULT_TRUST_RESIDUAL: Optional[float] = 0.004
 #: the same for the static-bias removal (:func:`hotdemo.post.refine.debias`): it acts only where
 #: the residual is larger (a removal driven by the lifter's own error hurts)
 DEFAULT_DEBIAS_RESIDUAL = 0.035
