@@ -45,8 +45,7 @@ def onnx_session_options(threads: Optional[int] = None):
     ``threads``: intra-op threads (None: ONNX Runtime's default, the physical cores). Idle
     threads sleep instead of spinning: the pipeline runs two sessions in turn (detector, 2D
     model) beside a decode thread and ffmpeg, and spinning workers of one session took the
-    cores the other needed (1p clip, ``benchmarks/e2e.py``: 12.6-13.3 frames/s with sleeping
-    threads against 10.9-11.4 with spinning ones, two rounds each).
+    cores the other needed (``benchmarks/e2e.py``; figures in docs/benchmarks.md).
     """
     import onnxruntime as ort
 
