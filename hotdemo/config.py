@@ -21,7 +21,7 @@ from typing import Any, Dict, Optional, Tuple
 
 from hotdemo.detect.detector import DEFAULT_CONF
 from hotdemo.frontend import DEFAULT_DET_EVERY
-from hotdemo.io.formats.export import DEFAULT_FORMATS
+from hotdemo.io.formats import DEFAULT_FORMATS
 
 __all__ = ["DEFAULT_CONF", "DEFAULT_DET_EVERY", "DetectConfig", "Pose2DConfig", "LiftConfig", "PostConfig",
            "TracksConfig", "OutputConfig", "RuntimeConfig", "PipelineConfig", "GROUPS", "LEGACY_NAMES",
@@ -80,7 +80,7 @@ class TracksConfig:
 
 @dataclass
 class OutputConfig:
-    formats: Tuple[str, ...] = DEFAULT_FORMATS  # names in hotdemo.io.formats.export.EXPORT_FORMATS
+    formats: Tuple[str, ...] = DEFAULT_FORMATS  # names in hotdemo.io.formats.EXPORT_FORMATS
     render: bool = True  # write the rendered video
     deg_per_s: float = 10.0  # how fast the 3D view turns (0: fixed)
     view: str = "main"  # 3D panel: main, scene or grid (hotdemo.render.render.VIEWS)

@@ -214,7 +214,7 @@ def lift_and_export(lifter, tracks2d: Sequence[Track2D], info: VideoInfo, out_di
     tracks3d, scene = lift_to_scene(lifter, tracks2d, info, progress, config, static_camera)
     stage["3d"] = time.perf_counter() - ts
     ts = time.perf_counter()
-    from hotdemo.io.formats.export import write_exports
+    from hotdemo.io.formats import write_exports
 
     outputs = list(write_exports(out_dir, stem, info, tracks2d, tracks3d, formats=formats, scene=scene))
     stage["export"] = time.perf_counter() - ts
@@ -394,7 +394,7 @@ def lift_keypoints_file(path, out_dir, config: Optional[PipelineConfig] = None, 
     staged and appear together at the end (an error or Ctrl-C leaves the folder as it was), the
     folder is locked while they are written, and a folder holding the outputs of another input is
     refused unless ``overwrite``."""
-    from hotdemo.io.formats.export import load_lift_input
+    from hotdemo.io.formats.keypoints import load_lift_input
     from hotdemo.io.outdir import OutputFolder
 
     config = config or PipelineConfig()

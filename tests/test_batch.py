@@ -315,7 +315,7 @@ def test_ray_auto_gives_the_local_batch_outputs_report_and_resume(shared, tmp_pa
     one and leave the outputs untouched. The Ray workers import the hotdemo under test."""
     ray, seen = ray_two_cpus
     from hotdemo.cli import app
-    from hotdemo.io.formats.export import load_export
+    from hotdemo.io.formats.keypoints import load_export
     from hotdemo.core.paths import OFFLINE_DETECTOR, OFFLINE_POSE2D, bundled_lifter_path
 
     folder = tmp_path / "clips"

@@ -174,7 +174,8 @@ def walk_npz(tmp_path):
 
 def test_every_export_carries_the_trajectory(tmp_path, walk_npz):
     from hotdemo.io.formats.bvh import read_bvh
-    from hotdemo.io.formats.export import load_export, read_csv
+    from hotdemo.io.formats.csv_file import read_csv
+    from hotdemo.io.formats.keypoints import load_export
 
     out = tmp_path / "o"
     r, text = _cli(["lift", str(walk_npz), "-o", str(out), "--export", "json,npz,csv,bvh,trc,gltf", "--fov", "65"])

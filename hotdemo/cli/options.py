@@ -22,7 +22,7 @@ import typer
 from hotdemo.config import GROUPS, TRAJECTORIES, PipelineConfig
 from hotdemo.core.errors import InputError
 from hotdemo.detect.detector import DARKNET_IOU, DEFAULT_DETECTOR, ULTRALYTICS_IOU
-from hotdemo.io.formats.export import EXPORT_FORMATS, parse_formats
+from hotdemo.io.formats import EXPORT_FORMATS, parse_formats
 
 __all__ = ["Opt", "OPTIONS", "command", "build_config", "opt", "options_of", "RUN", "BATCH", "LIFT", "LIVE", "DOCTOR"]
 
