@@ -106,7 +106,7 @@ app = _Typer(
         "Turn an ordinary video into 3D human poses: YOLO person detection and tracking, "
         "top-down 2D keypoints, and the HoT (Hourglass Tokenizer) lifting transformer. "
         "Writes a rendered video (input + 2D overlay beside a rotating 3D view) and the poses "
-        "(JSON, NPZ, CSV, BVH, TRC, joint angles, an HTML 3D viewer)."
+        "(JSON, NPZ, CSV, BVH, glTF, TRC, joint angles, an HTML 3D viewer)."
     ),
     no_args_is_help=True,
     add_completion=False,
